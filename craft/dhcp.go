@@ -1,0 +1,387 @@
+package craft
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"slices"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+)
+
+// DHCP/BOOTP UDP ports (RFC 2131 §4.1).
+const (
+	DHCPServerPort = 67
+	DHCPClientPort = 68
+)
+
+// BOOTP message layout (RFC 2131 §2, figure 1).
+const (
+	bootpFixedLen = 236 // op .. file
+	bootpMinLen   = 300 // RFC 951 §3: the vend field is 64 bytes, so a message is at least 300 bytes
+	dhcpOptionsAt = bootpFixedLen + 4
+)
+
+var magicCookie = [4]byte{99, 130, 83, 99} // RFC 2131 §3, RFC 1497
+
+// DHCPAddressing says how a DHCP message is framed (RFC 2131 §4.1). Zero
+// values mean: SrcMAC the message's chaddr (for BootRequest), DstMAC
+// broadcast, SrcIP 0.0.0.0, DstIP 255.255.255.255, ports 68->67 for
+// BootRequest and 67->68 for BootReply, TTL 64, IP ID 0.
+type DHCPAddressing struct {
+	SrcMAC, DstMAC   net.HardwareAddr
+	VLAN             *VLAN
+	SrcIP, DstIP     netip.Addr
+	SrcPort, DstPort uint16
+	TTL              uint8
+	ID               uint16
+}
+
+// ClientBroadcast returns the addressing of a client message sent before
+// the client has a usable address, or while it is REBINDING (RFC 2131
+// §4.1 and §4.4.5): from srcMAC and 0.0.0.0 (or ciaddr when it is valid)
+// to ff:ff:ff:ff:ff:ff and 255.255.255.255, ports 68 -> 67.
+func ClientBroadcast(srcMAC net.HardwareAddr, ciaddr netip.Addr) DHCPAddressing {
+	a := DHCPAddressing{SrcMAC: srcMAC, DstMAC: Broadcast, SrcIP: netip.IPv4Unspecified(),
+		DstIP: ipv4Broadcast, SrcPort: DHCPClientPort, DstPort: DHCPServerPort}
+	if ciaddr.IsValid() {
+		a.SrcIP = ciaddr
+	}
+	return a
+}
+
+// ClientUnicast returns the addressing of a client message sent straight to
+// the server that granted the lease, as in the RENEWING state or a
+// DHCPRELEASE (RFC 2131 §4.4.5, §4.4.6): from srcMAC/ciaddr to
+// serverMAC/serverIP, ports 68 -> 67.
+func ClientUnicast(srcMAC net.HardwareAddr, ciaddr netip.Addr, serverMAC net.HardwareAddr, serverIP netip.Addr) DHCPAddressing {
+	return DHCPAddressing{SrcMAC: srcMAC, DstMAC: serverMAC, SrcIP: ciaddr, DstIP: serverIP,
+		SrcPort: DHCPClientPort, DstPort: DHCPServerPort}
+}
+
+// ServerReply returns the addressing of the server's reply m, chosen by the
+// rules of RFC 2131 §4.1:
+//
+//   - giaddr set: to the relay agent at giaddr, port 67 (DstMAC is left nil,
+//     meaning broadcast; set it to the relay's MAC when known);
+//   - a DHCPNAK with giaddr zero: broadcast;
+//   - ciaddr set: unicast to ciaddr and chaddr, port 68;
+//   - broadcast bit set: to 255.255.255.255 and ff:ff:ff:ff:ff:ff, port 68;
+//   - otherwise: unicast to yiaddr and chaddr, port 68.
+func ServerReply(m *dhcpv4.DHCPv4, serverMAC net.HardwareAddr, serverIP netip.Addr) DHCPAddressing {
+	a := DHCPAddressing{SrcMAC: serverMAC, DstMAC: Broadcast, SrcIP: serverIP, DstIP: ipv4Broadcast,
+		SrcPort: DHCPServerPort, DstPort: DHCPClientPort}
+	gi, ci, yi := addrFromIP(m.GatewayIPAddr), addrFromIP(m.ClientIPAddr), addrFromIP(m.YourIPAddr)
+	switch {
+	case gi.IsValid() && !gi.IsUnspecified():
+		a.DstMAC, a.DstIP, a.DstPort = nil, gi, DHCPServerPort
+	case m.MessageType() == dhcpv4.MessageTypeNak:
+	case ci.IsValid() && !ci.IsUnspecified():
+		a.DstMAC, a.DstIP = m.ClientHWAddr, ci
+	case m.IsBroadcast():
+	default:
+		a.DstMAC, a.DstIP = m.ClientHWAddr, yi
+	}
+	return a
+}
+
+// addrFromIP converts a 4- or 16-byte net.IP holding IPv4 to a netip.Addr;
+// anything else is the zero Addr.
+func addrFromIP(ip net.IP) netip.Addr {
+	if v4 := ip.To4(); v4 != nil {
+		return netip.AddrFrom4([4]byte(v4))
+	}
+	return netip.Addr{}
+}
+
+// DHCPLayout records what of a received DHCP message's wire form the
+// dhcpv4.DHCPv4 model does not keep, so that the message re-encodes byte for
+// byte: the order of the options and what follows the End option.
+type DHCPLayout struct {
+	OptionOrder []uint8 // option codes in order of first appearance (no Pad, no End)
+	Tail        []byte  // bytes after the End option (usually zero padding to 300 bytes)
+}
+
+// DHCPPacket is a DHCP message with its Ethernet, IPv4 and UDP framing.
+type DHCPPacket struct {
+	Eth Ethernet
+	IP  IPv4
+	UDP UDP
+	Msg *dhcpv4.DHCPv4
+
+	// Raw is the BOOTP message as received (the UDP payload). It is set by
+	// DecodeDHCP and ignored by AppendDHCPPacket.
+	Raw []byte
+	// Layout is the wire layout of a decoded message; nil for a new one
+	// (options then go in canonical order and the message is padded to 300
+	// bytes).
+	Layout *DHCPLayout
+	// Trailer holds the bytes after the IPv4 datagram (Ethernet padding).
+	Trailer []byte
+}
+
+// EncodeDHCP frames m as RFC 2131 §4.1 describes, following a (see
+// DHCPAddressing for its defaults, ClientBroadcast, ClientUnicast and
+// ServerReply for the usual forms). The message is encoded by
+// AppendDHCPMessage with no layout: option 53 first, the others in ascending
+// order, option 82 last (RFC 3046 §2.1), End, and zero padding to 300 bytes.
+func EncodeDHCP(m *dhcpv4.DHCPv4, a DHCPAddressing) ([]byte, error) {
+	if m == nil {
+		return nil, errors.New("craft: dhcp: nil message")
+	}
+	p := DHCPPacket{Msg: m}
+	p.Eth = Ethernet{Dst: a.DstMAC, Src: a.SrcMAC, VLAN: a.VLAN, EtherType: EtherTypeIPv4}
+	if p.Eth.Dst == nil {
+		p.Eth.Dst = Broadcast
+	}
+	switch m.OpCode {
+	case dhcpv4.OpcodeBootRequest:
+		p.UDP = UDP{SrcPort: DHCPClientPort, DstPort: DHCPServerPort}
+		if p.Eth.Src == nil {
+			p.Eth.Src = m.ClientHWAddr
+		}
+	case dhcpv4.OpcodeBootReply:
+		p.UDP = UDP{SrcPort: DHCPServerPort, DstPort: DHCPClientPort}
+	default:
+		return nil, fmt.Errorf("craft: dhcp: op code %d is neither BootRequest nor BootReply: %w", m.OpCode, ErrMalformed)
+	}
+	if len(p.Eth.Src) != 6 {
+		return nil, fmt.Errorf("craft: dhcp: source MAC %q is not 6 bytes", p.Eth.Src)
+	}
+	if len(p.Eth.Dst) != 6 {
+		return nil, fmt.Errorf("craft: dhcp: destination MAC %q is not 6 bytes", p.Eth.Dst)
+	}
+	if a.SrcPort != 0 {
+		p.UDP.SrcPort = a.SrcPort
+	}
+	if a.DstPort != 0 {
+		p.UDP.DstPort = a.DstPort
+	}
+	p.IP = IPv4{ID: a.ID, TTL: a.TTL, Protocol: ProtocolUDP, Src: a.SrcIP, Dst: a.DstIP}
+	if p.IP.TTL == 0 {
+		p.IP.TTL = DefaultTTL
+	}
+	if !p.IP.Src.IsValid() {
+		p.IP.Src = netip.IPv4Unspecified()
+	}
+	if !p.IP.Dst.IsValid() {
+		p.IP.Dst = ipv4Broadcast
+	}
+	if !p.IP.Src.Unmap().Is4() || !p.IP.Dst.Unmap().Is4() {
+		return nil, fmt.Errorf("craft: dhcp: addresses %s -> %s are not IPv4", p.IP.Src, p.IP.Dst)
+	}
+	b, err := AppendDHCPPacket(make([]byte, 0, 400), &p)
+	if err != nil {
+		return nil, err
+	}
+	return pad(b, 0), nil
+}
+
+// AppendDHCPPacket appends the frame p describes to b: Ethernet, IPv4 (TTL
+// as given), UDP with its checksum, the message (with p.Layout, see
+// AppendDHCPMessage), then p.Trailer. A DHCPPacket from DecodeDHCP thus
+// re-encodes to the frame it came from (see DecodeDHCP for the limits).
+func AppendDHCPPacket(b []byte, p *DHCPPacket) ([]byte, error) {
+	msg, err := AppendDHCPMessage(nil, p.Msg, p.Layout)
+	if err != nil {
+		return nil, err
+	}
+	if len(msg) > 0xffff-IPv4HeaderLen-UDPHeaderLen-40 {
+		return nil, fmt.Errorf("craft: dhcp: message of %d bytes does not fit in a datagram", len(msg))
+	}
+	eth := p.Eth
+	eth.EtherType = EtherTypeIPv4
+	ip := p.IP
+	ip.Protocol = ProtocolUDP
+	b = AppendEthernet(b, eth)
+	b = AppendIPv4(b, ip, UDPHeaderLen+len(msg))
+	b = AppendUDPDatagram(b, ip.Src, ip.Dst, p.UDP, msg)
+	return append(b, p.Trailer...), nil
+}
+
+// AppendDHCPMessage appends the BOOTP/DHCP message m to b (RFC 2131 §2):
+//
+//	0       op          1 htype       2 hlen        3 hops
+//	4:8     xid         8:10 secs     10:12 flags (0x8000 broadcast)
+//	12:16   ciaddr      16:20 yiaddr  20:24 siaddr  24:28 giaddr
+//	28:44   chaddr, hlen bytes used, zero padded
+//	44:108  sname, NUL terminated     108:236 file, NUL terminated
+//	236:240 magic cookie 99.130.83.99 (RFC 2131 §3)
+//	240:    options: code, length, value (RFC 2132); End (255)
+//
+// With a nil layout the options go in canonical order (53 first, then
+// ascending codes, 82 last per RFC 3046 §2.1) and the message is zero-padded
+// to the 300-byte BOOTP minimum, which some relays and servers require. With
+// a layout, options listed in OptionOrder come first in that order, any
+// others follow in canonical order, and Tail is written after End. Values
+// longer than 255 bytes are split into several instances (RFC 3396).
+func AppendDHCPMessage(b []byte, m *dhcpv4.DHCPv4, layout *DHCPLayout) ([]byte, error) {
+	if m == nil {
+		return nil, errors.New("craft: dhcp: nil message")
+	}
+	start := len(b)
+	b = grow(b, dhcpOptionsAt)
+	h := b[start:]
+	clear(h)
+	h[0] = uint8(m.OpCode)
+	h[1] = uint8(m.HWType)
+	h[2] = uint8(min(len(m.ClientHWAddr), 16))
+	h[3] = m.HopCount
+	copy(h[4:8], m.TransactionID[:])
+	binary.BigEndian.PutUint16(h[8:10], m.NumSeconds)
+	binary.BigEndian.PutUint16(h[10:12], m.Flags)
+	for i, ip := range []net.IP{m.ClientIPAddr, m.YourIPAddr, m.ServerIPAddr, m.GatewayIPAddr} {
+		if v4 := ip.To4(); v4 != nil {
+			copy(h[12+4*i:16+4*i], v4)
+		}
+	}
+	copy(h[28:44], m.ClientHWAddr)
+	copy(h[44:107], m.ServerHostName) // keep a NUL at 107
+	copy(h[108:235], m.BootFileName)  // keep a NUL at 235
+	copy(h[236:240], magicCookie[:])
+
+	var order []uint8
+	if layout != nil {
+		order = layout.OptionOrder
+	}
+	var done [256]bool
+	done[0], done[255] = true, true
+	for _, c := range order {
+		if v, ok := m.Options[c]; ok && !done[c] {
+			b = appendOption(b, c, v)
+			done[c] = true
+		}
+	}
+	for _, c := range canonicalOrder(m.Options) {
+		if !done[c] {
+			b = appendOption(b, c, m.Options[c])
+			done[c] = true
+		}
+	}
+	b = append(b, 255)
+	if layout != nil {
+		return append(b, layout.Tail...), nil
+	}
+	for len(b)-start < bootpMinLen {
+		b = append(b, 0)
+	}
+	return b, nil
+}
+
+// canonicalOrder returns the option codes of o with 53 (message type)
+// first, 82 (relay agent information, RFC 3046 §2.1) last, the rest in
+// ascending order.
+func canonicalOrder(o dhcpv4.Options) []uint8 {
+	codes := make([]uint8, 0, len(o))
+	for c := range o {
+		codes = append(codes, c)
+	}
+	rank := func(c uint8) int {
+		switch c {
+		case 53:
+			return -1
+		case 82:
+			return 256
+		}
+		return int(c)
+	}
+	slices.SortFunc(codes, func(x, y uint8) int { return rank(x) - rank(y) })
+	return codes
+}
+
+// appendOption appends option code with value v, split into 255-byte
+// instances (RFC 3396 §5); an empty value is written as code, 0.
+func appendOption(b []byte, code uint8, v []byte) []byte {
+	if len(v) == 0 {
+		return append(b, code, 0)
+	}
+	for len(v) > 0 {
+		n := min(len(v), 255)
+		b = append(b, code, uint8(n))
+		b = append(b, v[:n]...)
+		v = v[n:]
+	}
+	return b
+}
+
+// DecodeDHCP decodes a DHCP message carried in Ethernet, an optional 802.1Q
+// tag, IPv4 and UDP (port 67 or 68 at either end). It fails with an error
+// wrapping ErrUnsupported when the frame is not that, with one wrapping
+// io.ErrUnexpectedEOF when it is truncated, and with the dhcpv4 parser's
+// error when the message is malformed.
+//
+// The packet holds its own copy of the frame. p.Raw is the message as
+// received; p.Layout keeps the option order and what follows End, so that
+// AppendDHCPPacket(nil, p) gives back the frame byte for byte when checksums
+// are correct and the message has no repeated option instances (RFC 3396
+// concatenation), no Pad options before End, and nothing after the NUL that
+// ends sname and file or after hlen bytes in chaddr.
+func DecodeDHCP(frame []byte) (*DHCPPacket, error) {
+	frame = bytes.Clone(frame)
+	var pk Packet
+	if err := DecodePacket(frame, &pk); err != nil {
+		return nil, fmt.Errorf("craft: dhcp: %w", err)
+	}
+	if pk.Layers&LayerUDP == 0 || !isDHCPPorts(pk.UDP) {
+		return nil, fmt.Errorf("craft: dhcp: frame is not UDP port 67/68 over IPv4: %w", ErrUnsupported)
+	}
+	msg, layout, err := decodeDHCPMessage(pk.Payload)
+	if err != nil {
+		return nil, err
+	}
+	return &DHCPPacket{Eth: pk.Eth, IP: pk.IPv4, UDP: pk.UDP, Msg: msg, Raw: pk.Payload,
+		Layout: layout, Trailer: pk.Trailer}, nil
+}
+
+// isDHCPPorts reports whether u is between DHCP ports.
+func isDHCPPorts(u UDP) bool {
+	return (u.SrcPort == DHCPServerPort || u.SrcPort == DHCPClientPort) &&
+		(u.DstPort == DHCPServerPort || u.DstPort == DHCPClientPort)
+}
+
+// decodeDHCPMessage parses a BOOTP/DHCP message with dhcpv4.FromBytes and
+// records its layout.
+func decodeDHCPMessage(b []byte) (*dhcpv4.DHCPv4, *DHCPLayout, error) {
+	if len(b) < dhcpOptionsAt {
+		return nil, nil, fmt.Errorf("craft: dhcp: message of %d bytes, want at least %d: %w",
+			len(b), dhcpOptionsAt, io.ErrUnexpectedEOF)
+	}
+	if [4]byte(b[236:240]) != magicCookie {
+		return nil, nil, fmt.Errorf("craft: dhcp: bad magic cookie % x: %w", b[236:240], ErrMalformed)
+	}
+	m, err := dhcpv4.FromBytes(b)
+	if err != nil {
+		return nil, nil, fmt.Errorf("craft: dhcp: %w", err)
+	}
+	l := &DHCPLayout{}
+	var seen [256]bool
+	opts := b[dhcpOptionsAt:]
+	for i := 0; i < len(opts); {
+		c := opts[i]
+		switch c {
+		case 0:
+			i++
+			continue
+		case 255:
+			l.Tail = opts[i+1:]
+			return m, l, nil
+		}
+		if !seen[c] {
+			seen[c] = true
+			l.OptionOrder = append(l.OptionOrder, c)
+		}
+		if i+1 >= len(opts) {
+			break
+		}
+		i += 2 + int(opts[i+1])
+	}
+	// FromBytes insists on End, so this is not reached for its output.
+	return nil, nil, fmt.Errorf("craft: dhcp: options without End: %w", io.ErrUnexpectedEOF)
+}
+
+// ipv4Broadcast is the limited broadcast address 255.255.255.255.
+var ipv4Broadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})

@@ -1,0 +1,48 @@
+// Package craft builds and parses the frames rawlab sends and receives:
+// Ethernet II with an optional IEEE 802.1Q tag, ARP for IPv4 (RFC 826,
+// with the RFC 5227 probe and announcement), IPv4 (RFC 791), UDP
+// (RFC 768), ICMPv4 echo (RFC 792), and DHCPv4 messages (RFC 2131, RFC
+// 2132) carried in them in the broadcast and unicast forms of RFC 2131
+// §4.1. It does no system calls and builds on every GOOS.
+//
+// # Building frames
+//
+// The Append functions append a whole frame, without FCS, to a byte slice
+// and compute every length and checksum: the IPv4 header checksum, the UDP
+// checksum over the pseudo-header, the ICMP checksum (all RFC 1071). Frames
+// are zero-padded to the 60-byte Ethernet minimum. When the slice has room
+// they allocate nothing, so a send loop can reuse one buffer:
+//
+//	buf = craft.AppendARP(buf[:0], craft.Ethernet{Dst: craft.Broadcast, Src: mac},
+//		craft.NewARPRequest(mac, myIP, target))
+//
+// AppendEthernet, AppendARPPacket, AppendIPv4, AppendUDPDatagram and
+// AppendICMPEchoMessage append one layer each for callers that stack layers
+// themselves. EncodeDHCP frames an insomniacslk dhcpv4.DHCPv4 message;
+// ClientBroadcast, ClientUnicast and ServerReply return the addressing that
+// RFC 2131 §4.1 prescribes for each case.
+//
+// # Decoding frames
+//
+// DecodeEthernet, DecodeARP, DecodeIPv4, DecodeUDP and DecodeICMPEcho
+// decode one layer in place into a caller-owned value, like gopacket's
+// DecodeFromBytes: the result aliases the input and nothing is allocated.
+// DecodePacket chains them into a Packet, and AppendPacket re-encodes a
+// Packet to the same bytes. Truncated input gives an error wrapping
+// io.ErrUnexpectedEOF, inconsistent headers ErrMalformed, and well-formed
+// input outside the package's scope ErrUnsupported.
+//
+// DecodeDHCP decodes a DHCP frame into a DHCPPacket that keeps the
+// message's wire layout (option order, padding after End) next to the
+// dhcpv4 model, so that AppendDHCPPacket reproduces a received frame byte
+// for byte; EncodeDHCP, for new messages, writes options in canonical order
+// and pads the message to the 300-byte BOOTP minimum (RFC 951), as
+// dhcpv4.ToBytes does.
+//
+// # Summaries
+//
+// Summarize turns any byte slice into a Summary, printed on one line in the
+// style of `tcpdump -e -n` (see tcpdump(8)) or marshalled to JSON, with the
+// part it does not understand (IPv6 payloads, unknown EtherTypes, truncated
+// headers) kept in hex. It never panics; fuzz tests check every decoder.
+package craft

@@ -1,0 +1,159 @@
+package craft
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+)
+
+// EtherType is the 16-bit type field of an Ethernet II frame (IEEE 802.3
+// §3.2.6): the protocol of the payload. Values below 0x0600 are 802.3
+// lengths, not types.
+type EtherType uint16
+
+// EtherTypes this package knows by name.
+const (
+	EtherTypeIPv4 EtherType = 0x0800 // RFC 894
+	EtherTypeARP  EtherType = 0x0806 // RFC 826
+	EtherTypeVLAN EtherType = 0x8100 // IEEE 802.1Q customer tag
+	EtherTypeIPv6 EtherType = 0x86DD // RFC 2464
+	EtherTypeQinQ EtherType = 0x88A8 // IEEE 802.1ad service tag
+	EtherTypeLLDP EtherType = 0x88CC // IEEE 802.1AB
+)
+
+// String returns the name tcpdump uses ("IPv4", "ARP", "802.1Q", "IPv6"),
+// or the value in hex ("0x1234") for unknown types.
+func (t EtherType) String() string {
+	switch t {
+	case EtherTypeIPv4:
+		return "IPv4"
+	case EtherTypeARP:
+		return "ARP"
+	case EtherTypeVLAN:
+		return "802.1Q"
+	case EtherTypeIPv6:
+		return "IPv6"
+	case EtherTypeQinQ:
+		return "802.1Q-QinQ"
+	case EtherTypeLLDP:
+		return "LLDP"
+	}
+	return fmt.Sprintf("0x%04x", uint16(t))
+}
+
+// VLAN is an IEEE 802.1Q tag control information field (802.1Q-2018 §9.6):
+// 3 bits of priority code point, 1 drop eligible bit, 12 bits of VLAN ID.
+type VLAN struct {
+	Priority     uint8  `json:"priority"`      // PCP, 0-7
+	DropEligible bool   `json:"drop_eligible"` // DEI
+	ID           uint16 `json:"id"`            // VID, 0-4095
+}
+
+// tci packs the tag control information; out-of-range fields are masked.
+func (v VLAN) tci() uint16 {
+	t := uint16(v.Priority&7)<<13 | v.ID&0x0fff
+	if v.DropEligible {
+		t |= 1 << 12
+	}
+	return t
+}
+
+func vlanFromTCI(t uint16) VLAN {
+	return VLAN{Priority: uint8(t >> 13), DropEligible: t&(1<<12) != 0, ID: t & 0x0fff}
+}
+
+// Ethernet is an Ethernet II header, optionally with one 802.1Q tag.
+type Ethernet struct {
+	Dst, Src  net.HardwareAddr
+	VLAN      *VLAN     // nil = untagged
+	EtherType EtherType // of the payload (after the tag)
+}
+
+// Header lengths and the minimum frame length without FCS.
+const (
+	EthernetHeaderLen = 14 // dst(6) src(6) type(2)
+	VLANTagLen        = 4  // TPID 0x8100(2) TCI(2)
+	MinFrameLen       = 60 // 64-byte minimum frame (IEEE 802.3 §4.4.2) without the 4-byte FCS
+)
+
+// HeaderLen returns the encoded length of the header: 14, or 18 when tagged.
+func (e *Ethernet) HeaderLen() int {
+	if e.VLAN != nil {
+		return EthernetHeaderLen + VLANTagLen
+	}
+	return EthernetHeaderLen
+}
+
+// AppendEthernet appends the Ethernet header to b. Layout:
+//
+//	0:6   destination MAC
+//	6:12  source MAC
+//	12:14 EtherType, or 0x8100 when tagged, followed by
+//	14:16 TCI (PCP:3 DEI:1 VID:12) and 16:18 the payload's EtherType
+//
+// A nil or short MAC is written as zeros.
+func AppendEthernet(b []byte, e Ethernet) []byte {
+	n := len(b)
+	b = grow(b, e.HeaderLen())
+	h := b[n:]
+	putMAC(h[0:6], e.Dst)
+	putMAC(h[6:12], e.Src)
+	if e.VLAN != nil {
+		binary.BigEndian.PutUint16(h[12:14], uint16(EtherTypeVLAN))
+		binary.BigEndian.PutUint16(h[14:16], e.VLAN.tci())
+		binary.BigEndian.PutUint16(h[16:18], uint16(e.EtherType))
+	} else {
+		binary.BigEndian.PutUint16(h[12:14], uint16(e.EtherType))
+	}
+	return b
+}
+
+// DecodeEthernet decodes the Ethernet header at the start of frame into eth
+// and returns the payload after it (which includes any padding). eth.Dst and
+// eth.Src alias frame; a tag reuses eth.VLAN when it is not nil, so decoding
+// into the same Ethernet again allocates nothing. One 802.1Q tag (TPID
+// 0x8100) is decoded; an 802.1ad or second tag is left as the EtherType.
+func DecodeEthernet(frame []byte, eth *Ethernet) (payload []byte, err error) {
+	if len(frame) < EthernetHeaderLen {
+		return nil, errEthernetShort
+	}
+	eth.Dst = net.HardwareAddr(frame[0:6:6])
+	eth.Src = net.HardwareAddr(frame[6:12:12])
+	t := EtherType(binary.BigEndian.Uint16(frame[12:14]))
+	if t != EtherTypeVLAN {
+		eth.VLAN = nil
+		eth.EtherType = t
+		return frame[EthernetHeaderLen:], nil
+	}
+	if len(frame) < EthernetHeaderLen+VLANTagLen {
+		return nil, errVLANShort
+	}
+	if eth.VLAN == nil {
+		eth.VLAN = new(VLAN)
+	}
+	*eth.VLAN = vlanFromTCI(binary.BigEndian.Uint16(frame[14:16]))
+	eth.EtherType = EtherType(binary.BigEndian.Uint16(frame[16:18]))
+	return frame[EthernetHeaderLen+VLANTagLen:], nil
+}
+
+// grow extends b by n bytes (contents unspecified) and returns it; it
+// allocates only when cap(b) is too small.
+func grow(b []byte, n int) []byte {
+	if cap(b)-len(b) < n {
+		nb := make([]byte, len(b), 2*cap(b)+n)
+		copy(nb, b)
+		b = nb
+	}
+	return b[:len(b)+n]
+}
+
+// pad appends zeros to b until the frame that starts at b[start:] is at
+// least MinFrameLen bytes long.
+func pad(b []byte, start int) []byte {
+	if n := MinFrameLen - (len(b) - start); n > 0 {
+		l := len(b)
+		b = grow(b, n)
+		clear(b[l:])
+	}
+	return b
+}

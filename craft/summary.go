@@ -1,0 +1,385 @@
+package craft
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strings"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+)
+
+// Summary describes one frame: its Ethernet header, what Summarize decoded
+// above it, and the bytes it did not understand in hex. String gives one
+// line in the style of `tcpdump -e -n`; the struct tags give its JSON form.
+type Summary struct {
+	Length    int          `json:"length"`              // frame length in bytes
+	Src       string       `json:"src,omitempty"`       // source MAC
+	Dst       string       `json:"dst,omitempty"`       // destination MAC
+	VLAN      *VLAN        `json:"vlan,omitempty"`      // 802.1Q tag
+	EtherType EtherType    `json:"ethertype,omitempty"` // of the payload, after any tag
+	Proto     string       `json:"proto"`               // highest layer decoded: ethernet, arp, ipv4, ipv6, udp, icmp, dhcp; "" if not even Ethernet
+	ARP       *ARPSummary  `json:"arp,omitempty"`
+	IPv4      *IPv4Summary `json:"ipv4,omitempty"`
+	UDP       *UDPSummary  `json:"udp,omitempty"`
+	ICMP      *ICMPSummary `json:"icmp,omitempty"`
+	DHCP      *DHCPSummary `json:"dhcp,omitempty"`
+	Info      string       `json:"info"`            // the text after "length N: " in String
+	Hex       string       `json:"hex,omitempty"`   // bytes not decoded, from the first layer not understood
+	Error     string       `json:"error,omitempty"` // why decoding stopped early (truncated or malformed)
+}
+
+// ARPSummary is the ARP part of a Summary.
+type ARPSummary struct {
+	Op         ARPOp      `json:"op"`
+	SenderMAC  string     `json:"sender_mac"`
+	SenderIP   netip.Addr `json:"sender_ip"`
+	TargetMAC  string     `json:"target_mac"`
+	TargetIP   netip.Addr `json:"target_ip"`
+	Probe      bool       `json:"probe,omitempty"`      // RFC 5227 probe: sender IP 0.0.0.0
+	Gratuitous bool       `json:"gratuitous,omitempty"` // sender IP == target IP
+}
+
+// IPv4Summary is the IPv4 part of a Summary.
+type IPv4Summary struct {
+	Src          netip.Addr `json:"src"`
+	Dst          netip.Addr `json:"dst"`
+	Protocol     uint8      `json:"protocol"`
+	TTL          uint8      `json:"ttl"`
+	ID           uint16     `json:"id"`
+	TOS          uint8      `json:"tos,omitempty"`
+	DontFragment bool       `json:"df,omitempty"`
+	Fragment     bool       `json:"fragment,omitempty"` // MF set or offset non-zero
+	Length       int        `json:"length"`             // total length
+	ChecksumOK   bool       `json:"checksum_ok"`
+}
+
+// UDPSummary is the UDP part of a Summary.
+type UDPSummary struct {
+	SrcPort    uint16 `json:"src_port"`
+	DstPort    uint16 `json:"dst_port"`
+	Length     int    `json:"length"` // payload length
+	ChecksumOK bool   `json:"checksum_ok"`
+}
+
+// ICMPSummary is the ICMPv4 part of a Summary. ID and Seq are set for echo
+// messages only.
+type ICMPSummary struct {
+	Type       uint8  `json:"type"`
+	Code       uint8  `json:"code"`
+	Name       string `json:"name"`
+	ID         uint16 `json:"id,omitempty"`
+	Seq        uint16 `json:"seq,omitempty"`
+	Length     int    `json:"length"` // ICMP message length
+	ChecksumOK bool   `json:"checksum_ok"`
+}
+
+// DHCPSummary is the DHCP part of a Summary.
+type DHCPSummary struct {
+	Op          string     `json:"op"`                     // BootRequest or BootReply
+	Type        string     `json:"type,omitempty"`         // message type (option 53): Discover, Offer, ...
+	XID         string     `json:"xid"`                    // 0x-prefixed hex
+	ClientMAC   string     `json:"chaddr"`                 // chaddr
+	Broadcast   bool       `json:"broadcast,omitempty"`    // flags broadcast bit
+	ClientIP    netip.Addr `json:"ciaddr,omitzero"`        // omitted when 0.0.0.0
+	YourIP      netip.Addr `json:"yiaddr,omitzero"`        // omitted when 0.0.0.0
+	ServerIP    netip.Addr `json:"siaddr,omitzero"`        // omitted when 0.0.0.0
+	RelayIP     netip.Addr `json:"giaddr,omitzero"`        // omitted when 0.0.0.0
+	ServerID    netip.Addr `json:"server_id,omitzero"`     // option 54
+	RequestedIP netip.Addr `json:"requested_ip,omitzero"`  // option 50
+	LeaseTime   uint32     `json:"lease_seconds,omitzero"` // option 51
+	Hostname    string     `json:"hostname,omitempty"`     // option 12
+	Message     string     `json:"message,omitempty"`      // option 56 (often the reason of a NAK)
+	Length      int        `json:"length"`                 // BOOTP message length
+}
+
+// maxHexInLine bounds the hex shown by String; JSON carries it all.
+const maxHexInLine = 64
+
+// String returns a one-line description like `tcpdump -e -n` prints:
+//
+//	02:00:00:00:00:01 > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 42: Request who-has 198.18.0.1 tell 198.18.0.2, length 28
+func (s Summary) String() string {
+	var w strings.Builder
+	if s.Src != "" {
+		fmt.Fprintf(&w, "%s > %s, ", s.Src, s.Dst)
+		if s.VLAN != nil {
+			fmt.Fprintf(&w, "ethertype 802.1Q (0x8100), length %d: vlan %d, p %d", s.Length, s.VLAN.ID, s.VLAN.Priority)
+			if s.VLAN.DropEligible {
+				w.WriteString(", DEI")
+			}
+			fmt.Fprintf(&w, ", ethertype %s (0x%04x), ", etherTypeName(s.EtherType), uint16(s.EtherType))
+		} else {
+			fmt.Fprintf(&w, "ethertype %s (0x%04x), length %d: ", etherTypeName(s.EtherType), uint16(s.EtherType), s.Length)
+		}
+	} else {
+		fmt.Fprintf(&w, "length %d: ", s.Length)
+	}
+	w.WriteString(s.Info)
+	if s.Hex != "" {
+		if s.Info != "" {
+			w.WriteString(", ")
+		}
+		h := s.Hex
+		if len(h) > 2*maxHexInLine {
+			h = h[:2*maxHexInLine] + "..."
+		}
+		w.WriteString("hex ")
+		w.WriteString(h)
+	}
+	if s.Error != "" {
+		fmt.Fprintf(&w, " [%s]", s.Error)
+	}
+	return w.String()
+}
+
+func etherTypeName(t EtherType) string {
+	n := t.String()
+	if strings.HasPrefix(n, "0x") {
+		return "Unknown"
+	}
+	return n
+}
+
+// Summarize decodes whatever it can of frame: Ethernet, 802.1Q, ARP, IPv4,
+// UDP, ICMP, DHCP, and the addresses of IPv6. The rest goes to Hex; a
+// truncated or malformed header is reported in Error. It never panics.
+func Summarize(frame []byte) Summary {
+	s := Summary{Length: len(frame)}
+	var p Packet
+	err := DecodePacket(frame, &p)
+	if len(frame) < EthernetHeaderLen || (p.Eth.Src == nil) {
+		s.Info = "truncated Ethernet frame"
+		s.Hex = hex.EncodeToString(frame)
+		s.Error = errText(err)
+		return s
+	}
+	s.Src, s.Dst = p.Eth.Src.String(), p.Eth.Dst.String()
+	if p.Eth.VLAN != nil {
+		v := *p.Eth.VLAN
+		s.VLAN = &v
+	}
+	if err != nil && errors.Is(err, errVLANShort) {
+		s.Proto, s.EtherType = "ethernet", EtherTypeVLAN
+		s.Hex = hex.EncodeToString(frame[EthernetHeaderLen:])
+		s.Error = errText(err)
+		return s
+	}
+	s.EtherType, s.Proto = p.Eth.EtherType, "ethernet"
+	l3 := frame[p.Eth.HeaderLen():]
+	switch {
+	case p.Layers&LayerARP != 0:
+		summarizeARP(&s, &p.ARP)
+		return s
+	case p.Layers&LayerIPv4 != 0:
+		summarizeIPv4(&s, &p, l3, err)
+		return s
+	case s.EtherType == EtherTypeIPv6:
+		summarizeIPv6(&s, l3)
+		return s
+	}
+	switch s.EtherType {
+	case EtherTypeARP:
+		s.Info = "ARP"
+	case EtherTypeIPv4:
+		s.Info = "IPv4"
+	default:
+		if s.EtherType < 0x0600 {
+			s.Info = fmt.Sprintf("802.3, length %d", s.EtherType)
+		}
+	}
+	s.Hex = hex.EncodeToString(l3)
+	s.Error = errText(err)
+	return s
+}
+
+func errText(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "truncated: " + err.Error()
+	}
+	return err.Error()
+}
+
+func summarizeARP(s *Summary, a *ARP) {
+	s.Proto = "arp"
+	s.ARP = &ARPSummary{Op: a.Op, SenderMAC: a.SenderMAC.String(), SenderIP: a.SenderIP,
+		TargetMAC: a.TargetMAC.String(), TargetIP: a.TargetIP, Probe: a.IsProbe(), Gratuitous: a.IsGratuitous()}
+	switch a.Op {
+	case ARPRequest:
+		s.Info = fmt.Sprintf("Request who-has %s tell %s, length %d", a.TargetIP, a.SenderIP, ARPLen)
+	case ARPReply:
+		s.Info = fmt.Sprintf("Reply %s is-at %s, length %d", a.SenderIP, a.SenderMAC, ARPLen)
+	default:
+		s.Info = fmt.Sprintf("ARP %s, sender %s %s, target %s %s, length %d", a.Op, a.SenderMAC, a.SenderIP, a.TargetMAC, a.TargetIP, ARPLen)
+	}
+}
+
+func summarizeIPv4(s *Summary, p *Packet, l3 []byte, err error) {
+	ip := &p.IPv4
+	s.Proto = "ipv4"
+	total := int(binary.BigEndian.Uint16(l3[2:4]))
+	s.IPv4 = &IPv4Summary{Src: ip.Src, Dst: ip.Dst, Protocol: ip.Protocol, TTL: ip.TTL, ID: ip.ID, TOS: ip.TOS,
+		DontFragment: ip.DontFragment, Fragment: ip.MoreFragments || ip.FragOffset != 0, Length: total,
+		ChecksumOK: IPv4ChecksumOK(l3)}
+	datagram := l3[ip.headerLenWire(l3):total]
+	var info string
+	switch {
+	case s.IPv4.Fragment:
+		info = fmt.Sprintf("%s > %s: ip-proto-%d fragment (id %d, offset %d%s), length %d", ip.Src, ip.Dst, ip.Protocol,
+			ip.ID, int(ip.FragOffset)*8, map[bool]string{true: ", more", false: ""}[ip.MoreFragments], len(datagram))
+		s.Hex = hex.EncodeToString(datagram)
+	case p.Layers&LayerUDP != 0:
+		info = summarizeUDP(s, p, datagram)
+	case p.Layers&LayerICMPEcho != 0:
+		s.Proto = "icmp"
+		e := &p.ICMP
+		s.ICMP = &ICMPSummary{Type: e.Type, Code: e.Code, Name: icmpTypeName(e.Type, e.Code), ID: e.ID, Seq: e.Seq,
+			Length: len(datagram), ChecksumOK: Checksum(datagram) == 0}
+		info = fmt.Sprintf("%s > %s: ICMP %s, id %d, seq %d, length %d", ip.Src, ip.Dst, s.ICMP.Name, e.ID, e.Seq, len(datagram))
+		if !s.ICMP.ChecksumOK {
+			info += ", bad icmp cksum"
+		}
+	case ip.Protocol == ProtocolICMP && err == nil && len(datagram) >= 4:
+		s.Proto = "icmp"
+		s.ICMP = &ICMPSummary{Type: datagram[0], Code: datagram[1], Name: icmpTypeName(datagram[0], datagram[1]),
+			Length: len(datagram), ChecksumOK: Checksum(datagram) == 0}
+		info = fmt.Sprintf("%s > %s: ICMP %s, length %d", ip.Src, ip.Dst, s.ICMP.Name, len(datagram))
+		s.Hex = hex.EncodeToString(datagram[4:])
+	default:
+		name := map[uint8]string{ProtocolICMP: "ICMP", ProtocolTCP: "TCP", ProtocolUDP: "UDP"}[ip.Protocol]
+		if name == "" {
+			name = fmt.Sprintf("ip-proto-%d", ip.Protocol)
+		}
+		info = fmt.Sprintf("%s > %s: %s, length %d", ip.Src, ip.Dst, name, len(datagram))
+		s.Hex = hex.EncodeToString(datagram)
+	}
+	if !s.IPv4.ChecksumOK {
+		info += ", bad ip cksum"
+	}
+	s.Info = info
+	s.Error = errText(err)
+}
+
+func summarizeUDP(s *Summary, p *Packet, datagram []byte) string {
+	ip, u := &p.IPv4, &p.UDP
+	s.Proto = "udp"
+	s.UDP = &UDPSummary{SrcPort: u.SrcPort, DstPort: u.DstPort, Length: len(p.Payload),
+		ChecksumOK: UDPChecksumOK(ip.Src, ip.Dst, datagram)}
+	head := fmt.Sprintf("%s.%d > %s.%d: ", ip.Src, u.SrcPort, ip.Dst, u.DstPort)
+	cksum := ""
+	if !s.UDP.ChecksumOK {
+		cksum = ", bad udp cksum"
+	}
+	if isDHCPPorts(*u) {
+		m, _, err := decodeDHCPMessage(p.Payload)
+		if err == nil {
+			s.Proto = "dhcp"
+			s.DHCP = summarizeDHCP(m, len(p.Payload))
+			return head + s.DHCP.text() + cksum
+		}
+		s.Error = errText(err)
+		s.Hex = hex.EncodeToString(p.Payload)
+		return head + fmt.Sprintf("BOOTP/DHCP, length %d", len(p.Payload)) + cksum
+	}
+	s.Hex = hex.EncodeToString(p.Payload)
+	return head + fmt.Sprintf("UDP, length %d", len(p.Payload)) + cksum
+}
+
+func summarizeDHCP(m *dhcpv4.DHCPv4, n int) *DHCPSummary {
+	d := &DHCPSummary{Op: m.OpCode.String(), XID: fmt.Sprintf("0x%08x", m.TransactionID[:]),
+		ClientMAC: m.ClientHWAddr.String(), Broadcast: m.IsBroadcast(), Length: n,
+		ClientIP: nonZero(m.ClientIPAddr), YourIP: nonZero(m.YourIPAddr), ServerIP: nonZero(m.ServerIPAddr),
+		RelayIP: nonZero(m.GatewayIPAddr), Hostname: m.HostName(), Message: m.Message()}
+	if v := m.Options.Get(dhcpv4.OptionDHCPMessageType); len(v) == 1 {
+		d.Type = dhcpMessageTypeName(dhcpv4.MessageType(v[0]))
+	}
+	if v := m.Options.Get(dhcpv4.OptionServerIdentifier); len(v) == 4 {
+		d.ServerID = netip.AddrFrom4([4]byte(v))
+	}
+	if v := m.Options.Get(dhcpv4.OptionRequestedIPAddress); len(v) == 4 {
+		d.RequestedIP = netip.AddrFrom4([4]byte(v))
+	}
+	if v := m.Options.Get(dhcpv4.OptionIPAddressLeaseTime); len(v) == 4 {
+		d.LeaseTime = binary.BigEndian.Uint32(v)
+	}
+	return d
+}
+
+func nonZero(ip net.IP) netip.Addr {
+	a := addrFromIP(ip)
+	if a.IsUnspecified() {
+		return netip.Addr{}
+	}
+	return a
+}
+
+// text is the DHCP part of a summary line.
+func (d *DHCPSummary) text() string {
+	var w strings.Builder
+	w.WriteString("DHCP")
+	if d.Type != "" {
+		w.WriteString(" " + d.Type)
+	} else {
+		w.WriteString(" " + d.Op)
+	}
+	fmt.Fprintf(&w, ", xid %s, chaddr %s", d.XID, d.ClientMAC)
+	if d.Broadcast {
+		w.WriteString(", broadcast")
+	}
+	for _, f := range []struct {
+		name string
+		a    netip.Addr
+	}{{"ciaddr", d.ClientIP}, {"yiaddr", d.YourIP}, {"siaddr", d.ServerIP}, {"giaddr", d.RelayIP},
+		{"server-id", d.ServerID}, {"requested", d.RequestedIP}} {
+		if f.a.IsValid() {
+			fmt.Fprintf(&w, ", %s %s", f.name, f.a)
+		}
+	}
+	if d.LeaseTime != 0 {
+		fmt.Fprintf(&w, ", lease %ds", d.LeaseTime)
+	}
+	if d.Hostname != "" {
+		fmt.Fprintf(&w, ", hostname %q", d.Hostname)
+	}
+	if d.Message != "" {
+		fmt.Fprintf(&w, ", message %q", d.Message)
+	}
+	fmt.Fprintf(&w, ", length %d", d.Length)
+	return w.String()
+}
+
+// summarizeIPv6 prints the addresses and next header of an IPv6 packet
+// (RFC 8200 §3) and leaves its payload in hex; craft does not decode IPv6.
+func summarizeIPv6(s *Summary, b []byte) {
+	s.Proto = "ipv6"
+	if len(b) < 40 || b[0]>>4 != 6 {
+		s.Info = "IPv6"
+		s.Hex = hex.EncodeToString(b)
+		if len(b) < 40 {
+			s.Error = "truncated: craft: ipv6: " + io.ErrUnexpectedEOF.Error()
+		} else {
+			s.Error = "craft: ipv6: version is not 6"
+		}
+		return
+	}
+	src, dst := netip.AddrFrom16([16]byte(b[8:24])), netip.AddrFrom16([16]byte(b[24:40]))
+	s.Info = fmt.Sprintf("%s > %s: ip6-next-header-%d, payload length %d", src, dst, b[6], binary.BigEndian.Uint16(b[4:6]))
+	s.Hex = hex.EncodeToString(b[40:])
+}
+
+// dhcpMessageTypeName names a DHCP message type as tcpdump -v does
+// ("Discover", "Ack"); unknown types keep dhcpv4's "unknown (N)".
+func dhcpMessageTypeName(t dhcpv4.MessageType) string {
+	n := t.String()
+	if strings.HasPrefix(n, "unknown") {
+		return n
+	}
+	return n[:1] + strings.ToLower(n[1:])
+}
