@@ -1,0 +1,479 @@
+package netnstest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// netnsDir is where ip-netns(8) keeps the bind mounts of named namespaces.
+const netnsDir = "/run/netns"
+
+// maxNameLen bounds namespace names to what also fits an interface name
+// (IFNAMSIZ-1), so that scripts may reuse a name for a link.
+const maxNameLen = 15
+
+// Timeouts that bound the harness's own waits.
+const (
+	// ExecTimeout bounds a command run by Exec or Output.
+	ExecTimeout = 2 * time.Minute
+	// killTimeout bounds how long cleanup waits for killed processes to leave
+	// a namespace.
+	killTimeout = 10 * time.Second
+)
+
+// NS is a named network namespace created for one test, visible to
+// `ip netns` under Name. It is deleted, and every process still inside it is
+// killed by PID, when the test that created it ends.
+type NS struct {
+	// Name is the namespace's name under /run/netns, for `ip netns exec Name`.
+	Name string
+
+	fd netns.NsHandle  // keeps a handle for Do and for moving links in
+	h  *netlink.Handle // rtnetlink sockets opened inside the namespace
+}
+
+// New creates a network namespace named prefix plus a random suffix (at most
+// 15 characters), brings lo up and turns IPv6 off in it (so that no router
+// solicitation or MLD report lands in a capture). It calls Require first, so a
+// test that cannot run is skipped (or failed) rather than broken. Cleanup kills
+// every process left in the namespace and deletes it.
+func New(t testing.TB, prefix string) *NS {
+	t.Helper()
+	return NewMany(t, prefix, 1)[0]
+}
+
+// NewMany creates n namespaces as New does, with one ip(8) process for all of
+// them, which makes large segments quick to build.
+func NewMany(t testing.TB, prefix string, n int) []*NS {
+	t.Helper()
+	Require(t)
+	if n < 1 {
+		t.Fatalf("netnstest: NewMany(%q, %d): need at least one namespace", prefix, n)
+	}
+	names := make([]string, 0, n)
+	seen := make(map[string]bool, n)
+	for len(names) < n {
+		name := newName(prefix)
+		if seen[name] || exists(name) {
+			continue
+		}
+		seen[name] = true
+		names = append(names, name)
+	}
+	var batch bytes.Buffer
+	for _, name := range names {
+		fmt.Fprintf(&batch, "netns add %s\n", name)
+	}
+	nss := make([]*NS, n)
+	for i, name := range names {
+		nss[i] = &NS{Name: name, fd: netns.None()}
+	}
+	// Registered before creating anything, so that a half-built batch is
+	// removed too.
+	t.Cleanup(func() { destroy(t, nss) })
+	if out, err := ipBatch(batch.Bytes()); err != nil {
+		t.Fatalf("netnstest: create namespaces %s..: %v\n%s", names[0], err, out)
+	}
+	for _, ns := range nss {
+		if err := ns.setup(); err != nil {
+			t.Fatalf("netnstest: set up namespace %s: %v", ns.Name, err)
+		}
+	}
+	return nss
+}
+
+// newName returns prefix, trimmed and cleaned, plus "-" and a random suffix.
+func newName(prefix string) string {
+	var b [3]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	suffix := "-" + hex.EncodeToString(b[:])
+	clean := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			return r
+		}
+		return -1
+	}, prefix)
+	if clean == "" {
+		clean = "rl"
+	}
+	if max := maxNameLen - len(suffix); len(clean) > max {
+		clean = clean[:max]
+	}
+	return clean + suffix
+}
+
+func exists(name string) bool {
+	_, err := os.Lstat(filepath.Join(netnsDir, name))
+	return err == nil
+}
+
+// ipBatch runs `ip -batch -` with the given commands on stdin, in the
+// namespace of the calling process.
+func ipBatch(cmds []byte) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), ExecTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ip", "-batch", "-")
+	cmd.Stdin = bytes.NewReader(cmds)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// setup opens the namespace, turns IPv6 off, opens the rtnetlink handle
+// inside it and brings lo up.
+func (ns *NS) setup() error {
+	fd, err := netns.GetFromName(ns.Name)
+	if err != nil {
+		return fmt.Errorf("open: %w", err)
+	}
+	ns.fd = fd
+	return ns.Do(func() error {
+		for _, key := range []string{"net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6"} {
+			if err := writeSysctl(key, "1"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+		}
+		h, err := netlink.NewHandle()
+		if err != nil {
+			return fmt.Errorf("netlink: %w", err)
+		}
+		ns.h = h
+		lo, err := h.LinkByName("lo")
+		if err != nil {
+			return fmt.Errorf("lo: %w", err)
+		}
+		if err := h.LinkSetUp(lo); err != nil {
+			return fmt.Errorf("lo up: %w", err)
+		}
+		return nil
+	})
+}
+
+// writeSysctl writes value to the sysctl key (dotted, as sysctl(8) takes it)
+// of the calling thread's network namespace.
+func writeSysctl(key, value string) error {
+	path := "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
+	if err := os.WriteFile(path, []byte(value), 0o644); err != nil {
+		return fmt.Errorf("sysctl %s=%s: %w", key, value, err)
+	}
+	return nil
+}
+
+// destroy kills every process in the namespaces, closes the harness's
+// handles and deletes the namespaces. Errors are reported with t.Errorf: a
+// failed cleanup is a failed test.
+func destroy(t testing.TB, nss []*NS) {
+	t.Helper()
+	var batch bytes.Buffer
+	for _, ns := range nss {
+		if ns.h != nil {
+			ns.h.Close()
+			ns.h = nil
+		}
+		if exists(ns.Name) {
+			if err := ns.killAll(killTimeout); err != nil {
+				t.Errorf("netnstest: cleanup %s: %v", ns.Name, err)
+			}
+			fmt.Fprintf(&batch, "netns delete %s\n", ns.Name)
+		}
+		if ns.fd.IsOpen() {
+			ns.fd.Close()
+			ns.fd = netns.None()
+		}
+	}
+	if batch.Len() == 0 {
+		return
+	}
+	if out, err := ipBatch(batch.Bytes()); err != nil {
+		t.Errorf("netnstest: delete namespaces: %v\n%s", err, out)
+	}
+}
+
+// PIDs lists the processes whose network namespace is ns, as
+// `ip netns pids` does: by comparing /proc/PID/ns/net with the namespace's
+// bind mount. The calling process itself is never listed.
+func (ns *NS) PIDs() ([]int, error) {
+	var want unix.Stat_t
+	if err := unix.Stat(filepath.Join(netnsDir, ns.Name), &want); err != nil {
+		return nil, fmt.Errorf("netnstest: %s: %w", ns.Name, err)
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, fmt.Errorf("netnstest: %w", err)
+	}
+	self := os.Getpid()
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		var st unix.Stat_t
+		if err := unix.Stat("/proc/"+e.Name()+"/ns/net", &st); err != nil {
+			continue // gone, a zombie, or a kernel thread
+		}
+		if st.Dev == want.Dev && st.Ino == want.Ino {
+			pids = append(pids, pid)
+		}
+	}
+	return pids, nil
+}
+
+// killAll sends SIGKILL to every process in the namespace, by PID, until
+// none is left or timeout passes.
+func (ns *NS) killAll(timeout time.Duration) error {
+	var last []int
+	var lastErr error
+	ok := Poll(timeout, func() bool {
+		pids, err := ns.PIDs()
+		if err != nil {
+			lastErr = err
+			return false
+		}
+		last = pids
+		for _, pid := range pids {
+			if err := unix.Kill(pid, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
+				lastErr = fmt.Errorf("kill %d: %w", pid, err)
+			}
+		}
+		return len(pids) == 0
+	})
+	if !ok {
+		return fmt.Errorf("processes %v still in the namespace after %v (last error: %v)", last, timeout, lastErr)
+	}
+	return nil
+}
+
+// Do runs fn on a goroutine locked to an OS thread that has entered the
+// namespace, and returns fn's error. Sockets that fn opens stay in the
+// namespace after Do returns. If the thread cannot return to its original
+// namespace it is never unlocked, so the Go runtime discards it. A panic in fn
+// is returned as an error.
+func (ns *NS) Do(fn func() error) error {
+	if !ns.fd.IsOpen() {
+		return fmt.Errorf("netnstest: %s: namespace not open", ns.Name)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("netnstest: %s: open current namespace: %w", ns.Name, err)
+			return
+		}
+		defer orig.Close()
+		if err := netns.Set(ns.fd); err != nil {
+			// setns(2) failed: the thread is still where it was.
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("netnstest: %s: enter: %w", ns.Name, err)
+			return
+		}
+		ferr := call(fn)
+		if err := netns.Set(orig); err != nil {
+			// The thread stays locked and dies with this goroutine.
+			errc <- errors.Join(ferr, fmt.Errorf("netnstest: %s: restore namespace: %w", ns.Name, err))
+			return
+		}
+		runtime.UnlockOSThread()
+		errc <- ferr
+	}()
+	return <-errc
+}
+
+// call runs fn and turns a panic into an error.
+func call(fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("netnstest: panic in Do: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return fn()
+}
+
+// Netlink returns an rtnetlink handle whose sockets live in the namespace,
+// for link and address work the harness does not wrap. It is closed at
+// cleanup.
+func (ns *NS) Netlink() *netlink.Handle { return ns.h }
+
+// Command returns a command that runs name inside the namespace through
+// `ip netns exec`, which execs it in place: the process's PID is the command's
+// own. It is not started.
+func (ns *NS) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns.Name, name}, args...)...)
+}
+
+// Output runs args inside the namespace and returns its combined stdout and
+// stderr, and an error if it could not run or exited non-zero. It is bounded by
+// ExecTimeout.
+func (ns *NS) Output(args ...string) (string, error) {
+	if len(args) == 0 {
+		return "", errors.New("netnstest: no command")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), ExecTimeout)
+	defer cancel()
+	out, err := ns.Command(ctx, args[0], args[1:]...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("netnstest: %s: %s: %w", ns.Name, strings.Join(args, " "), err)
+	}
+	return string(out), nil
+}
+
+// Exec runs args inside the namespace, fails the test (showing the output) if
+// the command fails, and returns its combined stdout and stderr.
+func (ns *NS) Exec(t testing.TB, args ...string) string {
+	t.Helper()
+	out, err := ns.Output(args...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	return out
+}
+
+// Sysctl sets a sysctl (dotted key, e.g. "net.ipv4.conf.all.arp_ignore") in
+// the namespace.
+func (ns *NS) Sysctl(t testing.TB, key, value string) {
+	t.Helper()
+	if err := ns.Do(func() error { return writeSysctl(key, value) }); err != nil {
+		t.Fatalf("netnstest: %s: %v", ns.Name, err)
+	}
+}
+
+// Link returns the named link of the namespace, failing the test if it does
+// not exist.
+func (ns *NS) Link(t testing.TB, ifname string) netlink.Link {
+	t.Helper()
+	l, err := ns.h.LinkByName(ifname)
+	if err != nil {
+		t.Fatalf("netnstest: %s: link %s: %v", ns.Name, ifname, err)
+	}
+	return l
+}
+
+// LinkUp brings the named link up.
+func (ns *NS) LinkUp(t testing.TB, ifname string) {
+	t.Helper()
+	if err := ns.h.LinkSetUp(ns.Link(t, ifname)); err != nil {
+		t.Fatalf("netnstest: %s: %s up: %v", ns.Name, ifname, err)
+	}
+}
+
+// LinkDown sets the named link down (to test "interface is down" errors).
+func (ns *NS) LinkDown(t testing.TB, ifname string) {
+	t.Helper()
+	if err := ns.h.LinkSetDown(ns.Link(t, ifname)); err != nil {
+		t.Fatalf("netnstest: %s: %s down: %v", ns.Name, ifname, err)
+	}
+}
+
+// HardwareAddr returns the MAC address of the named link.
+func (ns *NS) HardwareAddr(t testing.TB, ifname string) net.HardwareAddr {
+	t.Helper()
+	return ns.Link(t, ifname).Attrs().HardwareAddr
+}
+
+// SetHardwareAddr sets the MAC address of the named link.
+func (ns *NS) SetHardwareAddr(t testing.TB, ifname string, mac net.HardwareAddr) {
+	t.Helper()
+	if err := ns.h.LinkSetHardwareAddr(ns.Link(t, ifname), mac); err != nil {
+		t.Fatalf("netnstest: %s: %s address %s: %v", ns.Name, ifname, mac, err)
+	}
+}
+
+// AddAddr assigns cidr (e.g. "198.18.0.2/24") to the named link. It refuses,
+// failing the test, any address outside 198.18.0.0/15 or a prefix shorter than
+// /15.
+func (ns *NS) AddAddr(t testing.TB, ifname, cidr string) {
+	t.Helper()
+	p, err := ParseLabPrefix(cidr)
+	if err != nil {
+		t.Fatalf("netnstest: %s: AddAddr %s: %v", ns.Name, ifname, err)
+	}
+	if err := ns.addAddr(ifname, p.String()); err != nil {
+		t.Fatalf("netnstest: %s: %v", ns.Name, err)
+	}
+}
+
+func (ns *NS) addAddr(ifname, cidr string) error {
+	l, err := ns.h.LinkByName(ifname)
+	if err != nil {
+		return fmt.Errorf("link %s: %w", ifname, err)
+	}
+	a, err := netlink.ParseAddr(cidr)
+	if err != nil {
+		return fmt.Errorf("address %s: %w", cidr, err)
+	}
+	if err := ns.h.AddrAdd(l, a); err != nil {
+		return fmt.Errorf("add %s to %s: %w", cidr, ifname, err)
+	}
+	return nil
+}
+
+// Veth creates a veth pair with one end named aIf in namespace a and the
+// other named bIf in namespace b, created directly there (nothing touches the
+// host's own namespace), and brings both ends up.
+func Veth(t testing.TB, a *NS, aIf string, b *NS, bIf string) {
+	t.Helper()
+	if err := veth(a, aIf, b, bIf); err != nil {
+		t.Fatalf("netnstest: %v", err)
+	}
+}
+
+func veth(a *NS, aIf string, b *NS, bIf string) error {
+	if len(aIf) > maxNameLen || len(bIf) > maxNameLen {
+		return fmt.Errorf("veth %s/%s: name longer than %d", aIf, bIf, maxNameLen)
+	}
+	l := &netlink.Veth{
+		LinkAttrs:     netlink.LinkAttrs{Name: aIf, Namespace: netlink.NsFd(a.fd)},
+		PeerName:      bIf,
+		PeerNamespace: netlink.NsFd(b.fd),
+	}
+	if err := netlink.LinkAdd(l); err != nil {
+		return fmt.Errorf("veth %s:%s <-> %s:%s: %w", a.Name, aIf, b.Name, bIf, err)
+	}
+	for _, end := range []struct {
+		ns     *NS
+		ifname string
+	}{{a, aIf}, {b, bIf}} {
+		link, err := end.ns.h.LinkByName(end.ifname)
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", end.ns.Name, end.ifname, err)
+		}
+		if err := end.ns.h.LinkSetUp(link); err != nil {
+			return fmt.Errorf("%s: %s up: %w", end.ns.Name, end.ifname, err)
+		}
+	}
+	return nil
+}
+
+// Bridge creates a Linux bridge (a learning switch, STP off, so ports forward
+// at once) named name in the namespace and brings it up.
+func (ns *NS) Bridge(t testing.TB, name string) {
+	t.Helper()
+	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: name}}
+	if err := ns.h.LinkAdd(br); err != nil {
+		t.Fatalf("netnstest: %s: bridge %s: %v", ns.Name, name, err)
+	}
+	ns.LinkUp(t, name)
+}

@@ -1,0 +1,262 @@
+package netnstest
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netns"
+)
+
+func TestNewAndCleanup(t *testing.T) {
+	Require(t)
+	var ns *NS
+	t.Run("create", func(t *testing.T) {
+		ns = New(t, "nstest")
+		if len(ns.Name) > maxNameLen || !strings.HasPrefix(ns.Name, "nstest-") {
+			t.Errorf("name %q: want nstest-XXXXXX of at most %d chars", ns.Name, maxNameLen)
+		}
+		if !exists(ns.Name) {
+			t.Fatalf("%s not in %s", ns.Name, netnsDir)
+		}
+		for _, key := range []string{"all", "default", "lo"} {
+			got := strings.TrimSpace(ns.Exec(t, "cat", "/proc/sys/net/ipv6/conf/"+key+"/disable_ipv6"))
+			if got != "1" {
+				t.Errorf("%s disable_ipv6 = %q, want 1", key, got)
+			}
+		}
+		if out := ns.Exec(t, "ip", "-o", "link", "show", "lo"); !strings.Contains(out, "UP") {
+			t.Errorf("lo not up: %s", out)
+		}
+		// A process left running must be killed at cleanup.
+		p := ns.Start(t, nil, "sleep", "600")
+		// A second process not started by Start (so only the namespace sweep
+		// kills it): a shell that backgrounds sleep and exits.
+		ns.Exec(t, "sh", "-c", "sleep 600 >/dev/null 2>&1 &")
+		pids, err := ns.PIDs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pids) != 2 || !slices.Contains(pids, p.Pid()) {
+			t.Errorf("PIDs = %v, want 2 including %d", pids, p.Pid())
+		}
+	})
+	if exists(ns.Name) {
+		t.Errorf("%s still exists after its test ended", ns.Name)
+	}
+	if _, err := netns.GetFromName(ns.Name); err == nil {
+		t.Errorf("%s can still be opened", ns.Name)
+	}
+}
+
+// TestCleanupOnFailure checks that cleanup runs even when the test that
+// created the namespace fails: it runs a test body through a fake testing.TB
+// whose Fatal is recorded, then runs the registered cleanups as testing does.
+func TestCleanupOnFailure(t *testing.T) {
+	Require(t)
+	ft := &fakeTB{TB: t}
+	var name string
+	func() {
+		defer func() {
+			if r := recover(); r != nil && r != errFatal {
+				panic(r)
+			}
+		}()
+		ns := New(ft, "nsfail")
+		name = ns.Name
+		ns.Start(ft, nil, "sleep", "600")
+		ns.AddAddr(ft, "lo", "10.0.0.1/8") // refused: outside the lab block -> Fatal
+		t.Error("AddAddr outside the lab block did not fail the test")
+	}()
+	if !ft.failed {
+		t.Error("fake test not marked failed")
+	}
+	if !exists(name) {
+		t.Fatalf("%s gone before cleanup ran", name)
+	}
+	ft.runCleanups()
+	if exists(name) {
+		t.Errorf("%s still exists after cleanup of a failed test", name)
+	}
+}
+
+func TestVethPing(t *testing.T) {
+	Require(t)
+	a, b := New(t, "pinga"), New(t, "pingb")
+	Veth(t, a, "eth0", b, "veth-b")
+	a.AddAddr(t, "eth0", "198.18.7.1/24")
+	b.AddAddr(t, "veth-b", "198.18.7.2/24")
+	out := a.Exec(t, "ping", "-c", "1", "-W", "5", "198.18.7.2")
+	if !strings.Contains(out, "1 received") {
+		t.Errorf("ping: %s", out)
+	}
+	if got := a.HardwareAddr(t, "eth0"); len(got) != 6 {
+		t.Errorf("eth0 MAC = %v", got)
+	}
+}
+
+func TestSegment(t *testing.T) {
+	Require(t)
+	const n = 5
+	seg := NewSegment(t, "seg")
+	hosts := seg.AddHosts(t, "segh", HostCIDRs("198.18.9.11", 24, n)...)
+	client := New(t, "segc")
+	seg.Attach(t, client, "rl0")
+	client.AddAddr(t, "rl0", "198.18.9.2/24")
+	// One ping to the broadcast-free neighbours, each answered by its kernel.
+	for i := range hosts {
+		ip := strings.Split(HostCIDRs("198.18.9.11", 24, n)[i], "/")[0]
+		out := client.Exec(t, "ping", "-c", "1", "-W", "5", ip)
+		if !strings.Contains(out, "1 received") {
+			t.Errorf("ping %s: %s", ip, out)
+		}
+	}
+	neigh := client.Exec(t, "ip", "neigh", "show", "dev", "rl0")
+	if got := strings.Count(neigh, "lladdr"); got != n {
+		t.Errorf("client learned %d neighbours, want %d:\n%s", got, n, neigh)
+	}
+}
+
+func TestSegment50(t *testing.T) {
+	Require(t)
+	if testing.Short() {
+		t.Skip("-short: 50 namespaces")
+	}
+	start := time.Now()
+	seg := NewSegment(t, "seg50")
+	hosts := seg.AddHosts(t, "h50", HostCIDRs("198.18.10.11", 24, 50)...)
+	t.Logf("50 hosts on a segment in %v", time.Since(start))
+	if len(hosts) != 50 {
+		t.Fatalf("got %d hosts", len(hosts))
+	}
+	client := New(t, "seg50c")
+	seg.Attach(t, client, "rl0")
+	client.AddAddr(t, "rl0", "198.18.10.2/24")
+	out := client.Exec(t, "ping", "-c", "1", "-W", "5", "198.18.10.60")
+	if !strings.Contains(out, "1 received") {
+		t.Errorf("ping last host: %s", out)
+	}
+}
+
+func TestStart(t *testing.T) {
+	Require(t)
+	ns := New(t, "start")
+	t.Run("ready", func(t *testing.T) {
+		p := ns.Start(t, func(l string) bool { return l == "ready" }, "sh", "-c", "echo starting >&2; echo ready; exec sleep 600")
+		if diff := strings.Join(p.Lines(), "|"); diff != "starting|ready" {
+			t.Errorf("lines = %q, want starting|ready", diff)
+		}
+		pids, err := ns.PIDs()
+		if err != nil || !slices.Contains(pids, p.Pid()) {
+			t.Errorf("PIDs = %v, %v: want %d (ip netns exec must exec in place)", pids, err, p.Pid())
+		}
+		if err := p.Stop(); err == nil {
+			t.Error("Stop of a SIGTERMed sleep returned nil, want a signal exit")
+		}
+		if !p.Exited() {
+			t.Error("not exited after Stop")
+		}
+	})
+	t.Run("exits before ready", func(t *testing.T) {
+		ft := &fakeTB{TB: t}
+		func() {
+			defer func() {
+				if r := recover(); r != nil && r != errFatal {
+					panic(r)
+				}
+			}()
+			ns.Start(ft, func(l string) bool { return l == "ready" }, "sh", "-c", "echo failing; exit 3")
+		}()
+		ft.runCleanups()
+		if !ft.failed || !strings.Contains(ft.msg, "failing") || !strings.Contains(ft.msg, "exit status 3") {
+			t.Errorf("failed=%v msg=%q, want a failure with the output and exit status", ft.failed, ft.msg)
+		}
+	})
+	t.Run("timeout", func(t *testing.T) {
+		ft := &fakeTB{TB: t}
+		var p *Proc
+		func() {
+			defer func() {
+				if r := recover(); r != nil && r != errFatal {
+					panic(r)
+				}
+			}()
+			cmd := ns.Command(context.Background(), "sh", "-c", "echo waiting; exec sleep 600")
+			p = StartCmd(ft, cmd, func(l string) bool { return l == "ready" }, 300*time.Millisecond)
+		}()
+		if !ft.failed || !strings.Contains(ft.msg, "waiting") {
+			t.Errorf("failed=%v msg=%q, want a timeout failure with the output", ft.failed, ft.msg)
+		}
+		ft.runCleanups()
+		pids, err := ns.PIDs()
+		if err != nil || len(pids) != 0 {
+			t.Errorf("after cleanup PIDs = %v, %v, want none", pids, err)
+		}
+		_ = p
+	})
+	t.Run("wait line and exit", func(t *testing.T) {
+		p := ns.Start(t, nil, "sh", "-c", "echo one; echo two; printf three")
+		if got := p.WaitLine(t, func(l string) bool { return strings.HasPrefix(l, "thr") }, 5*time.Second); got != "three" {
+			t.Errorf("WaitLine = %q", got)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := p.Wait(ctx); err != nil {
+			t.Errorf("Wait = %v", err)
+		}
+		if got := p.Output(); got != "one\ntwo\nthree" {
+			t.Errorf("Output = %q", got)
+		}
+	})
+}
+
+func TestDo(t *testing.T) {
+	Require(t)
+	ns := New(t, "do")
+	var inside, outside netns.NsHandle
+	err := ns.Do(func() error {
+		var err error
+		inside, err = netns.Get()
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inside.Close()
+	outside, err = netns.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outside.Close()
+	if !inside.Equal(ns.fd) {
+		t.Error("Do did not run inside the namespace")
+	}
+	if inside.Equal(outside) {
+		t.Error("the test goroutine is inside the namespace after Do")
+	}
+	if err := ns.Do(func() error { panic("boom") }); err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("Do(panic) = %v, want the panic as an error", err)
+	}
+}
+
+func TestWaitFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	go func() { os.WriteFile(p, []byte("x"), 0o644) }()
+	WaitFile(t, p, true, 5*time.Second)
+	ft := &fakeTB{TB: t}
+	func() {
+		defer func() {
+			if r := recover(); r != nil && r != errFatal {
+				panic(r)
+			}
+		}()
+		WaitFile(ft, p+".missing", false, 50*time.Millisecond)
+	}()
+	if !ft.failed {
+		t.Error("WaitFile on a missing file did not fail")
+	}
+}
