@@ -1,0 +1,133 @@
+package capture
+
+import (
+	"encoding/binary"
+	"io"
+	"math/bits"
+	"time"
+)
+
+// Socket-level constants used to decode control messages. They are fixed
+// by the Linux ABI (asm-generic/socket.h, linux/if_packet.h) and repeated
+// here so that the decoder builds and is fuzzed on every GOOS.
+const (
+	solSocket         = 1   // SOL_SOCKET
+	solPacket         = 263 // SOL_PACKET
+	packetAuxdata     = 8   // PACKET_AUXDATA
+	scmTimestampNSOld = 35  // SO_TIMESTAMPNS_OLD: struct timespec of longs
+	scmTimestampNSNew = 64  // SO_TIMESTAMPNS_NEW: struct __kernel_timespec
+
+	tpStatusVLANValid     = 1 << 4 // TP_STATUS_VLAN_VALID
+	tpStatusVLANTPIDValid = 1 << 6 // TP_STATUS_VLAN_TPID_VALID
+
+	sizeofAuxdata = 20 // struct tpacket_auxdata
+)
+
+// wordSize is sizeof(size_t) and sizeof(long) on this platform: the width
+// of cmsg_len, the alignment of control messages (CMSG_ALIGN), and the
+// width of the fields of an old struct timespec.
+const wordSize = bits.UintSize / 8
+
+// parseControl decodes the control messages that recvmsg(2) returned with
+// a frame on a packet socket into info: SCM_TIMESTAMPNS (the receive time)
+// and PACKET_AUXDATA (struct tpacket_auxdata, packet(7): the length on the
+// wire and the VLAN tag the kernel stripped). Unknown messages are skipped.
+// A message that runs past the buffer returns io.ErrUnexpectedEOF; what was
+// decoded before it stays in info.
+//
+// Layout (cmsg(3)): struct cmsghdr { size_t cmsg_len; int cmsg_level;
+// int cmsg_type; } followed by the data, each message padded to a multiple
+// of sizeof(size_t); cmsg_len counts the header and the unpadded data.
+func parseControl(oob []byte, info *FrameInfo) error {
+	hdrLen := align(wordSize + 8)
+	for len(oob) > 0 {
+		if len(oob) < hdrLen {
+			return io.ErrUnexpectedEOF
+		}
+		var msgLen uint64
+		if wordSize == 8 {
+			msgLen = binary.NativeEndian.Uint64(oob[0:8])
+		} else {
+			msgLen = uint64(binary.NativeEndian.Uint32(oob[0:4]))
+		}
+		level := int32(binary.NativeEndian.Uint32(oob[wordSize : wordSize+4]))
+		typ := int32(binary.NativeEndian.Uint32(oob[wordSize+4 : wordSize+8]))
+		if msgLen < uint64(hdrLen) || msgLen > uint64(len(oob)) {
+			return io.ErrUnexpectedEOF
+		}
+		data := oob[hdrLen:msgLen]
+		switch {
+		case level == solPacket && typ == packetAuxdata:
+			if len(data) < sizeofAuxdata {
+				return io.ErrUnexpectedEOF
+			}
+			decodeAuxdata(data, info)
+		case level == solSocket && typ == scmTimestampNSOld:
+			if len(data) < 2*wordSize {
+				return io.ErrUnexpectedEOF
+			}
+			var sec, nsec int64
+			if wordSize == 8 {
+				sec = int64(binary.NativeEndian.Uint64(data[0:8]))
+				nsec = int64(binary.NativeEndian.Uint64(data[8:16]))
+			} else {
+				sec = int64(int32(binary.NativeEndian.Uint32(data[0:4])))
+				nsec = int64(int32(binary.NativeEndian.Uint32(data[4:8])))
+			}
+			info.Time = time.Unix(sec, nsec)
+		case level == solSocket && typ == scmTimestampNSNew:
+			if len(data) < 16 {
+				return io.ErrUnexpectedEOF
+			}
+			info.Time = time.Unix(int64(binary.NativeEndian.Uint64(data[0:8])), int64(binary.NativeEndian.Uint64(data[8:16])))
+		}
+		next := align(int(msgLen))
+		if next >= len(oob) {
+			break
+		}
+		oob = oob[next:]
+	}
+	return nil
+}
+
+// decodeAuxdata decodes struct tpacket_auxdata (linux/if_packet.h):
+//
+//	0  u32 tp_status     TP_STATUS_* flags
+//	4  u32 tp_len        length on the wire
+//	8  u32 tp_snaplen    length captured
+//	12 u16 tp_mac        offset of the MAC header (ring only)
+//	14 u16 tp_net        offset of the network header (ring only)
+//	16 u16 tp_vlan_tci   stripped tag's TCI, if TP_STATUS_VLAN_VALID
+//	18 u16 tp_vlan_tpid  stripped tag's TPID, if TP_STATUS_VLAN_TPID_VALID
+func decodeAuxdata(b []byte, info *FrameInfo) {
+	status := binary.NativeEndian.Uint32(b[0:4])
+	info.Length = int(binary.NativeEndian.Uint32(b[4:8]))
+	if status&tpStatusVLANValid != 0 {
+		info.VLAN = true
+		info.VLANTCI = binary.NativeEndian.Uint16(b[16:18])
+		info.VLANTPID = etherTypeVLAN
+		if status&tpStatusVLANTPIDValid != 0 {
+			if tpid := binary.NativeEndian.Uint16(b[18:20]); tpid != 0 {
+				info.VLANTPID = tpid
+			}
+		}
+	}
+}
+
+func align(n int) int { return (n + wordSize - 1) &^ (wordSize - 1) }
+
+// InsertVLAN puts back into the frame b[:n] the 802.1Q/802.1ad tag that
+// info says the kernel stripped, right after the two MAC addresses, and
+// returns the new length. It does nothing (and returns n) when info has no
+// tag, the frame is shorter than 12 bytes, or cap(b) has no room for 4 more
+// bytes.
+func InsertVLAN(b []byte, n int, info FrameInfo) int {
+	if !info.VLAN || n < 12 || n > len(b) || cap(b) < n+4 {
+		return n
+	}
+	b = b[:n+4]
+	copy(b[16:], b[12:n])
+	binary.BigEndian.PutUint16(b[12:14], info.VLANTPID)
+	binary.BigEndian.PutUint16(b[14:16], info.VLANTCI)
+	return n + 4
+}

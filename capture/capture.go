@@ -1,0 +1,132 @@
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/net/bpf"
+)
+
+// Typed interface errors, tested with errors.Is. LookupInterface, Listen and
+// NewRing return them wrapped, as in "capture: interface eth9: no such
+// interface", before any socket is opened or anything is sent.
+var (
+	// ErrNoInterface means no interface has the given name.
+	ErrNoInterface = errors.New("no such interface")
+	// ErrInterfaceDown means the interface exists but is administratively
+	// down (IFF_UP clear).
+	ErrInterfaceDown = errors.New("interface is down")
+	// ErrNotEthernet means the interface is not an Ethernet interface
+	// (ARPHRD_ETHER): loopback, a tunnel, a Wi-Fi monitor interface, ...
+	ErrNotEthernet = errors.New("not an Ethernet interface")
+	// ErrNotPcap means a file is neither classic pcap nor pcapng.
+	ErrNotPcap = errors.New("not a pcap or pcapng file")
+)
+
+// Direction is the direction of a frame relative to the capturing
+// interface. Its zero value means unknown.
+type Direction uint8
+
+// Directions. The values match the pcapng epb_flags direction bits.
+const (
+	Inbound  Direction = 1
+	Outbound Direction = 2
+)
+
+// String returns "in", "out", or "unknown".
+func (d Direction) String() string {
+	switch d {
+	case Inbound:
+		return "in"
+	case Outbound:
+		return "out"
+	default:
+		return "unknown"
+	}
+}
+
+// PacketType is the sll_pkttype the kernel reports with a received frame
+// (packet(7), linux/if_packet.h).
+type PacketType uint8
+
+// Packet types, as in linux/if_packet.h.
+const (
+	PacketHost      PacketType = 0 // addressed to this host
+	PacketBroadcast PacketType = 1 // link-layer broadcast
+	PacketMulticast PacketType = 2 // link-layer multicast
+	PacketOtherHost PacketType = 3 // to another host, seen in promiscuous mode
+	PacketOutgoing  PacketType = 4 // sent by this host
+	PacketLoopback  PacketType = 5 // multicast looped back
+)
+
+// String returns the name of the packet type.
+func (t PacketType) String() string {
+	switch t {
+	case PacketHost:
+		return "host"
+	case PacketBroadcast:
+		return "broadcast"
+	case PacketMulticast:
+		return "multicast"
+	case PacketOtherHost:
+		return "otherhost"
+	case PacketOutgoing:
+		return "outgoing"
+	case PacketLoopback:
+		return "loopback"
+	default:
+		return fmt.Sprintf("pkttype(%d)", uint8(t))
+	}
+}
+
+// Direction maps a packet type to a direction as libpcap does: only
+// PACKET_OUTGOING is outbound.
+func (t PacketType) Direction() Direction {
+	if t == PacketOutgoing {
+		return Outbound
+	}
+	return Inbound
+}
+
+// FrameInfo describes one received frame.
+type FrameInfo struct {
+	// Time is the kernel's receive timestamp (SO_TIMESTAMPNS or the ring
+	// header); time.Now() if the kernel gave none.
+	Time time.Time
+	// Length is the frame's length on the wire (as the kernel saw it, tag
+	// stripped if the kernel stripped it); it may exceed what was read.
+	Length int
+	// Dir is Inbound or Outbound; zero if unknown.
+	Dir Direction
+	// Type is the kernel's sll_pkttype (valid when Dir is not zero).
+	Type PacketType
+	// VLAN is set when the kernel stripped an 802.1Q/802.1ad tag from the
+	// frame (TP_STATUS_VLAN_VALID): the frame data then lacks the tag, and
+	// VLANTCI and VLANTPID give it back.
+	VLAN     bool
+	VLANTCI  uint16
+	VLANTPID uint16
+}
+
+// Stats are a socket's kernel counters, cumulative since it was opened.
+type Stats struct {
+	// Packets counts frames that passed the filter, dropped ones included
+	// (tp_packets of PACKET_STATISTICS).
+	Packets uint64
+	// Drops counts frames the kernel dropped because the socket's buffer or
+	// ring was full (tp_drops).
+	Drops uint64
+}
+
+// Config configures Listen.
+type Config struct {
+	// Filter is a classic BPF program attached before bind(2), so nothing
+	// unfiltered is ever queued. nil accepts every frame.
+	Filter []bpf.RawInstruction
+	// Promiscuous puts the interface in promiscuous mode while the socket
+	// is open (PACKET_MR_PROMISC).
+	Promiscuous bool
+	// Protocol is the EtherType to bind to; 0 means ETH_P_ALL.
+	Protocol uint16
+}
