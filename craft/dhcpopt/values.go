@@ -2,7 +2,6 @@ package dhcpopt
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math/bits"
 	"net/netip"
@@ -93,11 +92,11 @@ func (t MsgType) String() string {
 // MarshalText encodes t as its name.
 func (t MsgType) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
 
-// Overload is option 52's value (RFC 2132 §9.3).
-type Overload uint8
+// OverloadFields is option 52's value (RFC 2132 §9.3).
+type OverloadFields uint8
 
 // String names the fields that carry options.
-func (o Overload) String() string {
+func (o OverloadFields) String() string {
 	switch o {
 	case 1:
 		return "file"
@@ -343,7 +342,7 @@ func decodeValue(code Code, b []byte) (any, string, error) {
 		if b[0] < 1 || b[0] > 3 {
 			return nil, "", malformedf("overload %d is not 1, 2 or 3", b[0])
 		}
-		return Overload(b[0]), Overload(b[0]).String(), nil
+		return OverloadFields(b[0]), OverloadFields(b[0]).String(), nil
 	case kindNodeType:
 		if err := exact(b, 1); err != nil {
 			return nil, "", err
@@ -471,22 +470,11 @@ func decodeFQDN(b []byte) (any, string, error) {
 	}
 	f := FQDN{Flags: b[0], RCode1: b[1], RCode2: b[2]}
 	if f.Flags&0x04 != 0 { // E: canonical wire format, RFC 4702 §2.3.1
-		if len(b) > 3 {
-			names, err := DecodeDomainSearch(b[3:])
-			if err != nil && !isPartialName(b[3:]) {
-				return nil, "", err
-			}
-			if err == nil && len(names) == 1 {
-				f.Name = names[0]
-			} else {
-				// A partial name: labels with no terminating zero.
-				n, perr := partialName(b[3:])
-				if perr != nil {
-					return nil, "", perr
-				}
-				f.Name = n
-			}
+		n, err := wireName(b[3:])
+		if err != nil {
+			return nil, "", err
 		}
+		f.Name = n
 	} else {
 		f.Name = strings.TrimRight(string(b[3:]), "\x00")
 		if !printable([]byte(f.Name)) {
@@ -494,13 +482,4 @@ func decodeFQDN(b []byte) (any, string, error) {
 		}
 	}
 	return f, f.String(), nil
-}
-
-// jsonString helps tests: it encodes v the way Option.Value encodes.
-func jsonString(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "error: " + err.Error()
-	}
-	return string(b)
 }
