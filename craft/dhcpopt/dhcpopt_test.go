@@ -89,7 +89,7 @@ func TestEncodeDomainSearch(t *testing.T) {
 }
 
 func pfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }
-func ip(s string) netip.Addr     { return netip.MustParseAddr(s) }
+func ip(s string) netip.Addr    { return netip.MustParseAddr(s) }
 
 func TestDecodeClasslessRoutes(t *testing.T) {
 	gw := b(198, 18, 0, 1)
