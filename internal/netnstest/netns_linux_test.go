@@ -2,6 +2,7 @@ package netnstest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 func TestNewAndCleanup(t *testing.T) {
@@ -258,5 +260,46 @@ func TestWaitFile(t *testing.T) {
 	}()
 	if !ft.failed {
 		t.Error("WaitFile on a missing file did not fail")
+	}
+}
+
+func TestSetLoss(t *testing.T) {
+	Require(t)
+	a, b := New(t, "lossa"), New(t, "lossb")
+	Veth(t, a, "eth0", b, "eth0")
+	a.AddAddr(t, "eth0", "198.18.8.1/24")
+	b.AddAddr(t, "eth0", "198.18.8.2/24")
+	a.Exec(t, "ping", "-c", "1", "-W", "5", "198.18.8.2")
+	a.SetLoss(t, "eth0", 100)
+	out, err := a.Output("ping", "-c", "3", "-i", "0.05", "-w", "1", "198.18.8.2")
+	if err == nil || !strings.Contains(out, " 0 received") {
+		t.Errorf("ping with 100%% loss: err=%v\n%s", err, out)
+	}
+	// Half the requests lost: of 400, between 120 and 280 answered (more than
+	// 8 standard deviations either side of 200).
+	a.SetLoss(t, "eth0", 50)
+	out, _ = a.Output("ping", "-q", "-c", "400", "-i", "0.002", "-W", "1", "198.18.8.2")
+	var sent, recv int
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "packets transmitted") {
+			fmt.Sscanf(l, "%d packets transmitted, %d received", &sent, &recv)
+		}
+	}
+	if sent != 400 || recv < 120 || recv > 280 {
+		t.Errorf("50%% loss: %d of %d answered, want 120..280 of 400\n%s", recv, sent, out)
+	}
+	t.Logf("50%% loss: %d of %d answered", recv, sent)
+	a.SetLoss(t, "eth0", 0)
+	a.Exec(t, "ping", "-c", "3", "-i", "0.05", "-W", "5", "198.18.8.2")
+}
+
+func TestLossProgramLoads(t *testing.T) {
+	Require(t)
+	for _, pct := range []float64{0, 30, 100} {
+		fd, err := loadLossProgram(uint32(pct * 65536 / 100))
+		if err != nil {
+			t.Fatalf("load for %v%%: %v", pct, err)
+		}
+		unix.Close(fd)
 	}
 }
