@@ -1,0 +1,170 @@
+package arpscan
+
+import (
+	"encoding/binary"
+	"errors"
+	"sync"
+	"time"
+)
+
+// fakeHost answers ARP requests for one address in the fake network.
+type fakeHost struct {
+	mac    [6]byte
+	ethSrc *[6]byte // Ethernet source when it differs from mac
+	copies int      // replies per request; 0 means 1
+	drop   int      // requests to ignore before answering
+	spa    *[4]byte // sender address to answer with, when not the target's
+}
+
+// sentFrame is one frame the scanner wrote, with when it was written.
+type sentFrame struct {
+	at    time.Time
+	frame []byte
+	tpa   [4]byte
+}
+
+// fakeConn is an in-memory network: hosts answer at once, replies queue
+// until read. It implements Conn's deadline semantics.
+type fakeConn struct {
+	mu       sync.Mutex
+	hosts    map[[4]byte][]*fakeHost
+	seen     map[*fakeHost]int
+	queue    [][]byte
+	deadline time.Time
+	kick     chan struct{}
+	sent     []sentFrame
+	closed   bool
+	untag    int // when >= 0, replies arrive untagged with this VLAN in Msg
+	writeErr error
+}
+
+func newFakeConn() *fakeConn {
+	return &fakeConn{hosts: map[[4]byte][]*fakeHost{}, seen: map[*fakeHost]int{}, kick: make(chan struct{}, 1), untag: -1}
+}
+
+func (c *fakeConn) add(ip string, h *fakeHost) {
+	var a [4]byte
+	copy(a[:], mustAddr(ip).AsSlice())
+	c.hosts[a] = append(c.hosts[a], h)
+}
+
+func (c *fakeConn) WriteFrames(frames [][]byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.writeErr != nil {
+		return 0, c.writeErr
+	}
+	now := time.Now()
+	for _, f := range frames {
+		var p Packet
+		if err := DecodeFrame(f, &p); err != nil {
+			return 0, err
+		}
+		c.sent = append(c.sent, sentFrame{at: now, frame: append([]byte(nil), f...), tpa: p.TPA})
+		for _, h := range c.hosts[p.TPA] {
+			c.seen[h]++
+			if c.seen[h] <= h.drop {
+				continue
+			}
+			r := Packet{EthDst: p.EthSrc, EthSrc: h.mac, VLAN: p.VLAN, Op: opReply, SHA: h.mac, SPA: p.TPA, THA: p.SHA, TPA: p.SPA}
+			if h.ethSrc != nil {
+				r.EthSrc = *h.ethSrc
+			}
+			if h.spa != nil {
+				r.SPA = *h.spa
+			}
+			if c.untag >= 0 {
+				r.VLAN = -1
+			}
+			for k := 0; k < max(1, h.copies); k++ {
+				c.queue = append(c.queue, AppendFrame(nil, &r))
+			}
+		}
+	}
+	c.signal()
+	return len(frames), nil
+}
+
+func (c *fakeConn) signal() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+type fakeTimeout struct{}
+
+func (fakeTimeout) Error() string { return "fake: i/o timeout" }
+func (fakeTimeout) Timeout() bool { return true }
+
+func (c *fakeConn) ReadFrames(msgs []Msg) (int, error) {
+	for {
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			return 0, errors.New("fake: closed")
+		}
+		if len(c.queue) > 0 {
+			n := 0
+			now := time.Now()
+			for n < len(msgs) && len(c.queue) > 0 {
+				msgs[n].N = copy(msgs[n].Buf, c.queue[0])
+				msgs[n].Time = now
+				msgs[n].VLAN = c.untag
+				c.queue = c.queue[1:]
+				n++
+			}
+			c.mu.Unlock()
+			return n, nil
+		}
+		d := c.deadline
+		c.mu.Unlock()
+		var tc <-chan time.Time
+		if !d.IsZero() {
+			wait := time.Until(d)
+			if wait <= 0 {
+				return 0, fakeTimeout{}
+			}
+			t := time.NewTimer(wait)
+			defer t.Stop()
+			tc = t.C
+		}
+		select {
+		case <-c.kick:
+		case <-tc:
+		}
+	}
+}
+
+func (c *fakeConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.deadline = t
+	c.mu.Unlock()
+	c.signal()
+	return nil
+}
+
+func (c *fakeConn) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.signal()
+	return nil
+}
+
+// sentTo returns the times requests for ip went out.
+func (c *fakeConn) sentTo(ip string) []time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var a [4]byte
+	copy(a[:], mustAddr(ip).AsSlice())
+	var out []time.Time
+	for _, s := range c.sent {
+		if s.tpa == a {
+			out = append(out, s.at)
+		}
+	}
+	return out
+}
+
+func be32(b [4]byte) uint32 { return binary.BigEndian.Uint32(b[:]) }

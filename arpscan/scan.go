@@ -1,0 +1,636 @@
+package arpscan
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Direction says whether a traced frame was sent or received.
+type Direction uint8
+
+// Directions of traced frames.
+const (
+	Sent     Direction = 1
+	Received Direction = 2
+)
+
+// String returns "sent" or "received".
+func (d Direction) String() string {
+	switch d {
+	case Sent:
+		return "sent"
+	case Received:
+		return "received"
+	}
+	return fmt.Sprintf("Direction(%d)", uint8(d))
+}
+
+// Defaults, as arp-scan(1) has them, and the adaptive floor.
+const (
+	DefaultRetry      = 2
+	DefaultTimeout    = 500 * time.Millisecond
+	DefaultBackoff    = 1.5
+	DefaultMinTimeout = 10 * time.Millisecond
+	DefaultBatch      = 64
+)
+
+// Config sets up a scan. The zero value of each field means the default
+// named in its comment.
+type Config struct {
+	// SrcMAC is the Ethernet source; required (normally the interface's MAC).
+	SrcMAC net.HardwareAddr
+	// DstMAC is the Ethernet destination; nil means broadcast (--destaddr).
+	DstMAC net.HardwareAddr
+	// SenderMAC is the ARP sender hardware address; nil means SrcMAC (--arpsha).
+	SenderMAC net.HardwareAddr
+	// TargetMAC is the ARP target hardware address; nil means zeros (--arptha).
+	TargetMAC net.HardwareAddr
+	// SenderIP is the ARP sender protocol address; the zero Addr means
+	// 0.0.0.0, an RFC 5227 probe (--arpspa).
+	SenderIP netip.Addr
+	// Tagged and VLAN add an 802.1Q tag with that VLAN ID (--vlan).
+	Tagged bool
+	VLAN   uint16
+
+	// Rate is the request rate in frames/s; 0 means Bandwidth's rate, and
+	// +Inf (RateMax) as fast as the link takes them.
+	Rate float64
+	// Bandwidth in bit/s, used when Rate is 0; 0 means DefaultBandwidth.
+	Bandwidth float64
+	// Batch is the most frames per send call; 0 means DefaultBatch.
+	Batch int
+
+	// Retry is the total number of tries per host; 0 means DefaultRetry.
+	Retry int
+	// Timeout is the wait after the first try; 0 means DefaultTimeout. In
+	// the adaptive mode it is the ceiling and the wait before any RTT sample.
+	Timeout time.Duration
+	// Backoff multiplies the wait for each further try; 0 means DefaultBackoff.
+	Backoff float64
+	// Fixed turns the adaptive mode off: waits are Timeout*Backoff^(try-1)
+	// as in arp-scan.
+	Fixed bool
+	// MinTimeout is the adaptive wait's floor; 0 means DefaultMinTimeout.
+	MinTimeout time.Duration
+
+	// Limit stops the scan once that many targets answered; 0 means none.
+	Limit int
+	// Vendor names a MAC's vendor in the report; nil leaves Vendor empty.
+	Vendor func(net.HardwareAddr) string
+	// Trace, when set, sees every request sent and every frame received
+	// (for --pcap). It runs on the sending and receiving goroutines.
+	Trace func(d Direction, frame []byte, t time.Time)
+	// MaxUnexpected bounds the untargeted answers kept; 0 means 4096.
+	MaxUnexpected int
+}
+
+// RateMax is the Rate that sends as fast as the link takes frames.
+var RateMax = math.Inf(1)
+
+// withDefaults returns c with its zero fields set.
+func (c Config) withDefaults() Config {
+	if c.Bandwidth == 0 {
+		c.Bandwidth = DefaultBandwidth
+	}
+	if c.Rate == 0 {
+		c.Rate = RateForBandwidth(c.Bandwidth, c.Tagged)
+	}
+	if c.Batch <= 0 {
+		c.Batch = DefaultBatch
+	}
+	if c.Retry <= 0 {
+		c.Retry = DefaultRetry
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.Backoff <= 0 {
+		c.Backoff = DefaultBackoff
+	}
+	if c.MinTimeout <= 0 {
+		c.MinTimeout = min(DefaultMinTimeout, c.Timeout)
+	}
+	if c.MaxUnexpected <= 0 {
+		c.MaxUnexpected = 4096
+	}
+	return c
+}
+
+// Validate reports a configuration that cannot be scanned with.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	switch {
+	case len(c.SrcMAC) != 6:
+		return errors.New("arpscan: source MAC must be 6 bytes")
+	case c.DstMAC != nil && len(c.DstMAC) != 6, c.SenderMAC != nil && len(c.SenderMAC) != 6,
+		c.TargetMAC != nil && len(c.TargetMAC) != 6:
+		return errors.New("arpscan: hardware addresses must be 6 bytes")
+	case c.SenderIP.IsValid() && !c.SenderIP.Is4():
+		return fmt.Errorf("arpscan: sender address %s is not IPv4", c.SenderIP)
+	case c.VLAN > 4095:
+		return fmt.Errorf("arpscan: VLAN ID %d is not in 0-4095", c.VLAN)
+	case c.Rate < 0 || math.IsNaN(c.Rate):
+		return fmt.Errorf("arpscan: rate %v is not positive", c.Rate)
+	case c.Bandwidth < 0:
+		return fmt.Errorf("arpscan: bandwidth %v is not positive", c.Bandwidth)
+	case c.Retry > 255:
+		return fmt.Errorf("arpscan: %d tries is more than 255", c.Retry)
+	case c.Backoff < 1:
+		return fmt.Errorf("arpscan: backoff %v is below 1", c.Backoff)
+	}
+	return nil
+}
+
+// Estimate returns how long a scan of n targets takes at most when nobody
+// answers: every try of every host at the configured rate plus the waits.
+func (c Config) Estimate(n int) time.Duration {
+	c = c.withDefaults()
+	var send time.Duration
+	if !math.IsInf(c.Rate, 1) {
+		send = time.Duration(float64(n*c.Retry) / c.Rate * 1e9)
+	}
+	var wait time.Duration
+	for k := 1; k <= c.Retry; k++ {
+		wait += TryTimeout(c.Timeout, c.Backoff, k)
+	}
+	return max(send, wait)
+}
+
+// Target states, kept in the low byte of Scanner.state; the next byte counts
+// the tries.
+const (
+	stLive      = 0
+	stAnswered  = 1
+	stExhausted = 2
+)
+
+// Scanner runs one scan. Make it with NewScanner, then call Run once.
+type Scanner struct {
+	conn Conn
+	t    *Targets
+	cfg  Config
+
+	tmpl   []byte
+	tpaOff int
+
+	state    []atomic.Uint32 // status | tries<<8
+	lastSend []atomic.Int64  // unix ns of the latest request
+	queues   []ring          // queues[k]: sent k times, waiting; k = 1..Retry
+
+	live     atomic.Int64
+	answered atomic.Int64
+	sent     atomic.Int64
+	srtt     atomic.Int64
+	rttvar   atomic.Int64
+	wake     chan struct{}
+	stopping atomic.Bool
+
+	// owned by the receiver until it ends
+	resp       []response
+	head       []int32
+	unexpected *responseSet
+	received   int
+	ignored    int
+	readErr    error
+	est        rttEstimator
+}
+
+// ring is a FIFO of target indexes with a fixed capacity.
+type ring struct {
+	buf        []int32
+	head, size int
+}
+
+func (r *ring) push(x int32) {
+	if r.buf == nil {
+		panic("arpscan: push on an unallocated ring")
+	}
+	r.buf[(r.head+r.size)%len(r.buf)] = x
+	r.size++
+}
+func (r *ring) peek() int32 { return r.buf[r.head] }
+func (r *ring) pop() {
+	r.head = (r.head + 1) % len(r.buf)
+	r.size--
+}
+
+// NewScanner prepares a scan of t over conn. It builds the request template
+// and the per-target state; it sends nothing.
+func NewScanner(conn Conn, t *Targets, cfg Config) (*Scanner, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if t == nil || t.Len() == 0 {
+		return nil, fmt.Errorf("arpscan: %w", ErrNoTargets)
+	}
+	cfg = cfg.withDefaults()
+	s := &Scanner{conn: conn, t: t, cfg: cfg, wake: make(chan struct{}, 1)}
+	var p Packet
+	copy(p.EthSrc[:], cfg.SrcMAC)
+	p.EthDst = [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	if cfg.DstMAC != nil {
+		copy(p.EthDst[:], cfg.DstMAC)
+	}
+	copy(p.SHA[:], cfg.SrcMAC)
+	if cfg.SenderMAC != nil {
+		copy(p.SHA[:], cfg.SenderMAC)
+	}
+	if cfg.TargetMAC != nil {
+		copy(p.THA[:], cfg.TargetMAC)
+	}
+	if cfg.SenderIP.IsValid() {
+		p.SPA = cfg.SenderIP.As4()
+	}
+	p.VLAN = -1
+	if cfg.Tagged {
+		p.VLAN = int(cfg.VLAN)
+	}
+	p.Op = opRequest
+	s.tmpl = AppendFrame(nil, &p)
+	s.tpaOff = tpaOffset(p.VLAN)
+
+	n := t.Len()
+	s.state = make([]atomic.Uint32, n)
+	s.lastSend = make([]atomic.Int64, n)
+	s.queues = make([]ring, cfg.Retry+1)
+	for k := 1; k <= cfg.Retry; k++ {
+		s.queues[k].buf = make([]int32, n)
+	}
+	s.head = make([]int32, n)
+	for i := range s.head {
+		s.head[i] = -1
+	}
+	s.resp = make([]response, 0, min(n, 1<<16))
+	s.unexpected = newResponseSet(cfg.MaxUnexpected)
+	s.live.Store(int64(n))
+	return s, nil
+}
+
+// Progress is a snapshot of a running scan.
+type Progress struct {
+	Targets  int // addresses in the scan
+	Sent     int // request frames sent so far
+	Answered int // targets that answered
+	Done     int // targets that answered or used all their tries
+}
+
+// Progress returns a snapshot; it is safe to call while Run runs.
+func (s *Scanner) Progress() Progress {
+	n := s.t.Len()
+	return Progress{Targets: n, Sent: int(s.sent.Load()), Answered: int(s.answered.Load()), Done: n - int(s.live.Load())}
+}
+
+// base returns the wait after a first try: the adaptive estimate, or the
+// fixed Timeout.
+func (s *Scanner) base() time.Duration {
+	if s.cfg.Fixed {
+		return s.cfg.Timeout
+	}
+	e := rttEstimator{srtt: s.srtt.Load(), rttvar: s.rttvar.Load()}
+	return e.rto(s.cfg.MinTimeout, s.cfg.Timeout)
+}
+
+func (s *Scanner) limitReached() bool {
+	return s.cfg.Limit > 0 && s.answered.Load() >= int64(s.cfg.Limit)
+}
+
+// Run sends the requests, collects the replies and returns the report. It
+// returns as soon as every target has answered or used its tries and its
+// last wait, when Limit targets answered, or when ctx ends (then with the
+// partial report and ctx's error).
+func (s *Scanner) Run(ctx context.Context) (*Report, error) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.receive()
+	}()
+	start := time.Now()
+	err := s.send(ctx)
+	s.stopping.Store(true)
+	if derr := s.conn.SetReadDeadline(time.Unix(1, 0)); derr != nil && err == nil {
+		err = fmt.Errorf("arpscan: stop reader: %w", derr)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err == nil && s.readErr != nil {
+		err = s.readErr
+	}
+	return s.report(elapsed), err
+}
+
+// send is the sending loop: due retries first, then fresh targets, as the
+// token bucket allows; it sleeps once per batch of tokens or until the next
+// retry is due, and ends when no target is live.
+func (s *Scanner) send(ctx context.Context) error {
+	cfg := s.cfg
+	n := s.t.Len()
+	batch := batchFor(cfg.Rate, cfg.Batch)
+	frames := make([][]byte, batch)
+	for i := range frames {
+		frames[i] = slices.Clone(s.tmpl)
+	}
+	idx := make([]int32, 0, batch)
+	carry := make([]int32, 0, batch) // taken but not sent by a short write
+	now := time.Now().UnixNano()
+	b := newBucket(cfg.Rate, batch, now)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	next := 0 // next fresh target in send order
+	for {
+		if s.live.Load() == 0 || s.limitReached() {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("arpscan: scan: %w", err)
+		}
+		now = time.Now().UnixNano()
+		base := int64(s.base())
+		// Give up on hosts whose last wait has passed.
+		last := &s.queues[cfg.Retry]
+		for last.size > 0 {
+			i := last.peek()
+			st := s.state[i].Load()
+			if st&0xff == stLive && s.lastSend[i].Load()+tryWait(base, cfg.Backoff, cfg.Retry) > now {
+				break
+			}
+			last.pop()
+			if st&0xff == stLive && s.state[i].CompareAndSwap(st, st&^0xff|stExhausted) {
+				s.live.Add(-1)
+			} else if st&0xff == stLive { // answered meanwhile
+				continue
+			}
+		}
+		if s.live.Load() == 0 {
+			return nil
+		}
+
+		allowed := b.take(now, batch)
+		idx = idx[:0]
+		for len(carry) > 0 && len(idx) < allowed {
+			idx = append(idx, carry[0])
+			carry = carry[1:]
+		}
+		for k := 1; k < cfg.Retry && len(idx) < allowed; k++ {
+			q := &s.queues[k]
+			for q.size > 0 && len(idx) < allowed {
+				i := q.peek()
+				if s.state[i].Load()&0xff != stLive {
+					q.pop()
+					continue
+				}
+				if s.lastSend[i].Load()+tryWait(base, cfg.Backoff, k) > now {
+					break
+				}
+				q.pop()
+				idx = append(idx, i)
+			}
+		}
+		for next < n && len(idx) < allowed {
+			i := int32(s.t.at(next))
+			next++
+			idx = append(idx, i)
+		}
+		if unused := allowed - len(idx); unused > 0 && !math.IsInf(b.rate, 1) {
+			b.tokens += float64(unused)
+		}
+		if len(idx) > 0 {
+			sentN, err := s.sendBatch(frames, idx)
+			if sentN < len(idx) {
+				carry = append(carry[:0], idx[sentN:]...)
+			}
+			if err != nil {
+				return err
+			}
+			continue
+		}
+
+		// Nothing sent: sleep until tokens for a batch, the next due retry,
+		// or a wake-up from the receiver.
+		wait := time.Duration(math.MaxInt64)
+		ready := next < n || len(carry) > 0
+		for k := 1; k <= cfg.Retry; k++ {
+			due, ok := s.headDue(k, base)
+			switch {
+			case !ok:
+			case due > now:
+				wait = min(wait, time.Duration(due-now))
+			case k < cfg.Retry:
+				ready = true
+			default:
+				wait = 0 // a last wait ended: expire it at once
+			}
+		}
+		if ready {
+			wait = min(wait, max(b.wait(now, batch), time.Microsecond))
+		}
+		if wait == time.Duration(math.MaxInt64) {
+			// Nothing to send and nothing queued while targets are live
+			// cannot happen; guard against a spin anyway.
+			wait = time.Millisecond
+		}
+		if wait <= 0 {
+			continue
+		}
+		timer.Reset(wait)
+		select {
+		case <-timer.C:
+		case <-s.wake:
+		case <-ctx.Done():
+		}
+	}
+}
+
+// headDue returns when the head of queue k is due, dropping heads that are
+// no longer live; ok is false for an empty queue.
+func (s *Scanner) headDue(k int, base int64) (due int64, ok bool) {
+	q := &s.queues[k]
+	for q.size > 0 {
+		i := q.peek()
+		if s.state[i].Load()&0xff == stLive {
+			return s.lastSend[i].Load() + tryWait(base, s.cfg.Backoff, k), true
+		}
+		if k == s.cfg.Retry {
+			return 0, true // let the expiry loop account for it
+		}
+		q.pop()
+	}
+	return 0, false
+}
+
+func tryWait(base int64, backoff float64, try int) int64 {
+	return int64(TryTimeout(time.Duration(base), backoff, try))
+}
+
+// sendBatch patches each frame's target address, sends them in one call and
+// records the tries. It allocates nothing.
+func (s *Scanner) sendBatch(frames [][]byte, idx []int32) (int, error) {
+	fs := frames[:len(idx)]
+	for j, i := range idx {
+		binary.BigEndian.PutUint32(fs[j][s.tpaOff:], s.t.addrs[i])
+	}
+	t := time.Now()
+	now := t.UnixNano()
+	// Stamp before sending so that a reply racing the call sees the try.
+	for _, i := range idx {
+		s.lastSend[i].Store(now)
+	}
+	n, err := s.conn.WriteFrames(fs)
+	for j := 0; j < n; j++ {
+		i := idx[j]
+		st := s.state[i].Add(1 << 8)
+		tries := int(st >> 8)
+		if s.cfg.Trace != nil {
+			s.cfg.Trace(Sent, fs[j], t)
+		}
+		if tries > s.cfg.Retry {
+			tries = s.cfg.Retry
+		}
+		s.queues[tries].push(i)
+	}
+	s.sent.Add(int64(n))
+	if err != nil {
+		return n, fmt.Errorf("arpscan: send: %w", err)
+	}
+	return n, nil
+}
+
+// receive reads replies until Run stops it, then drains what is queued.
+func (s *Scanner) receive() {
+	const batch = 64
+	msgs := make([]Msg, batch)
+	for i := range msgs {
+		msgs[i].Buf = make([]byte, 128)
+	}
+	var p Packet
+	for {
+		n, err := s.conn.ReadFrames(msgs)
+		for j := 0; j < n; j++ {
+			s.handle(&msgs[j], &p)
+		}
+		if err != nil {
+			if s.stopping.Load() {
+				return
+			}
+			if timeout(err) {
+				continue
+			}
+			s.readErr = fmt.Errorf("arpscan: receive: %w", err)
+			s.signal()
+			return
+		}
+	}
+}
+
+// signal wakes the sender without blocking.
+func (s *Scanner) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// handle decodes one received frame and records it. It allocates nothing
+// for targeted replies from a MAC already recorded or new within capacity.
+func (s *Scanner) handle(m *Msg, p *Packet) {
+	frame := m.Buf[:m.N]
+	at := m.Time
+	if at.IsZero() {
+		at = time.Now()
+	}
+	if s.cfg.Trace != nil {
+		s.cfg.Trace(Received, frame, at)
+	}
+	s.received++
+	if DecodeFrame(frame, p) != nil {
+		s.ignored++
+		return
+	}
+	if p.VLAN < 0 && m.VLAN >= 0 {
+		p.VLAN = m.VLAN
+	}
+	if p.Op != opReply {
+		return
+	}
+	ip := binary.BigEndian.Uint32(p.SPA[:])
+	i := s.t.index(ip)
+	atNS := at.UnixNano()
+	if i < 0 {
+		s.unexpected.add(ip, p, atNS, 0)
+		return
+	}
+	rtt := atNS - s.lastSend[i].Load()
+	last := int32(-1)
+	for j := s.head[i]; j >= 0; j = s.resp[j].next {
+		if s.resp[j].mac == p.SHA {
+			s.resp[j].count++
+			noteMismatch(&s.resp[j], p)
+			return
+		}
+		last = j
+	}
+	s.resp = append(s.resp, response{ip: ip, mac: p.SHA, vlan: int16(p.VLAN), count: 1, next: -1, rtt: rtt, seen: atNS})
+	r := int32(len(s.resp) - 1)
+	noteMismatch(&s.resp[r], p)
+	if last >= 0 {
+		s.resp[last].next = r
+		return
+	}
+	s.head[i] = r
+	for {
+		st := s.state[i].Load()
+		if st&0xff != stLive {
+			if st&0xff == stExhausted { // answered after giving up: count it anyway
+				s.answered.Add(1)
+			}
+			break
+		}
+		if s.state[i].CompareAndSwap(st, st&^0xff|stAnswered) {
+			s.answered.Add(1)
+			if st>>8 == 1 { // Karn: only unambiguous samples
+				s.est.add(rtt)
+				s.srtt.Store(s.est.srtt)
+				s.rttvar.Store(s.est.rttvar)
+			}
+			if s.live.Add(-1) == 0 || s.limitReached() {
+				s.signal()
+			}
+			break
+		}
+	}
+}
+
+// report assembles the results once the receiver has ended.
+func (s *Scanner) report(elapsed time.Duration) *Report {
+	r := &Report{Targets: s.t.Len(), Sent: int(s.sent.Load()), Responded: int(s.answered.Load()), Elapsed: elapsed,
+		Received: s.received, Ignored: s.ignored}
+	for i := range s.head {
+		start := len(r.Hosts)
+		requests := int(s.state[i].Load() >> 8)
+		for j := s.head[i]; j >= 0; j = s.resp[j].next {
+			resp := &s.resp[j]
+			h := resp.host(s.cfg.Vendor)
+			h.Requests = requests
+			if int(resp.count) > max(requests, 1) {
+				h.Flags |= FlagDup
+			}
+			r.Hosts = append(r.Hosts, h)
+		}
+		if len(r.Hosts)-start > 1 {
+			for k := start; k < len(r.Hosts); k++ {
+				r.Hosts[k].Flags |= FlagConflict
+			}
+		}
+	}
+	r.Unexpected = s.unexpected.hosts(s.cfg.Vendor, func(x *response) bool { return false })
+	return r
+}
