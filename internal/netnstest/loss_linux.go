@@ -105,12 +105,12 @@ func bpfInsn(code uint8, dst uint8, off int16, imm int32) []byte {
 func lossProgram(threshold uint32) []byte {
 	var p []byte
 	p = append(p, bpfInsn(bpfCall, 0, 0, bpfFuncGetPrandomU32)...) // r0 = random u32
-	p = append(p, bpfInsn(bpfAndImm64, 0, 0, 0xffff)...)          // r0 &= 0xffff
-	p = append(p, bpfInsn(bpfJGEImm, 0, 2, int32(threshold))...)  // if r0 >= threshold goto pass
-	p = append(p, bpfInsn(bpfMovImm64, 0, 0, tcActStolen)...)     // r0 = TC_ACT_STOLEN
-	p = append(p, bpfInsn(bpfExit, 0, 0, 0)...)                   // return
-	p = append(p, bpfInsn(bpfMovImm64, 0, 0, tcActOK)...)         // pass: r0 = TC_ACT_OK
-	p = append(p, bpfInsn(bpfExit, 0, 0, 0)...)                   // return
+	p = append(p, bpfInsn(bpfAndImm64, 0, 0, 0xffff)...)           // r0 &= 0xffff
+	p = append(p, bpfInsn(bpfJGEImm, 0, 2, int32(threshold))...)   // if r0 >= threshold goto pass
+	p = append(p, bpfInsn(bpfMovImm64, 0, 0, tcActStolen)...)      // r0 = TC_ACT_STOLEN
+	p = append(p, bpfInsn(bpfExit, 0, 0, 0)...)                    // return
+	p = append(p, bpfInsn(bpfMovImm64, 0, 0, tcActOK)...)          // pass: r0 = TC_ACT_OK
+	p = append(p, bpfInsn(bpfExit, 0, 0, 0)...)                    // return
 	return p
 }
 
