@@ -213,7 +213,12 @@ func summarizeARP(s *Summary, a *ARP) {
 		TargetMAC: a.TargetMAC.String(), TargetIP: a.TargetIP, Probe: a.IsProbe(), Gratuitous: a.IsGratuitous()}
 	switch a.Op {
 	case ARPRequest:
-		s.Info = fmt.Sprintf("Request who-has %s tell %s, length %d", a.TargetIP, a.SenderIP, ARPLen)
+		// Like tcpdump, show a target hardware address only when it is not zero.
+		tha := ""
+		if !isZeroMAC(a.TargetMAC) {
+			tha = " (" + a.TargetMAC.String() + ")"
+		}
+		s.Info = fmt.Sprintf("Request who-has %s%s tell %s, length %d", a.TargetIP, tha, a.SenderIP, ARPLen)
 	case ARPReply:
 		s.Info = fmt.Sprintf("Reply %s is-at %s, length %d", a.SenderIP, a.SenderMAC, ARPLen)
 	default:
@@ -382,4 +387,13 @@ func dhcpMessageTypeName(t dhcpv4.MessageType) string {
 		return n
 	}
 	return n[:1] + strings.ToLower(n[1:])
+}
+
+func isZeroMAC(m net.HardwareAddr) bool {
+	for _, b := range m {
+		if b != 0 {
+			return false
+		}
+	}
+	return true
 }
