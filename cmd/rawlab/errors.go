@@ -1,0 +1,30 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"syscall"
+)
+
+// isEnvironmentError reports whether err comes from the machine rather than
+// from the operation: missing privileges, or a missing or unusable interface.
+// Such errors exit with status 2.
+func isEnvironmentError(err error) bool {
+	return errors.Is(err, os.ErrPermission) || isInterfaceError(err)
+}
+
+// withHint returns err's text with advice appended where the cause is one a
+// user can fix.
+func withHint(err error) string {
+	msg := err.Error()
+	if errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EPERM) {
+		msg += " (run as root, or grant the binary raw-socket access: setcap cap_net_raw,cap_net_admin+ep $(command -v rawlab))"
+	}
+	return msg
+}
+
+// oneLine folds a multi-line message into one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.TrimSpace(s)), " ")
+}

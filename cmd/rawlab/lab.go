@@ -1,0 +1,515 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rawlab/rawlab/capture"
+	"github.com/rawlab/rawlab/craft"
+	"github.com/rawlab/rawlab/internal/lab"
+	"github.com/rawlab/rawlab/internal/labdhcp"
+)
+
+// labFlags are the flags every lab verb shares.
+type labFlags struct {
+	prefix string // hidden: a private lab for tests
+}
+
+func (f *labFlags) open() (*lab.Lab, error) {
+	l, err := lab.New(f.prefix)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	return l, nil
+}
+
+func newLabCmd(a *app) *cobra.Command {
+	var lf labFlags
+	cmd := &cobra.Command{
+		Use:   "lab",
+		Short: "Build the lab (namespaces, a bridge, an embedded DHCP server) and run commands in it",
+		Long: `The lab is a set of network namespaces joined by a bridge, using only
+198.18.0.0/15:
+
+  rl-client  rl0, no address (where rawlab dhcp runs)
+  rl-srv     rl0 198.18.0.1/24, rawlab's embedded DHCP server
+             (pool 198.18.0.100-198.18.0.199, options 1 3 6 15 28 42 51 54 58 59 119 121)
+  rl-h1..3   rl0 198.18.0.11-13/24, kernels that answer ARP
+  rl-sw      the bridge br0
+
+It needs root and iproute2, nothing else. IPv6 is off in every namespace.`,
+		Example: `  sudo rawlab lab up && sudo rawlab lab exec -- rawlab dhcp lease -i rl0
+  sudo rawlab lab status --json
+  sudo rawlab lab demo`,
+		Args: positional(cobra.NoArgs),
+	}
+	cmd.PersistentFlags().StringVar(&lf.prefix, "prefix", lab.DefaultPrefix, "namespace name prefix (for a private lab)")
+	cmd.PersistentFlags().MarkHidden("prefix")
+	cmd.AddCommand(newLabUpCmd(a, &lf), newLabDownCmd(a, &lf), newLabStatusCmd(a, &lf),
+		newLabExecCmd(a, &lf), newLabServeCmd(a, &lf), newLabDemoCmd(a, &lf))
+	return cmd
+}
+
+// serverFlags configure the embedded DHCP server; up passes them to serve.
+type serverFlags struct {
+	pool          string
+	lease, t1, t2 time.Duration
+}
+
+func (f *serverFlags) bind(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringVar(&f.pool, "pool", "198.18.0.100-198.18.0.199", "addresses the DHCP server hands out, FIRST-LAST in 198.18.0.0/24")
+	fs.DurationVar(&f.lease, "lease", time.Hour, "lease time (option 51)")
+	fs.DurationVar(&f.t1, "t1", 0, "renewal time T1, option 58 (default lease/2)")
+	fs.DurationVar(&f.t2, "t2", 0, "rebinding time T2, option 59 (default lease*7/8)")
+}
+
+// config checks the flags and returns the server configuration.
+func (f *serverFlags) config() (labdhcp.Config, error) {
+	cfg := labdhcp.DefaultConfig()
+	first, last, ok := strings.Cut(f.pool, "-")
+	if !ok {
+		return cfg, usageErrorf("--pool %q: want FIRST-LAST, e.g. 198.18.0.100-198.18.0.199", f.pool)
+	}
+	var err error
+	if cfg.PoolStart, err = netip.ParseAddr(strings.TrimSpace(first)); err != nil {
+		return cfg, usageErrorf("--pool: %v", err)
+	}
+	if cfg.PoolEnd, err = netip.ParseAddr(strings.TrimSpace(last)); err != nil {
+		return cfg, usageErrorf("--pool: %v", err)
+	}
+	cfg.LeaseTime, cfg.T1, cfg.T2 = f.lease, f.t1, f.t2
+	if _, err := labdhcp.New(cfg, nil); err != nil {
+		return cfg, usageError(err)
+	}
+	return cfg, nil
+}
+
+// args renders the flags for `rawlab lab serve`.
+func (f *serverFlags) args() []string {
+	return []string{"--pool", f.pool, "--lease", f.lease.String(), "--t1", f.t1.String(), "--t2", f.t2.String()}
+}
+
+func newLabUpCmd(a *app, lf *labFlags) *cobra.Command {
+	var sf serverFlags
+	var hosts int
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Build the lab and start its DHCP server",
+		Example: `  sudo rawlab lab up
+  sudo rawlab lab up --hosts 5 --lease 2m
+  sudo rawlab lab up --pool 198.18.0.100-198.18.0.101   # a pool to exhaust`,
+		Args: positional(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := sf.config(); err != nil {
+				return err
+			}
+			if hosts < 0 || hosts > 50 {
+				return usageErrorf("--hosts %d: want 0 to 50", hosts)
+			}
+			l, err := lf.open()
+			if err != nil {
+				return err
+			}
+			if err := needRoot("lab up"); err != nil {
+				return err
+			}
+			cfg := lab.Config{Hosts: hosts, ServeArgs: sf.args()}
+			if err := labUp(cmd.Context(), l, cfg); err != nil {
+				return err
+			}
+			return printStatus(cmd.Context(), a, l)
+		},
+	}
+	sf.bind(cmd)
+	cmd.Flags().IntVar(&hosts, "hosts", lab.DefaultHosts, "host namespaces rl-h1..N whose kernels answer ARP")
+	return cmd
+}
+
+// labUp brings the lab up, mapping "already up" to a usage error.
+func labUp(ctx context.Context, l *lab.Lab, cfg lab.Config) error {
+	err := l.Up(ctx, cfg)
+	if errors.Is(err, lab.ErrUp) {
+		return usageError(err)
+	}
+	if err != nil {
+		return failure(err)
+	}
+	return nil
+}
+
+func newLabDownCmd(a *app, lf *labFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:     "down",
+		Short:   "Stop the DHCP server and remove the lab's namespaces (idempotent)",
+		Example: "  sudo rawlab lab down",
+		Args:    positional(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, err := lf.open()
+			if err != nil {
+				return err
+			}
+			if err := needRoot("lab down"); err != nil {
+				return err
+			}
+			if err := l.Down(context.WithoutCancel(cmd.Context())); err != nil {
+				return failure(err)
+			}
+			fmt.Fprintln(a.stderr, "lab down")
+			return nil
+		},
+	}
+}
+
+func newLabStatusCmd(a *app, lf *labFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:     "status",
+		Short:   "Show the lab's namespaces, addresses, DHCP server and leases",
+		Example: "  sudo rawlab lab status\n  sudo rawlab lab status --json | jq .leases",
+		Args:    positional(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, err := lf.open()
+			if err != nil {
+				return err
+			}
+			if err := printStatus(cmd.Context(), a, l); err != nil {
+				return err
+			}
+			st, err := l.Status(cmd.Context())
+			if err != nil {
+				return failure(err)
+			}
+			if !st.Up {
+				return silent(exitFailed)
+			}
+			return nil
+		},
+	}
+}
+
+// printStatus prints the lab's status as text or JSON.
+func printStatus(ctx context.Context, a *app, l *lab.Lab) error {
+	st, err := l.Status(ctx)
+	if err != nil {
+		return failure(err)
+	}
+	if a.json {
+		return json.NewEncoder(a.stdout).Encode(st)
+	}
+	w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	if len(st.Namespaces) == 0 {
+		fmt.Fprintln(w, "lab is down (no namespaces)")
+		return w.Flush()
+	}
+	fmt.Fprintln(w, "NAMESPACE\tROLE\tLINK\tMAC\tSTATE\tADDRESSES")
+	for _, ns := range st.Namespaces {
+		for _, lk := range ns.Links {
+			addrs := strings.Join(lk.Addrs, ",")
+			if addrs == "" {
+				addrs = "-"
+			}
+			if lk.Master != "" {
+				addrs = "port of " + lk.Master
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", ns.Name, ns.Role, lk.Name, lk.MAC, lk.State, addrs)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if st.Server.Running {
+		fmt.Fprintf(a.stdout, "\nDHCP server: running, pid %d, log %s\n", st.Server.PID, st.Server.LogFile)
+	} else {
+		fmt.Fprintf(a.stdout, "\nDHCP server: not running (log %s)\n", st.Server.LogFile)
+	}
+	if len(st.Leases) == 0 {
+		fmt.Fprintln(a.stdout, "leases: none")
+		return nil
+	}
+	fmt.Fprintln(a.stdout)
+	w = tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "IP\tMAC\tSTATE\tEXPIRES\tHOSTNAME")
+	for _, ls := range st.Leases {
+		host := ls.Hostname
+		if host == "" {
+			host = "-"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", ls.IP, ls.MAC, ls.State, ls.Expires.Local().Format(time.DateTime), host)
+	}
+	return w.Flush()
+}
+
+func newLabExecCmd(a *app, lf *labFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "exec [NAMESPACE] -- COMMAND [ARG...]",
+		Short: "Run a command inside a lab namespace (default: the client, rl-client)",
+		Example: `  sudo rawlab lab exec -- rawlab dhcp lease -i rl0
+  sudo rawlab lab exec srv -- ip -br addr
+  sudo rawlab lab exec h1 ping -c1 198.18.0.1`,
+		Args: positional(cobra.MinimumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, err := lf.open()
+			if err != nil {
+				return err
+			}
+			ns := lab.RoleClient
+			switch dash := cmd.ArgsLenAtDash(); {
+			case dash == 1:
+				ns, args = args[0], args[1:]
+			case dash > 1:
+				return usageErrorf("lab exec: want [NAMESPACE] -- COMMAND, got %q before --", args[:dash])
+			case dash < 0 && len(args) > 1 && isLabName(l, args[0]):
+				ns, args = args[0], args[1:]
+			}
+			if len(args) == 0 {
+				return usageErrorf("lab exec: no command given")
+			}
+			if err := needRoot("lab exec"); err != nil {
+				return err
+			}
+			c, err := l.Command(cmd.Context(), ns, args...)
+			if err != nil {
+				return usageError(err)
+			}
+			c.Stdin, c.Stdout, c.Stderr = a.stdin, a.stdout, a.stderr
+			return exitStatus(c.Run())
+		},
+	}
+	cmd.Flags().SetInterspersed(false)
+	return cmd
+}
+
+// isLabName reports whether s names a lab namespace (short or full name).
+func isLabName(l *lab.Lab, s string) bool {
+	switch s {
+	case "client", "srv", "server", "sw", "switch":
+		return true
+	}
+	full := l.NS(s)
+	if !strings.HasPrefix(full, l.Prefix+"h") {
+		return strings.HasPrefix(s, l.Prefix)
+	}
+	_, err := strconv.Atoi(strings.TrimPrefix(full, l.Prefix+"h"))
+	return err == nil
+}
+
+// exitStatus passes a child's exit status through as ours.
+func exitStatus(err error) error {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if code := ee.ExitCode(); code > 0 {
+			return silent(code)
+		}
+		return failure(err)
+	}
+	if err != nil {
+		return usageError(err)
+	}
+	return nil
+}
+
+func newLabServeCmd(a *app, lf *labFlags) *cobra.Command {
+	var sf serverFlags
+	var leaseFile string
+	var readyFD int
+	cmd := &cobra.Command{
+		Use:    "serve -i IF",
+		Short:  "Run the embedded DHCP server in the foreground (lab up starts it in rl-srv)",
+		Hidden: true,
+		Example: `  sudo ip netns exec rl-srv rawlab lab serve -i rl0 -v
+  sudo rawlab lab serve -i veth1 --pool 198.18.0.100-198.18.0.109 --lease 2m`,
+		Args: positional(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ifname, err := a.needInterface()
+			if err != nil {
+				return err
+			}
+			cfg, err := sf.config()
+			if err != nil {
+				return err
+			}
+			cfg.LeaseFile = leaseFile
+			level := slog.LevelInfo
+			if a.verbose > 0 {
+				level = slog.LevelDebug
+			}
+			log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+			srv, err := labdhcp.New(cfg, log)
+			if err != nil {
+				return usageError(err)
+			}
+			var ready func()
+			if readyFD > 0 {
+				f := os.NewFile(uintptr(readyFD), "ready")
+				if f == nil {
+					return usageErrorf("--ready-fd %d: not a descriptor", readyFD)
+				}
+				ready = func() {
+					if _, err := io.WriteString(f, lab.ReadyLine+"\n"); err != nil {
+						log.Error("ready signal", "err", err)
+					}
+					f.Close()
+				}
+			} else {
+				ready = func() { fmt.Fprintln(a.stderr, lab.ReadyLine) }
+			}
+			if err := srv.Serve(cmd.Context(), ifname, ready); err != nil {
+				return usageError(err)
+			}
+			log.Info("stopped")
+			return nil
+		},
+	}
+	sf.bind(cmd)
+	cmd.Flags().StringVar(&leaseFile, "lease-file", "", "keep the lease table in this JSON file")
+	cmd.Flags().IntVar(&readyFD, "ready-fd", 0, "write \"ready\" on this descriptor once serving (default: stderr)")
+	return cmd
+}
+
+// needRoot returns a usage error unless we run as root: the lab creates
+// network namespaces.
+func needRoot(what string) error {
+	if os.Geteuid() != 0 {
+		return usageErrorf("%s needs root to manage network namespaces: run it with sudo", what)
+	}
+	return nil
+}
+
+func newLabDemoCmd(a *app, lf *labFlags) *cobra.Command {
+	var pcap, xid string
+	cmd := &cobra.Command{
+		Use:   "demo [-- EXTRA-DHCP-LEASE-FLAGS]",
+		Short: "Bring the lab up, lease an address by hand, print the decoded exchange, tear the lab down",
+		Long: `demo is the one-command tour: it builds the lab, runs
+
+  rawlab dhcp lease -i rl0 --pcap /tmp/rawlab-demo.pcapng
+
+inside rl-client against the embedded DHCP server, prints the lease, then reads
+the capture back and prints every frame decoded with its comment, and removes
+the lab again (also when something fails or on Ctrl-C). It needs root and
+iproute2, nothing else.`,
+		Example: `  sudo rawlab lab demo
+  sudo rawlab lab demo --xid 0
+  sudo rawlab lab demo -- --no-arp-check --hostname lab1`,
+		Args: positional(cobra.ArbitraryArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if d := cmd.ArgsLenAtDash(); d != 0 && len(args) > 0 {
+				return usageErrorf("lab demo: extra flags for dhcp lease go after --")
+			}
+			l, err := lf.open()
+			if err != nil {
+				return err
+			}
+			if err := needRoot("lab demo"); err != nil {
+				return err
+			}
+			exe, err := os.Executable()
+			if err != nil {
+				return usageError(err)
+			}
+			return runDemo(cmd.Context(), a, l, exe, pcap, xid, args)
+		},
+	}
+	cmd.Flags().StringVar(&pcap, "pcap", "/tmp/rawlab-demo.pcapng", "where the exchange is recorded")
+	cmd.Flags().StringVar(&xid, "xid", "", "transaction ID for dhcp lease (default random; 0 makes the walk-through reproducible)")
+	return cmd
+}
+
+// runDemo is `rawlab lab demo`.
+func runDemo(ctx context.Context, a *app, l *lab.Lab, exe, pcap, xid string, extra []string) (err error) {
+	fmt.Fprintf(a.stdout, "# rawlab lab up\n")
+	if err := labUp(ctx, l, lab.Config{Hosts: lab.DefaultHosts, Exe: exe}); err != nil {
+		return err
+	}
+	defer func() {
+		if derr := l.Down(context.WithoutCancel(ctx)); derr != nil && err == nil {
+			err = failure(derr)
+		}
+		fmt.Fprintf(a.stdout, "\n# rawlab lab down\nlab removed\n")
+	}()
+	pid, _ := l.ServerPID()
+	fmt.Fprintf(a.stdout, "rl-client rl0 (no address) -- br0 in rl-sw -- rl-srv rl0 198.18.0.1/24, DHCP server pid %d\n\n", pid)
+
+	args := []string{"dhcp", "lease", "-i", lab.Iface, "--pcap", pcap}
+	if xid != "" {
+		args = append(args, "--xid", xid)
+	}
+	args = append(args, extra...)
+	fmt.Fprintf(a.stdout, "# rawlab lab exec -- rawlab %s\n", strings.Join(args, " "))
+	os.Remove(pcap) // a stale file from an earlier run must not be shown
+	c, err := l.Command(ctx, lab.RoleClient, append([]string{exe}, args...)...)
+	if err != nil {
+		return failure(err)
+	}
+	c.Stdout, c.Stderr = a.stdout, a.stderr
+	if a.json {
+		c.Args = append(c.Args, "--json")
+	}
+	runErr := c.Run()
+
+	fmt.Fprintf(a.stdout, "\n# rawlab read %s  (what crossed the wire)\n", pcap)
+	if perr := printCapture(a.stdout, pcap); perr != nil {
+		fmt.Fprintf(a.stderr, "rawlab: demo: %v\n", perr)
+		if runErr == nil {
+			return failure(perr)
+		}
+	}
+	if runErr != nil {
+		var ee *exec.ExitError
+		if errors.As(runErr, &ee) {
+			return failure(fmt.Errorf("demo: dhcp lease exited with status %d", ee.ExitCode()))
+		}
+		return failure(fmt.Errorf("demo: dhcp lease: %w", runErr))
+	}
+	return nil
+}
+
+// printCapture prints each frame of a pcap/pcapng file: number, time offset,
+// one-line summary and, on the next line, its comment.
+func printCapture(w io.Writer, path string) error {
+	r, err := capture.OpenFile(path)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	var first time.Time
+	for n := 1; ; n++ {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			if n == 1 {
+				return fmt.Errorf("%s: no frames recorded", path)
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if first.IsZero() {
+			first = rec.Time
+		}
+		dir := ""
+		switch rec.Dir {
+		case capture.Inbound:
+			dir = "in "
+		case capture.Outbound:
+			dir = "out"
+		}
+		fmt.Fprintf(w, "%3d  +%.6fs %s %s\n", n, rec.Time.Sub(first).Seconds(), dir, craft.Summarize(rec.Data))
+		if rec.Comment != "" {
+			fmt.Fprintf(w, "       # %s\n", rec.Comment)
+		}
+	}
+}
