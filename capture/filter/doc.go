@@ -1,0 +1,34 @@
+// Package filter compiles pcap-filter(7) expressions, the filter language of
+// tcpdump(1) and libpcap, into classic BPF programs for Ethernet frames
+// (DLT_EN10MB), in pure Go: no cgo and no libpcap at run time. The programs
+// are golang.org/x/net/bpf instructions, ready for SO_ATTACH_FILTER (see
+// socket(7) and the kernel's Documentation/networking/filter.rst).
+//
+// The grammar covers what people use on a lab link:
+//
+//	ether host|src|dst MAC, ether broadcast|multicast, ether proto N|\name
+//	arp, rarp, ip, ip6, tcp, udp, icmp, icmp6, sctp, igmp, pim, vrrp, ah, esp
+//	ip proto N|\name, ip6 proto N, proto N
+//	vlan [ID]            (the offsets of everything after it move by 4 bytes)
+//	[ip|arp|rarp] [src|dst|src or dst|src and dst] host ADDR, net CIDR|ADDR mask MASK|PARTIAL
+//	ip6 host|net ADDR[/LEN]
+//	[tcp|udp|sctp] [src|dst] port N|name, portrange N-M
+//	ip broadcast, ip multicast, ip6 multicast, broadcast, multicast
+//	less N, greater N
+//	proto[expr:size] relop expr, with + - * / % & | ^ << >> and len,
+//	  tcp[tcpflags], tcp-syn..., icmp[icmptype], icmp-echo..., icmp6[icmp6type]
+//	and, or, not, &&, ||, !, parentheses, and libpcap's repetition of the
+//	  last qualifiers: "host 198.18.0.1 or 198.18.0.2", "port 53 or 67"
+//
+// Semantics follow libpcap 1.10 as "tcpdump -d -y EN10MB" compiles them:
+// "tcp[...]" and port tests see only the first fragment of IPv4 packets,
+// plain "host" also matches ARP and RARP addresses, and "vlan" moves the
+// offsets for the rest of the expression, even across "or". With
+// Options.KernelVLAN the program follows libpcap on a live Linux socket
+// instead, where the kernel strips the outer tag.
+//
+// Not supported (a *SyntaxError says so): host and network names (no DNS or
+// /etc/networks lookups), gateway, protochain, inbound/outbound, ifindex,
+// mpls, pppoe, geneve, vxlan, llc, 802.11, ATM, MTP, ISO/IS-IS, decnet
+// addresses, and "byte".
+package filter
