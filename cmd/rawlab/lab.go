@@ -272,7 +272,12 @@ func newLabExecCmd(a *app, lf *labFlags) *cobra.Command {
 			case dash > 1:
 				return usageErrorf("lab exec: want [NAMESPACE] -- COMMAND, got %q before --", args[:dash])
 			case dash < 0 && len(args) > 1 && isLabName(l, args[0]):
+				// Flags stop at the first argument, so a "--" after the
+				// namespace arrives as an argument.
 				ns, args = args[0], args[1:]
+				if args[0] == "--" {
+					args = args[1:]
+				}
 			}
 			if len(args) == 0 {
 				return usageErrorf("lab exec: no command given")

@@ -105,7 +105,7 @@ func (s *Server) Handle(req *dhcpv4.DHCPv4) *dhcpv4.DHCPv4 {
 	case dhcpv4.MessageTypeInform:
 		reply = s.inform(req)
 	default:
-		s.log.Debug("ignored", "type", req.MessageType(), "mac", req.ClientHWAddr)
+		s.log.Debug("ignored", "type", req.MessageType(), "mac", req.ClientHWAddr.String())
 	}
 	if changed && s.cfg.LeaseFile != "" {
 		if err := writeLeaseFile(s.cfg.LeaseFile, s.snapshot()); err != nil {
@@ -128,14 +128,14 @@ func (s *Server) discover(req *dhcpv4.DHCPv4, now time.Time) (*dhcpv4.DHCPv4, bo
 		ip = s.firstFree(now)
 	}
 	if !ip.IsValid() {
-		s.log.Warn("pool exhausted", "mac", req.ClientHWAddr, "pool", fmt.Sprintf("%v-%v", s.cfg.PoolStart, s.cfg.PoolEnd))
+		s.log.Warn("pool exhausted", "mac", req.ClientHWAddr.String(), "pool", fmt.Sprintf("%v-%v", s.cfg.PoolStart, s.cfg.PoolEnd))
 		return nil, false
 	}
 	cur := s.leases[ip]
 	if cur == nil || cur.key() != key || cur.State != StateBound || !cur.Expires.After(now) {
 		s.set(req, ip, StateOffered, now, now.Add(s.cfg.OfferHold))
 	}
-	s.log.Info("offer", "ip", ip, "mac", req.ClientHWAddr, "xid", req.TransactionID)
+	s.log.Info("offer", "ip", ip, "mac", req.ClientHWAddr.String(), "xid", req.TransactionID)
 	return s.reply(req, dhcpv4.MessageTypeOffer, ip, true), true
 }
 
@@ -180,7 +180,7 @@ func (s *Server) request(req *dhcpv4.DHCPv4, now time.Time) (*dhcpv4.DHCPv4, boo
 		return s.nak(req, "no address requested"), false
 	}
 	s.set(req, want, StateBound, now, now.Add(s.cfg.LeaseTime))
-	s.log.Info("ack", "ip", want, "mac", req.ClientHWAddr, "xid", req.TransactionID)
+	s.log.Info("ack", "ip", want, "mac", req.ClientHWAddr.String(), "xid", req.TransactionID)
 	return s.reply(req, dhcpv4.MessageTypeAck, want, true), true
 }
 
@@ -191,11 +191,11 @@ func (s *Server) release(req *dhcpv4.DHCPv4) bool {
 	ip := ip4(req.ClientIPAddr)
 	l := s.leases[ip]
 	if l == nil || l.key() != clientKey(req) || l.State == StateDeclined {
-		s.log.Info("release of unknown lease ignored", "ip", ip, "mac", req.ClientHWAddr)
+		s.log.Info("release of unknown lease ignored", "ip", ip, "mac", req.ClientHWAddr.String())
 		return false
 	}
 	delete(s.leases, ip)
-	s.log.Info("release", "ip", ip, "mac", req.ClientHWAddr)
+	s.log.Info("release", "ip", ip, "mac", req.ClientHWAddr.String())
 	return true
 }
 
@@ -206,11 +206,11 @@ func (s *Server) decline(req *dhcpv4.DHCPv4, now time.Time) bool {
 	ip := ip4(req.RequestedIPAddress())
 	l := s.leases[ip]
 	if l == nil || l.key() != clientKey(req) || l.State == StateDeclined {
-		s.log.Info("decline of unknown lease ignored", "ip", ip, "mac", req.ClientHWAddr)
+		s.log.Info("decline of unknown lease ignored", "ip", ip, "mac", req.ClientHWAddr.String())
 		return false
 	}
 	l.State, l.Start, l.Expires = StateDeclined, now, now.Add(s.cfg.DeclineHold)
-	s.log.Warn("decline: address in use on the segment", "ip", ip, "mac", req.ClientHWAddr)
+	s.log.Warn("decline: address in use on the segment", "ip", ip, "mac", req.ClientHWAddr.String())
 	return true
 }
 
@@ -283,7 +283,7 @@ func (s *Server) reply(req *dhcpv4.DHCPv4, mt dhcpv4.MessageType, yiaddr netip.A
 
 // nak builds a DHCPNAK (§4.3.2): server identifier and a message, nothing else.
 func (s *Server) nak(req *dhcpv4.DHCPv4, why string) *dhcpv4.DHCPv4 {
-	s.log.Info("nak", "mac", req.ClientHWAddr, "xid", req.TransactionID, "why", why)
+	s.log.Info("nak", "mac", req.ClientHWAddr.String(), "xid", req.TransactionID, "why", why)
 	m, err := dhcpv4.NewReplyFromRequest(req,
 		dhcpv4.WithMessageType(dhcpv4.MessageTypeNak),
 		dhcpv4.WithOption(dhcpv4.OptServerIdentifier(s.cfg.ServerIP.AsSlice())),

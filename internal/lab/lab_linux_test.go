@@ -1,0 +1,171 @@
+package lab_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/rawlab/rawlab/internal/lab"
+	"github.com/rawlab/rawlab/internal/netnstest"
+)
+
+// privateLab runs the rawlab binary's lab commands on a lab of its own
+// (namespace prefix and run directory unique to this test), so that a user's
+// lab on the same machine is never touched. Down runs at cleanup.
+type privateLab struct {
+	t      *testing.T
+	bin    string
+	prefix string
+	runDir string
+}
+
+func newPrivateLab(t *testing.T) *privateLab {
+	netnstest.Require(t)
+	p := &privateLab{t: t, bin: netnstest.Rawlab(t), prefix: fmt.Sprintf("rt%04x-", os.Getpid()&0xffff), runDir: t.TempDir()}
+	t.Cleanup(func() {
+		if out, code := p.run("down"); code != 0 {
+			t.Errorf("lab down at cleanup: exit %d: %s", code, out)
+		}
+	})
+	return p
+}
+
+// run runs `rawlab lab --prefix P ARGS...` and returns its combined output and exit status.
+func (p *privateLab) run(args ...string) (string, int) {
+	p.t.Helper()
+	cmd := exec.Command(p.bin, append([]string{"lab", "--prefix", p.prefix}, args...)...)
+	cmd.Env = append(os.Environ(), "RAWLAB_RUN_DIR="+p.runDir)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return string(out), ee.ExitCode()
+	}
+	if err != nil {
+		p.t.Fatalf("rawlab lab %s: %v", strings.Join(args, " "), err)
+	}
+	return string(out), 0
+}
+
+func (p *privateLab) status() lab.Status {
+	p.t.Helper()
+	cmd := exec.Command(p.bin, "lab", "--prefix", p.prefix, "status", "--json")
+	cmd.Env = append(os.Environ(), "RAWLAB_RUN_DIR="+p.runDir)
+	out, _ := cmd.Output() // exit 1 when down; the JSON says so too
+	var st lab.Status
+	if err := json.Unmarshal(out, &st); err != nil {
+		p.t.Fatalf("status --json: %v: %q", err, out)
+	}
+	return st
+}
+
+func TestUpStatusDown(t *testing.T) {
+	p := newPrivateLab(t)
+	if out, code := p.run("up", "--hosts", "2"); code != 0 {
+		t.Fatalf("lab up: exit %d: %s", code, out)
+	}
+	st := p.status()
+	if !st.Up || !st.Server.Running || st.Server.PID == 0 {
+		t.Fatalf("after up: up %v, server %+v; want up and a running server", st.Up, st.Server)
+	}
+	type nsAddrs struct{ Name, Role, Link, Addrs string }
+	var got []nsAddrs
+	for _, ns := range st.Namespaces {
+		if ns.Role == "switch" {
+			continue
+		}
+		for _, l := range ns.Links {
+			got = append(got, nsAddrs{ns.Name, ns.Role, l.Name + " " + l.State, strings.Join(l.Addrs, ",")})
+		}
+	}
+	want := []nsAddrs{
+		{p.prefix + "client", "client", "rl0 UP", ""},
+		{p.prefix + "h1", "host", "rl0 UP", "198.18.0.11/24"},
+		{p.prefix + "h2", "host", "rl0 UP", "198.18.0.12/24"},
+		{p.prefix + "srv", "server", "rl0 UP", "198.18.0.1/24"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("namespaces (-want +got):\n%s", diff)
+	}
+
+	// A second up refuses, with a usage status, and leaves the lab alone.
+	if out, code := p.run("up"); code != 2 || !strings.Contains(out, "already up") {
+		t.Errorf("second up: exit %d %q; want 2 and \"already up\"", code, out)
+	}
+
+	// IPv6 is off in the lab.
+	if out, code := p.run("exec", "client", "--", "cat", "/proc/sys/net/ipv6/conf/all/disable_ipv6"); code != 0 || strings.TrimSpace(out) != "1" {
+		t.Errorf("IPv6 in the client namespace: %q (exit %d), want disabled (1)", out, code)
+	}
+	// exec passes the exit status through.
+	if _, code := p.run("exec", "--", "sh", "-c", "exit 7"); code != 7 {
+		t.Errorf("exec of `exit 7`: status %d, want 7", code)
+	}
+
+	// A client in the lab gets a lease from the embedded server and status shows it.
+	client := lease(t, p)
+	st = p.status()
+	if len(st.Leases) != 1 {
+		t.Fatalf("leases after one client: %+v, want one", st.Leases)
+	}
+	if l := st.Leases[0]; l.IP.String() != "198.18.0.100" || l.MAC != client || l.State.String() != "bound" {
+		t.Errorf("lease = %+v, want 198.18.0.100 bound to %s", l, client)
+	}
+
+	pid := st.Server.PID
+	if out, code := p.run("down"); code != 0 {
+		t.Fatalf("lab down: exit %d: %s", code, out)
+	}
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+		t.Errorf("server pid %d still exists after down", pid)
+	}
+	if st := p.status(); st.Up || len(st.Namespaces) != 0 || st.Server.Running {
+		t.Errorf("after down: %+v, want nothing", st)
+	}
+	if out, code := p.run("down"); code != 0 {
+		t.Errorf("second down: exit %d: %s; want it idempotent", code, out)
+	}
+	if _, code := p.run("status"); code != 1 {
+		t.Errorf("status of a lab that is down: exit %d, want 1", code)
+	}
+}
+
+// lease gets a lease in the client namespace and returns the client's MAC.
+func lease(t *testing.T, p *privateLab) string {
+	t.Helper()
+	mac, code := p.run("exec", "client", "--", "cat", "/sys/class/net/rl0/address")
+	if code != 0 {
+		t.Fatalf("client MAC: %s", mac)
+	}
+	if _, err := exec.LookPath("busybox"); err != nil {
+		t.Fatalf("busybox (udhcpc) is needed: %v", err)
+	}
+	out, code := p.run("exec", "client", "--", "busybox", "udhcpc", "-i", "rl0", "-q", "-n", "-f", "-t", "5", "-T", "1", "-s", "/bin/true")
+	if code != 0 || !strings.Contains(out, "lease of 198.18.0.100 obtained") {
+		t.Fatalf("udhcpc: exit %d:\n%s", code, out)
+	}
+	return strings.TrimSpace(mac)
+}
+
+func TestUpRefusesBadFlags(t *testing.T) {
+	p := newPrivateLab(t)
+	for _, args := range [][]string{
+		{"up", "--pool", "10.0.0.1-10.0.0.9"},
+		{"up", "--pool", "198.18.0.100"},
+		{"up", "--lease", "1s"},
+		{"up", "--hosts", "-1"},
+	} {
+		out, code := p.run(args...)
+		if code != 2 {
+			t.Errorf("lab %v: exit %d (%q), want 2", args, code, out)
+		}
+		if st := p.status(); len(st.Namespaces) != 0 {
+			t.Fatalf("lab %v built namespaces: %+v", args, st.Namespaces)
+		}
+	}
+}
