@@ -129,6 +129,10 @@ func (r *FileReader) Next() (rec Record, err error) {
 		}
 	} else {
 		data, ci, err = r.pr.ReadPacketData()
+		if err == io.EOF && ci.CaptureLength > 0 {
+			// The record header was read, its data is missing.
+			err = io.ErrUnexpectedEOF
+		}
 	}
 	if err != nil {
 		if err == io.EOF {

@@ -194,8 +194,14 @@ func newRecorder(w io.Writer, opt RecorderOptions) (*Recorder, error) {
 
 // CreateRecorder creates (or truncates) the file at path and returns a
 // Recorder writing to it; Close flushes and closes the file. If the header
-// cannot be written the file is removed.
+// cannot be written the file is removed (unless it is not a regular file,
+// such as a device or a FIFO, which is left alone).
 func CreateRecorder(path string, opt RecorderOptions) (*Recorder, error) {
+	return createRecorder(path, opt, func(f *os.File) io.Writer { return f })
+}
+
+// createRecorder lets tests put a failing writer in front of the file.
+func createRecorder(path string, opt RecorderOptions, wrap func(*os.File) io.Writer) (*Recorder, error) {
 	if err := opt.fill(); err != nil {
 		return nil, err
 	}
@@ -203,10 +209,13 @@ func CreateRecorder(path string, opt RecorderOptions) (*Recorder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("capture: %w", err)
 	}
-	r, err := newRecorder(f, opt)
+	r, err := newRecorder(wrap(f), opt)
 	if err != nil {
+		fi, serr := f.Stat()
 		f.Close()
-		os.Remove(path)
+		if serr == nil && fi.Mode().IsRegular() {
+			os.Remove(path)
+		}
 		return nil, fmt.Errorf("capture: create %s: %w", path, err)
 	}
 	r.file = f
