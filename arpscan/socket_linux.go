@@ -1,0 +1,354 @@
+//go:build linux
+
+package arpscan
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+)
+
+// DialConfig sets up the sockets Dial opens.
+type DialConfig struct {
+	// Passive receives every ARP frame (requests too), not only replies.
+	Passive bool
+	// Promiscuous puts the interface in promiscuous mode while open, to
+	// see replies addressed to other hosts (useful in passive mode).
+	Promiscuous bool
+	// RecvBuffer is the receive socket's buffer in bytes; 0 means 16 MiB,
+	// enough to queue a /16's replies arriving faster than they are read.
+	RecvBuffer int
+	// BypassQdisc sends straight to the driver (PACKET_QDISC_BYPASS), for
+	// --rate max on links where the queueing discipline is the bottleneck.
+	BypassQdisc bool
+}
+
+// PacketConn is the AF_PACKET implementation of Conn: one send-only socket
+// (protocol 0, so nothing is ever queued on it) written with sendmmsg(2),
+// and one receive socket bound to ETH_P_ARP with a BPF filter attached
+// before bind, read with recvmmsg(2) through the runtime poller.
+type PacketConn struct {
+	ifi    *net.Interface
+	sendFD int
+	recv   *os.File
+	rc     syscall.RawConn
+	recvFD int
+
+	// send side, used by one goroutine at a time
+	shdr []unix.Mmsghdr
+	siov []unix.Iovec
+
+	// receive side, used by one goroutine at a time
+	rhdr   []unix.Mmsghdr
+	riov   []unix.Iovec
+	rctl   []byte
+	rmsgs  []Msg
+	rn     int
+	rerr   error
+	readFn func(fd uintptr) bool
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ Conn = (*PacketConn)(nil)
+
+// ctlSpace is the control buffer per message: PACKET_AUXDATA and
+// SCM_TIMESTAMPNS, each a cmsghdr plus its aligned payload.
+const ctlSpace = 128
+
+// Dial opens the sockets on ifi. Without CAP_NET_RAW the error wraps
+// os.ErrPermission.
+func Dial(ifi *net.Interface, cfg DialConfig) (*PacketConn, error) {
+	prog, err := replyFilter(cfg.Passive)
+	if err != nil {
+		return nil, err
+	}
+	c := &PacketConn{ifi: ifi, sendFD: -1, recvFD: -1}
+	fail := func(op string, err error) (*PacketConn, error) {
+		c.Close()
+		return nil, &net.OpError{Op: "dial", Net: "packet", Source: nil, Addr: nil,
+			Err: fmt.Errorf("arpscan: %s %s: %w", op, ifi.Name, os.NewSyscallError(op, err))}
+	}
+	// Send socket: protocol 0 receives nothing.
+	c.sendFD, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		c.sendFD = -1
+		return fail("socket", err)
+	}
+	if err := unix.Bind(c.sendFD, &unix.SockaddrLinklayer{Ifindex: ifi.Index}); err != nil {
+		return fail("bind", err)
+	}
+	if cfg.BypassQdisc {
+		if err := unix.SetsockoptInt(c.sendFD, unix.SOL_PACKET, unix.PACKET_QDISC_BYPASS, 1); err != nil {
+			return fail("setsockopt", err)
+		}
+	}
+	// Receive socket: created with protocol 0, filtered, then bound to ARP.
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		return fail("socket", err)
+	}
+	c.recvFD = fd
+	if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, prog); err != nil {
+		return fail("setsockopt", err)
+	}
+	rb := cfg.RecvBuffer
+	if rb <= 0 {
+		rb = 16 << 20
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rb); err != nil {
+		// Without CAP_NET_ADMIN, settle for what rmem_max allows.
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, rb); err != nil {
+			return fail("setsockopt", err)
+		}
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_AUXDATA, 1); err != nil {
+		return fail("setsockopt", err)
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
+		return fail("setsockopt", err)
+	}
+	if cfg.Promiscuous {
+		mr := unix.PacketMreq{Ifindex: int32(ifi.Index), Type: unix.PACKET_MR_PROMISC}
+		if err := unix.SetsockoptPacketMreq(fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mr); err != nil {
+			return fail("setsockopt", err)
+		}
+	}
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ARP), Ifindex: ifi.Index}); err != nil {
+		return fail("bind", err)
+	}
+	c.recv = os.NewFile(uintptr(fd), "packet:"+ifi.Name)
+	rc, err := c.recv.SyscallConn()
+	if err != nil {
+		return fail("syscallconn", err)
+	}
+	c.rc = rc
+	c.readFn = c.tryRead
+	return c, nil
+}
+
+func htons(x uint16) uint16 { return x<<8 | x>>8 }
+
+// replyFilter accepts ARP frames, untagged or behind one 802.1Q/802.1ad
+// tag (Linux normally strips the tag before the filter runs; a tag left in
+// place is still matched), and when passive is false only replies (oper 2).
+func replyFilter(passive bool) (*unix.SockFprog, error) {
+	const accept, drop = 0x40000, 0
+	ins := []bpf.Instruction{
+		/* 0 */ bpf.LoadAbsolute{Off: 12, Size: 2},
+		/* 1 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: etherTypeVLAN, SkipTrue: 2},
+		/* 2 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: etherTypeQinQ, SkipTrue: 1},
+		/* 3 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: etherTypeARP, SkipTrue: 4, SkipFalse: 7},
+		/* 4 tagged */ bpf.LoadAbsolute{Off: 16, Size: 2},
+		/* 5 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: etherTypeARP, SkipFalse: 5},
+		/* 6 */ bpf.LoadAbsolute{Off: 18 + 6, Size: 2}, // oper, tagged
+		/* 7 */ bpf.Jump{Skip: 1},
+		/* 8 untagged */ bpf.LoadAbsolute{Off: 14 + 6, Size: 2}, // oper
+		/* 9 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: opReply, SkipFalse: 1},
+		/* 10 */ bpf.RetConstant{Val: accept},
+		/* 11 */ bpf.RetConstant{Val: drop},
+	}
+	if passive {
+		ins[9] = bpf.Jump{Skip: 0} // any oper
+	}
+	raw, err := bpf.Assemble(ins)
+	if err != nil {
+		return nil, fmt.Errorf("arpscan: assemble filter: %w", err)
+	}
+	f := make([]unix.SockFilter, len(raw))
+	for i, r := range raw {
+		f[i] = unix.SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
+	}
+	return &unix.SockFprog{Len: uint16(len(f)), Filter: &f[0]}, nil
+}
+
+// Interface returns the interface the sockets are bound to.
+func (c *PacketConn) Interface() *net.Interface { return c.ifi }
+
+// WriteFrames sends frames with sendmmsg(2), as many per call as the kernel
+// takes. A full transmit queue (ENOBUFS, EAGAIN) is retried after yielding.
+// It allocates nothing once its headers have grown to the batch size.
+func (c *PacketConn) WriteFrames(frames [][]byte) (int, error) {
+	if len(frames) > len(c.shdr) {
+		c.shdr = make([]unix.Mmsghdr, len(frames))
+		c.siov = make([]unix.Iovec, len(frames))
+	}
+	for i, f := range frames {
+		c.siov[i].Base = &f[0]
+		c.siov[i].SetLen(len(f))
+		c.shdr[i].Hdr = unix.Msghdr{Iov: &c.siov[i], Iovlen: 1}
+	}
+	sent := 0
+	busy := 0
+	for sent < len(frames) {
+		n, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(c.sendFD),
+			uintptr(unsafe.Pointer(&c.shdr[sent])), uintptr(len(frames)-sent), 0, 0, 0)
+		switch errno {
+		case 0:
+			sent += int(n)
+			busy = 0
+			continue
+		case unix.EINTR:
+			continue
+		case unix.ENOBUFS, unix.EAGAIN:
+			busy++
+			if busy < 64 {
+				runtime.Gosched()
+			} else {
+				time.Sleep(50 * time.Microsecond) // the device queue is full: back off
+			}
+			if busy < 100000 {
+				continue
+			}
+		}
+		runtime.KeepAlive(frames)
+		return sent, &net.OpError{Op: "write", Net: "packet", Err: os.NewSyscallError("sendmmsg", errno)}
+	}
+	runtime.KeepAlive(frames)
+	return sent, nil
+}
+
+// ReadFrames reads up to len(msgs) frames with recvmmsg(2). It first takes
+// whatever is queued without waiting, so that frames queued before a past
+// deadline are still returned; then it waits through the poller.
+func (c *PacketConn) ReadFrames(msgs []Msg) (int, error) {
+	if len(msgs) > len(c.rhdr) {
+		c.rhdr = make([]unix.Mmsghdr, len(msgs))
+		c.riov = make([]unix.Iovec, len(msgs))
+		c.rctl = make([]byte, ctlSpace*len(msgs))
+	}
+	c.rmsgs = msgs
+	if c.tryRead(uintptr(c.recvFD)) {
+		return c.done(msgs)
+	}
+	if err := c.rc.Read(c.readFn); err != nil {
+		return 0, &net.OpError{Op: "read", Net: "packet", Err: err}
+	}
+	return c.done(msgs)
+}
+
+func (c *PacketConn) done(msgs []Msg) (int, error) {
+	c.rmsgs = nil
+	if c.rerr != nil {
+		return 0, &net.OpError{Op: "read", Net: "packet", Err: os.NewSyscallError("recvmmsg", c.rerr)}
+	}
+	return c.rn, nil
+}
+
+// tryRead runs one non-blocking recvmmsg; it returns false when nothing is
+// queued, for the poller to wait and call again.
+func (c *PacketConn) tryRead(fd uintptr) bool {
+	msgs := c.rmsgs
+	for i := range msgs {
+		c.riov[i].Base = &msgs[i].Buf[0]
+		c.riov[i].SetLen(len(msgs[i].Buf))
+		c.rhdr[i].Hdr = unix.Msghdr{Iov: &c.riov[i], Iovlen: 1, Control: &c.rctl[i*ctlSpace]}
+		c.rhdr[i].Hdr.SetControllen(ctlSpace)
+		c.rhdr[i].Len = 0
+	}
+	for {
+		n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&c.rhdr[0])), uintptr(len(msgs)),
+			unix.MSG_DONTWAIT, 0, 0)
+		switch errno {
+		case 0:
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		default:
+			c.rn, c.rerr = 0, errno
+			return true
+		}
+		c.rn, c.rerr = int(n), nil
+		for i := 0; i < int(n); i++ {
+			m := &msgs[i]
+			m.N = min(int(c.rhdr[i].Len), len(m.Buf))
+			m.VLAN = -1
+			m.Time = time.Time{}
+			parseControl(c.rctl[i*ctlSpace:i*ctlSpace+int(c.rhdr[i].Hdr.Controllen)], m)
+		}
+		return true
+	}
+}
+
+// parseControl reads PACKET_AUXDATA (the VLAN tag the kernel stripped) and
+// SCM_TIMESTAMPNS (the arrival time) from a control buffer, allocating
+// nothing. See cmsg(3), packet(7) and socket(7).
+func parseControl(b []byte, m *Msg) {
+	const hdr = unix.SizeofCmsghdr
+	for len(b) >= hdr {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
+		l := int(h.Len)
+		if l < hdr || l > len(b) {
+			return
+		}
+		data := b[hdr:l]
+		switch {
+		case h.Level == unix.SOL_PACKET && h.Type == unix.PACKET_AUXDATA && len(data) >= int(unsafe.Sizeof(unix.TpacketAuxdata{})):
+			aux := (*unix.TpacketAuxdata)(unsafe.Pointer(&data[0]))
+			if aux.Status&unix.TP_STATUS_VLAN_VALID != 0 {
+				m.VLAN = int(aux.Vlan_tci & 0x0fff)
+			}
+		case h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS && len(data) >= 16:
+			sec := int64(binary.NativeEndian.Uint64(data[0:8]))
+			nsec := int64(binary.NativeEndian.Uint64(data[8:16]))
+			m.Time = time.Unix(sec, nsec)
+		}
+		next := (l + 7) &^ 7
+		if next >= len(b) {
+			return
+		}
+		b = b[next:]
+	}
+}
+
+// SetReadDeadline sets the receive deadline; a past time wakes a blocked
+// ReadFrames.
+func (c *PacketConn) SetReadDeadline(t time.Time) error {
+	if err := c.recv.SetReadDeadline(t); err != nil {
+		return &net.OpError{Op: "set", Net: "packet", Err: err}
+	}
+	return nil
+}
+
+// Stats returns the receive socket's counters (PACKET_STATISTICS): frames
+// that passed the filter and those dropped for want of buffer space. Each
+// call resets the kernel's counters.
+func (c *PacketConn) Stats() (received, dropped uint64, err error) {
+	var st *unix.TpacketStats
+	err = c.rc.Control(func(fd uintptr) {
+		st, err = unix.GetsockoptTpacketStats(int(fd), unix.SOL_PACKET, unix.PACKET_STATISTICS)
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("arpscan: statistics: %w", err)
+	}
+	return uint64(st.Packets), uint64(st.Drops), nil
+}
+
+// Close closes both sockets; it is safe to call twice.
+func (c *PacketConn) Close() error {
+	c.closeOnce.Do(func() {
+		var errs []error
+		if c.recv != nil {
+			errs = append(errs, c.recv.Close())
+		} else if c.recvFD >= 0 {
+			errs = append(errs, unix.Close(c.recvFD))
+		}
+		if c.sendFD >= 0 {
+			errs = append(errs, unix.Close(c.sendFD))
+		}
+		c.closeErr = errors.Join(errs...)
+	})
+	return c.closeErr
+}
