@@ -3,6 +3,7 @@ package craft
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -83,7 +84,7 @@ var cmpOpts = cmp.Options{cmpopts.EquateComparable(netip.Addr{}), cmpopts.Equate
 func TestGoldenPacketRoundTrip(t *testing.T) {
 	for _, name := range goldenFiles {
 		for i, frame := range readPcap(t, name) {
-			t.Run(name+"/"+string(rune('0'+i)), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s/%d", name, i), func(t *testing.T) {
 				var p Packet
 				if err := DecodePacket(frame, &p); err != nil {
 					t.Fatalf("DecodePacket: %v", err)

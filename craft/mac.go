@@ -40,6 +40,11 @@ func ParseMAC(s string) (net.HardwareAddr, error) {
 	if s == "" {
 		return fail("empty")
 	}
+	for i := 0; i < len(s); i++ {
+		if _, ok := unhex(s[i]); !ok && s[i] != ':' && s[i] != '-' && s[i] != '.' {
+			return fail("invalid character %q at position %d", rune(s[i]), i+1)
+		}
+	}
 	var groups []string
 	var width int // hex digits per group; 0 means 1 or 2
 	switch {
@@ -57,11 +62,11 @@ func ParseMAC(s string) (net.HardwareAddr, error) {
 	if strings.ContainsAny(s, ":") && strings.ContainsAny(s, "-.") {
 		return fail("mixed separators")
 	}
+	if width == 12 && len(s) != 12 {
+		return fail("want 12 hex digits, got %d", len(s))
+	}
 	want := map[int]int{0: 6, 6: 2, 4: 3, 12: 1}[width]
 	if len(groups) != want {
-		if width == 12 {
-			return fail("want 12 hex digits, got %d characters", len(s))
-		}
 		return fail("want %d groups, got %d", want, len(groups))
 	}
 	mac := make(net.HardwareAddr, 0, 6)
