@@ -156,6 +156,7 @@ Exit status: 0 success, 1 the operation failed, 2 bad usage or environment.`,
 		newVersionCmd(a),
 		newCaptureCmd(a),
 		newReadCmd(a),
+		newCraftCmd(a),
 		newLabCmd(a),
 	)
 	return root

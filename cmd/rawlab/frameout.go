@@ -12,7 +12,7 @@ import (
 
 // frameLine is the JSON form of one captured or read frame.
 type frameLine struct {
-	Time    time.Time     `json:"time"`
+	Time    *time.Time    `json:"time,omitempty"`
 	Dir     string        `json:"dir,omitempty"`
 	Comment string        `json:"comment,omitempty"`
 	Frame   craft.Summary `json:"frame"`
@@ -38,23 +38,30 @@ func newFramePrinter(w io.Writer, asJSON bool) *framePrinter {
 func (p *framePrinter) Print(ts time.Time, data []byte, dir capture.Direction, comment string) error {
 	s := craft.Summarize(data)
 	if p.json {
-		l := frameLine{Time: ts, Comment: comment, Frame: s}
+		l := frameLine{Comment: comment, Frame: s}
+		if !ts.IsZero() {
+			l.Time = &ts
+		}
 		if dir != 0 {
 			l.Dir = dir.String()
 		}
 		return p.enc.Encode(l)
 	}
+	stamp := ""
+	if !ts.IsZero() {
+		stamp = ts.Format("15:04:05.000000") + " "
+	}
 	d := ""
 	switch dir {
 	case capture.Inbound:
-		d = " In "
+		d = "In  "
 	case capture.Outbound:
-		d = " Out"
+		d = "Out "
 	}
 	if comment != "" {
-		_, err := fmt.Fprintf(p.w, "%s%s %s  # %s\n", ts.Format("15:04:05.000000"), d, s, comment)
+		_, err := fmt.Fprintf(p.w, "%s%s%s  # %s\n", stamp, d, s, comment)
 		return err
 	}
-	_, err := fmt.Fprintf(p.w, "%s%s %s\n", ts.Format("15:04:05.000000"), d, s)
+	_, err := fmt.Fprintf(p.w, "%s%s%s\n", stamp, d, s)
 	return err
 }
