@@ -238,4 +238,3 @@ echo (rawlab arping finds it). With --count N the sequence number counts up.`,
 	fl.StringVar(&data, "data", "", "payload in `HEX` instead of --size")
 	return cmd
 }
-
