@@ -44,11 +44,13 @@ func newLabCmd(a *app) *cobra.Command {
 		Long: `The lab is a set of network namespaces joined by a bridge, using only
 198.18.0.0/15:
 
-  rl-client  rl0, no address (where rawlab dhcp runs)
-  rl-srv     rl0 198.18.0.1/24, rawlab's embedded DHCP server
+  rl-client  rl0, no address, 02:52:4c:00:00:02 (where rawlab dhcp runs)
+  rl-srv     eth0 198.18.0.1/24, rawlab's embedded DHCP server
              (pool 198.18.0.100-198.18.0.199, options 1 3 6 15 28 42 51 54 58 59 119 121)
-  rl-h1..3   rl0 198.18.0.11-13/24, kernels that answer ARP
-  rl-sw      the bridge br0
+  rl-h1..5   eth0 198.18.0.11-15/24, kernels that answer ARP
+  rl-sw      the bridge br0 (ports c0, s0, h1..)
+
+It is the lab scripts/lab.sh builds, plus the DHCP server.
 
 It needs root and iproute2, nothing else. IPv6 is off in every namespace.`,
 		Example: `  sudo rawlab lab up && sudo rawlab lab exec -- rawlab dhcp lease -i rl0
@@ -334,7 +336,7 @@ func newLabServeCmd(a *app, lf *labFlags) *cobra.Command {
 		Use:    "serve -i IF",
 		Short:  "Run the embedded DHCP server in the foreground (lab up starts it in rl-srv)",
 		Hidden: true,
-		Example: `  sudo ip netns exec rl-srv rawlab lab serve -i rl0 -v
+		Example: `  sudo ip netns exec rl-srv rawlab lab serve -i eth0 -v
   sudo rawlab lab serve -i veth1 --pool 198.18.0.100-198.18.0.109 --lease 2m`,
 		Args: positional(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -446,9 +448,9 @@ func runDemo(ctx context.Context, a *app, l *lab.Lab, exe, pcap, xid string, ext
 		fmt.Fprintf(a.stdout, "\n# rawlab lab down\nlab removed\n")
 	}()
 	pid, _ := l.ServerPID()
-	fmt.Fprintf(a.stdout, "rl-client rl0 (no address) -- br0 in rl-sw -- rl-srv rl0 198.18.0.1/24, DHCP server pid %d\n\n", pid)
+	fmt.Fprintf(a.stdout, "rl-client rl0 (no address) -- br0 in rl-sw -- rl-srv eth0 198.18.0.1/24, DHCP server pid %d\n\n", pid)
 
-	args := []string{"dhcp", "lease", "-i", lab.Iface, "--pcap", pcap}
+	args := []string{"dhcp", "lease", "-i", lab.ClientIface, "--pcap", pcap}
 	if xid != "" {
 		args = append(args, "--xid", xid)
 	}

@@ -5,9 +5,9 @@
 //
 // The shape is that of scripts/lab.sh:
 //
-//	rl-client  rl0 (no address)           ─┐
-//	rl-srv     rl0 198.18.0.1/24 (DHCP)    ├─ rl-sw: bridge br0
-//	rl-h1..N   rl0 198.18.0.11.. /24       ─┘
+//	rl-client  rl0  (no address)        02:52:4c:00:00:02  ─┐
+//	rl-srv     eth0 198.18.0.1/24 (DHCP) 02:52:4c:00:00:01   ├─ rl-sw: bridge br0
+//	rl-h1..N   eth0 198.18.0.11.. /24    02:52:4c:00:00:0b.. ─┘
 //
 // Everything is done with iproute2 (ip(8), see ip-netns(8)) and /proc/sys; IPv6
 // is off in every lab namespace so that no router solicitation or MLD report

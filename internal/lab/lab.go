@@ -19,10 +19,11 @@ import (
 // Default names of the lab, shared with scripts/lab.sh.
 const (
 	DefaultPrefix = "rl-"           // namespace name prefix
-	Iface         = "rl0"           // the lab interface in every end namespace
+	ClientIface   = "rl0"           // the client's interface, with no address
+	Iface         = "eth0"          // the interface of the server and the hosts
 	Bridge        = "br0"           // the bridge in the switch namespace
 	ServerCIDR    = "198.18.0.1/24" // the server namespace's address
-	DefaultHosts  = 3               // host namespaces whose kernels answer ARP
+	DefaultHosts  = 5               // host namespaces whose kernels answer ARP
 )
 
 // Roles of the namespaces, appended to the prefix to name them.
@@ -133,6 +134,11 @@ func (l *Lab) isOurs(name string) bool {
 	return err == nil && i > 0 && strconv.Itoa(i) == n
 }
 
+// MAC returns the lab's fixed MAC for last octet n: 02:52:4c:00:00:NN
+// (locally administered). The server is 1, the client 2, host i is 10+i, so
+// that a host's MAC ends like its address.
+func MAC(n int) string { return fmt.Sprintf("02:52:4c:00:00:%02x", n) }
+
 // HostCIDR is the address of host namespace i (1-based): 198.18.0.10+i/24.
 func HostCIDR(i int) string { return fmt.Sprintf("198.18.0.%d/24", 10+i) }
 
@@ -160,52 +166,62 @@ func (l *Lab) Up(ctx context.Context, cfg Config) (err error) {
 			}
 		}
 	}()
-	sw := l.NS(RoleSwitch)
-	ends := []struct{ ns, port, cidr string }{
-		{l.NS(RoleClient), "p-" + RoleClient, ""},
-		{l.NS(RoleServer), "p-" + RoleServer, ServerCIDR},
+	// The same steps, names and MACs as scripts/lab.sh.
+	type end struct{ ns, ifname, port, mac, cidr string }
+	ends := []end{
+		{l.NS(RoleClient), ClientIface, "c0", MAC(2), ""},
+		{l.NS(RoleServer), Iface, "s0", MAC(1), ServerCIDR},
 	}
 	for i := 1; i <= cfg.Hosts; i++ {
-		ends = append(ends, struct{ ns, port, cidr string }{l.NS(fmt.Sprintf("%s%d", roleHost, i)), fmt.Sprintf("p-%s%d", roleHost, i), HostCIDR(i)})
+		ends = append(ends, end{l.NS(fmt.Sprintf("%s%d", roleHost, i)), Iface, fmt.Sprintf("h%d", i), MAC(10 + i), HostCIDR(i)})
 	}
-	all := []string{sw}
-	for _, e := range ends {
+	sw := l.NS(RoleSwitch)
+	all := []string{l.NS(RoleClient), sw, l.NS(RoleServer)}
+	for _, e := range ends[2:] {
 		all = append(all, e.ns)
 	}
+	// 1. The namespaces, then IPv6 off in each before any link arrives.
+	var b strings.Builder
 	for _, ns := range all {
-		if err := ip(ctx, "netns", "add", ns); err != nil {
-			return err
-		}
+		fmt.Fprintf(&b, "netns add %s\n", ns)
+	}
+	if err := ipBatch(ctx, "", b.String()); err != nil {
+		return err
+	}
+	for _, ns := range all {
 		if err := noIPv6(ns); err != nil {
 			return err
 		}
-		if err := ip(ctx, "-n", ns, "link", "set", "lo", "up"); err != nil {
-			return err
-		}
 	}
-	if err := ip(ctx, "-n", sw, "link", "add", Bridge, "type", "bridge"); err != nil {
-		return err
-	}
-	if err := ip(ctx, "-n", sw, "link", "set", Bridge, "up"); err != nil {
-		return err
-	}
+	// 2. Each veth pair created directly in its two namespaces.
+	b.Reset()
 	for _, e := range ends {
-		if err := ip(ctx, "-n", sw, "link", "add", e.port, "type", "veth", "peer", "name", Iface, "netns", e.ns); err != nil {
-			return err
-		}
-		if err := ip(ctx, "-n", sw, "link", "set", e.port, "master", Bridge, "up"); err != nil {
-			return err
-		}
+		fmt.Fprintf(&b, "link add %s netns %s address %s type veth peer name %s netns %s\n", e.ifname, e.ns, e.mac, e.port, sw)
+	}
+	if err := ipBatch(ctx, "", b.String()); err != nil {
+		return err
+	}
+	// 3. The switch: a bridge (STP off: ports forward at once) with every port.
+	b.Reset()
+	fmt.Fprintf(&b, "link set lo up\nlink add %s type bridge\nlink set %s up\n", Bridge, Bridge)
+	for _, e := range ends {
+		fmt.Fprintf(&b, "link set %s master %s\nlink set %s up\n", e.port, Bridge, e.port)
+	}
+	if err := ipBatch(ctx, sw, b.String()); err != nil {
+		return err
+	}
+	// 4. The ends: up, with their address (none for the client).
+	for _, e := range ends {
+		b.Reset()
+		fmt.Fprintf(&b, "link set lo up\nlink set %s up\n", e.ifname)
 		if e.cidr != "" {
 			p := netip.MustParsePrefix(e.cidr)
 			if !labNet.Contains(p.Addr()) || p.Bits() < labNet.Bits() {
 				return fmt.Errorf("lab: %s is outside %s", p, labNet)
 			}
-			if err := ip(ctx, "-n", e.ns, "addr", "add", e.cidr, "dev", Iface); err != nil {
-				return err
-			}
+			fmt.Fprintf(&b, "address add %s dev %s\n", e.cidr, e.ifname)
 		}
-		if err := ip(ctx, "-n", e.ns, "link", "set", Iface, "up"); err != nil {
+		if err := ipBatch(ctx, e.ns, b.String()); err != nil {
 			return err
 		}
 	}
@@ -247,6 +263,24 @@ func ip(ctx context.Context, args ...string) error {
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("lab: ip %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
+// ipBatch runs `ip [-n ns] -batch -` with the given commands.
+func ipBatch(ctx context.Context, ns, cmds string) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	args := []string{"-batch", "-"}
+	if ns != "" {
+		args = append([]string{"-n", ns}, args...)
+	}
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, "ip", args...)
+	cmd.Stdin = strings.NewReader(cmds)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("lab: ip %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(out.String()))
 	}
 	return nil
 }

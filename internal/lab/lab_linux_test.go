@@ -80,14 +80,18 @@ func TestUpStatusDown(t *testing.T) {
 			continue
 		}
 		for _, l := range ns.Links {
-			got = append(got, nsAddrs{ns.Name, ns.Role, l.Name + " " + l.State, strings.Join(l.Addrs, ",")})
+			state := "DOWN"
+			if l.Up {
+				state = "UP"
+			}
+			got = append(got, nsAddrs{ns.Name, ns.Role, l.Name + " " + state, strings.Join(l.Addrs, ",")})
 		}
 	}
 	want := []nsAddrs{
 		{p.prefix + "client", "client", "rl0 UP", ""},
-		{p.prefix + "h1", "host", "rl0 UP", "198.18.0.11/24"},
-		{p.prefix + "h2", "host", "rl0 UP", "198.18.0.12/24"},
-		{p.prefix + "srv", "server", "rl0 UP", "198.18.0.1/24"},
+		{p.prefix + "h1", "host", "eth0 UP", "198.18.0.11/24"},
+		{p.prefix + "h2", "host", "eth0 UP", "198.18.0.12/24"},
+		{p.prefix + "srv", "server", "eth0 UP", "198.18.0.1/24"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("namespaces (-want +got):\n%s", diff)
@@ -113,6 +117,9 @@ func TestUpStatusDown(t *testing.T) {
 	if len(st.Leases) != 1 {
 		t.Fatalf("leases after one client: %+v, want one", st.Leases)
 	}
+	if client != lab.MAC(2) {
+		t.Errorf("client MAC %s, want the fixed %s", client, lab.MAC(2))
+	}
 	if l := st.Leases[0]; l.IP.String() != "198.18.0.100" || l.MAC != client || l.State.String() != "bound" {
 		t.Errorf("lease = %+v, want 198.18.0.100 bound to %s", l, client)
 	}
@@ -121,8 +128,11 @@ func TestUpStatusDown(t *testing.T) {
 	if out, code := p.run("down"); code != 0 {
 		t.Fatalf("lab down: exit %d: %s", code, out)
 	}
-	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
-		t.Errorf("server pid %d still exists after down", pid)
+	// The server has exited: gone, or a zombie its new parent has not reaped yet.
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		if i := strings.LastIndexByte(string(b), ')'); i < 0 || i+2 >= len(b) || b[i+2] != 'Z' {
+			t.Errorf("server pid %d still running after down: %s", pid, b)
+		}
 	}
 	if st := p.status(); st.Up || len(st.Namespaces) != 0 || st.Server.Running {
 		t.Errorf("after down: %+v, want nothing", st)

@@ -29,7 +29,8 @@ type Namespace struct {
 type Link struct {
 	Name   string   `json:"name"`
 	MAC    string   `json:"mac"`
-	State  string   `json:"state"`
+	State  string   `json:"state"` // operstate (RFC 2863), as the kernel reports it
+	Up     bool     `json:"up"`    // administratively up (IFF_UP)
 	Master string   `json:"master,omitempty"`
 	Addrs  []string `json:"addrs"` // CIDR notation, IPv4
 }
@@ -58,10 +59,11 @@ func (l *Lab) Status(ctx context.Context) (*Status, error) {
 			return nil, err
 		}
 		var links []struct {
-			IfName    string `json:"ifname"`
-			Address   string `json:"address"`
-			OperState string `json:"operstate"`
-			Master    string `json:"master"`
+			IfName    string   `json:"ifname"`
+			Address   string   `json:"address"`
+			OperState string   `json:"operstate"`
+			Flags     []string `json:"flags"`
+			Master    string   `json:"master"`
 			AddrInfo  []struct {
 				Family    string `json:"family"`
 				Local     string `json:"local"`
@@ -76,6 +78,9 @@ func (l *Lab) Status(ctx context.Context) (*Status, error) {
 				continue
 			}
 			lk := Link{Name: k.IfName, MAC: k.Address, State: k.OperState, Master: k.Master, Addrs: []string{}}
+			for _, f := range k.Flags {
+				lk.Up = lk.Up || f == "UP"
+			}
 			for _, a := range k.AddrInfo {
 				if a.Family == "inet" {
 					lk.Addrs = append(lk.Addrs, fmt.Sprintf("%s/%d", a.Local, a.PrefixLen))
