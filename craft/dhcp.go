@@ -240,8 +240,10 @@ func AppendDHCPMessage(b []byte, m *dhcpv4.DHCPv4, layout *DHCPLayout) ([]byte, 
 		}
 	}
 	copy(h[28:44], m.ClientHWAddr)
-	copy(h[44:107], m.ServerHostName) // keep a NUL at 107
-	copy(h[108:235], m.BootFileName)  // keep a NUL at 235
+	// sname and file are NUL-terminated when shorter than their field; a
+	// name that fills the field has no NUL, as dhcpv4.FromBytes accepts.
+	copy(h[44:108], m.ServerHostName)
+	copy(h[108:236], m.BootFileName)
 	copy(h[236:240], magicCookie[:])
 
 	var order []uint8
