@@ -3,9 +3,9 @@ package dhcpinterop
 import (
 	"net"
 	"net/netip"
-	"time"
 	"os/exec"
 	"testing"
+	"time"
 
 	"github.com/rawlab/rawlab/internal/netnstest"
 )
