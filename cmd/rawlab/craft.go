@@ -348,7 +348,7 @@ func runCraft(ctx context.Context, a *app, f *craftFlags, spec craftSpec) (err e
 	for {
 		n, info, err := conn.ReadFrame(wctx, buf)
 		if err != nil {
-			if wctx.Err() != nil {
+			if wctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
 				break
 			}
 			return fmt.Errorf("craft: receive: %w", err)
