@@ -180,6 +180,14 @@ lab_exec() {
 	exec ip netns exec "$ns" "$@"
 }
 
+# lock serialises lab.sh invocations (up's check-then-create, down), so two at
+# once never tear down each other's half-built lab.
+lock() {
+	command -v flock >/dev/null || return 0
+	exec 9>/run/lock/rawlab-lab.lock 2>/dev/null || exec 9>/tmp/rawlab-lab.lock
+	flock -w 60 9 || die 1 "another lab.sh is still running (lock busy for 60 s)"
+}
+
 main() {
 	(($# >= 1)) || usage
 	local cmd=$1
@@ -188,11 +196,13 @@ main() {
 	up)
 		(($# == 0)) || usage
 		need_root "$cmd"
+		lock
 		up
 		;;
 	down)
 		(($# == 0)) || usage
 		need_root "$cmd"
+		lock
 		down
 		;;
 	status)

@@ -42,3 +42,20 @@ func ParseLabPrefix(cidr string) (netip.Prefix, error) {
 	}
 	return p, nil
 }
+
+// HostCIDRs returns n consecutive addresses starting at first, each with
+// prefix length bits, as CIDR strings for AddHosts: HostCIDRs("198.18.0.11",
+// 24, 3) is 198.18.0.11/24, 198.18.0.12/24, 198.18.0.13/24. It panics if an
+// address would leave 198.18.0.0/15.
+func HostCIDRs(first string, bits, n int) []string {
+	a := netip.MustParseAddr(first)
+	out := make([]string, 0, n)
+	for range n {
+		if err := CheckLabPrefix(netip.PrefixFrom(a, bits)); err != nil {
+			panic(err)
+		}
+		out = append(out, netip.PrefixFrom(a, bits).String())
+		a = a.Next()
+	}
+	return out
+}

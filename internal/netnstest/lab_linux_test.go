@@ -38,15 +38,22 @@ func TestLabScript(t *testing.T) {
 			t.Skipf("namespace %s exists: a lab is up; not touching it", n)
 		}
 	}
+	out, err := labScript(t, "up")
+	if err != nil {
+		for _, n := range labNames {
+			if exists(n) {
+				// Another lab.sh up won the race: its lab is not ours to remove.
+				t.Skipf("a lab came up concurrently (%s exists); not touching it:\n%s", n, out)
+			}
+		}
+		t.Fatalf("lab.sh up: %v\n%s", err, out)
+	}
+	// Registered only once the lab is ours, so we never remove someone else's.
 	t.Cleanup(func() {
 		if out, err := labScript(t, "down"); err != nil {
 			t.Errorf("cleanup: lab.sh down: %v\n%s", err, out)
 		}
 	})
-	out, err := labScript(t, "up")
-	if err != nil {
-		t.Fatalf("lab.sh up: %v\n%s", err, out)
-	}
 	for _, want := range []string{"rl-client", "198.18.0.1/24", "198.18.0.13/24"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("lab.sh up summary lacks %q:\n%s", want, out)

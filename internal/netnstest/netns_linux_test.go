@@ -303,3 +303,18 @@ func TestLossProgramLoads(t *testing.T) {
 		unix.Close(fd)
 	}
 }
+
+func TestPair(t *testing.T) {
+	Require(t)
+	a, b := Pair(t, "pair", "198.18.6.1/24", "")
+	if out := b.Exec(t, "ip", "-4", "-o", "addr", "show", "dev", "eth0"); strings.TrimSpace(out) != "" {
+		t.Errorf("b's eth0 has an address: %s", out)
+	}
+	b.AddAddr(t, "eth0", "198.18.6.2/24")
+	if out := b.Exec(t, "ping", "-c", "1", "-W", "5", "198.18.6.1"); !strings.Contains(out, "1 received") {
+		t.Errorf("ping: %s", out)
+	}
+	if a.HardwareAddr(t, "eth0").String() == b.HardwareAddr(t, "eth0").String() {
+		t.Error("both ends have the same MAC")
+	}
+}

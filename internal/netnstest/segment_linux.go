@@ -2,7 +2,6 @@ package netnstest
 
 import (
 	"fmt"
-	"net/netip"
 	"sync"
 	"testing"
 )
@@ -89,19 +88,19 @@ func (s *Segment) AddHosts(t testing.TB, prefix string, cidrs ...string) []*NS {
 	return hosts
 }
 
-// HostCIDRs returns n consecutive addresses starting at first, each with
-// prefix length bits, as CIDR strings for AddHosts: HostCIDRs("198.18.0.11",
-// 24, 3) is 198.18.0.11/24, 198.18.0.12/24, 198.18.0.13/24. It panics if an
-// address would leave 198.18.0.0/15.
-func HostCIDRs(first string, bits, n int) []string {
-	a := netip.MustParseAddr(first)
-	out := make([]string, 0, n)
-	for range n {
-		if err := CheckLabPrefix(netip.PrefixFrom(a, bits)); err != nil {
-			panic(err)
-		}
-		out = append(out, netip.PrefixFrom(a, bits).String())
-		a = a.Next()
+// Pair creates two namespaces (named from prefix) joined by a veth pair whose
+// ends are both "eth0", and gives the ends aCIDR and bCIDR (an empty CIDR
+// leaves that end without an address, as a DHCP client starts).
+func Pair(t testing.TB, prefix, aCIDR, bCIDR string) (a, b *NS) {
+	t.Helper()
+	nss := NewMany(t, prefix, 2)
+	a, b = nss[0], nss[1]
+	Veth(t, a, "eth0", b, "eth0")
+	if aCIDR != "" {
+		a.AddAddr(t, "eth0", aCIDR)
 	}
-	return out
+	if bCIDR != "" {
+		b.AddAddr(t, "eth0", bCIDR)
+	}
+	return a, b
 }
