@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -49,12 +50,14 @@ type Conn struct {
 	// ReadFrame combines with its context's deadline.
 	dmu          sync.Mutex
 	readDeadline time.Time
+	readGen      uint64 // bumped at the end of every ReadFrame, under dmu
 
 	smu   sync.Mutex
 	stats Stats
 
 	closeOnce sync.Once
 	closeErr  error
+	closed    atomic.Bool
 }
 
 // Listen opens a packet socket on the named interface. The interface is
@@ -183,7 +186,7 @@ func (c *Conn) WriteFrame(ctx context.Context, frame []byte) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("capture: write %s: %w", c.ifi.Name, ctx.Err())
 		}
-		return err
+		return c.closedError("write", err)
 	}
 	if c.werr != 0 {
 		return &net.OpError{Op: "write", Net: "packet", Addr: c.pc.LocalAddr(), Err: os.NewSyscallError("write", c.werr)}
@@ -215,9 +218,25 @@ func (c *Conn) ReadFrame(ctx context.Context, b []byte) (n int, info FrameInfo, 
 	}
 	if ctx.Done() != nil {
 		// Cancellation sets a deadline in the past, which wakes the read.
-		stop := context.AfterFunc(ctx, func() { c.pc.SetReadDeadline(time.Unix(1, 0)) })
+		// A cancellation that comes after this read returned must not
+		// touch the next read: the generation tells them apart.
+		c.dmu.Lock()
+		gen := c.readGen
+		c.dmu.Unlock()
+		stop := context.AfterFunc(ctx, func() {
+			c.dmu.Lock()
+			defer c.dmu.Unlock()
+			if c.readGen == gen {
+				c.pc.SetReadDeadline(time.Unix(1, 0))
+			}
+		})
 		defer stop()
 	}
+	defer func() {
+		c.dmu.Lock()
+		c.readGen++
+		c.dmu.Unlock()
+	}()
 
 	c.rbuf, c.rn, c.rerr = b, 0, 0
 	err = c.rc.Read(c.readFn)
@@ -229,7 +248,7 @@ func (c *Conn) ReadFrame(ctx context.Context, b []byte) (n int, info FrameInfo, 
 		if hasDeadline && !time.Now().Before(ctxDeadline) {
 			return 0, info, fmt.Errorf("capture: read %s: %w", c.ifi.Name, context.DeadlineExceeded)
 		}
-		return 0, info, err
+		return 0, info, c.closedError("read", err)
 	}
 	if c.rerr != 0 {
 		return 0, info, &net.OpError{Op: "read", Net: "packet", Addr: c.pc.LocalAddr(), Err: os.NewSyscallError("recvmsg", c.rerr)}
@@ -309,6 +328,19 @@ func (c *Conn) Stats() (Stats, error) {
 // wrapping net.ErrClosed. Calling it again does nothing and returns the
 // first call's result.
 func (c *Conn) Close() error {
-	c.closeOnce.Do(func() { c.closeErr = c.pc.Close() })
+	c.closeOnce.Do(func() {
+		c.closed.Store(true)
+		c.closeErr = c.pc.Close()
+	})
 	return c.closeErr
+}
+
+// closedError turns the error of an operation on a closed socket (the
+// runtime's "use of closed file") into the net.ErrClosed that
+// net.PacketConn users test for.
+func (c *Conn) closedError(op string, err error) error {
+	if c.closed.Load() {
+		return &net.OpError{Op: op, Net: "packet", Addr: c.pc.LocalAddr(), Err: net.ErrClosed}
+	}
+	return err
 }

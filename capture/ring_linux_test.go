@@ -1,0 +1,204 @@
+//go:build linux
+
+package capture
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rawlab/rawlab/internal/netnstest"
+)
+
+func ringIn(t *testing.T, ns *netnstest.NS, ifname string, cfg RingConfig) *Ring {
+	t.Helper()
+	var r *Ring
+	if err := ns.Do(func() (err error) {
+		r, err = NewRing(ifname, cfg)
+		return err
+	}); err != nil {
+		t.Fatalf("NewRing(%s): %v", ifname, err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// TestRingBothDirections captures a ping exchange on a0 through the ring
+// and the "icmp" filter: the requests a's kernel sends must come out as
+// outbound, the replies as inbound, with the direction read from the
+// kernel's sll_pkttype. The capture is recorded and checked with tshark.
+func TestRingBothDirections(t *testing.T) {
+	a, b := labPair(t)
+	icmp, err := BuiltinFilter("icmp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := ringIn(t, a, "a0", RingConfig{Filter: icmp, BlockSize: 1 << 16, NumBlocks: 4})
+	mine := r.Interface().HardwareAddr
+	peer := b.HardwareAddr(t, "b0")
+	const count = 3
+	pingFrom(t, a, "3", "198.18.7.2")
+
+	p := filepath.Join(t.TempDir(), "ring.pcapng")
+	rec, err := CreateRecorder(p, RecorderOptions{Interface: "a0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var in, out int
+	for in+out < 2*count {
+		data, info, err := r.ReadFrame(ctx)
+		if err != nil {
+			t.Fatalf("ReadFrame after %d in, %d out: %v", in, out, err)
+		}
+		if len(data) < 35 || data[23] != 1 {
+			t.Fatalf("the icmp filter let through % x", data)
+		}
+		switch icmpType := data[34]; {
+		case icmpType == 8 && bytes.Equal(data[6:12], mine):
+			out++
+			if info.Dir != Outbound || info.Type != PacketOutgoing {
+				t.Errorf("echo request: direction %v type %v, want out outgoing", info.Dir, info.Type)
+			}
+		case icmpType == 0 && bytes.Equal(data[6:12], peer):
+			in++
+			if info.Dir != Inbound || info.Type != PacketHost {
+				t.Errorf("echo reply: direction %v type %v, want in host", info.Dir, info.Type)
+			}
+		default:
+			t.Errorf("unexpected frame % x", data)
+		}
+		if info.Length != len(data) || time.Since(info.Time) > time.Minute {
+			t.Errorf("info %+v for a frame of %d bytes", info, len(data))
+		}
+		if err := rec.Write(Record{Time: info.Time, Data: data, Length: info.Length, Dir: info.Dir}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := r.FallbackDirections(); got != 0 {
+		t.Errorf("%d frames got their direction from the MAC fallback, want 0", got)
+	}
+	st, err := r.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Packets < 2*count || st.Drops != 0 {
+		t.Errorf("stats %+v, want at least %d packets and no drops", st, 2*count)
+	}
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkTshark(t, p, "Echo (ping) request", "Echo (ping) reply", "Direction: Inbound", "Direction: Outbound",
+		"[Header checksum status: Good]")
+
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.ReadFrame(ctx); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("ReadFrame after Close: %v, want net.ErrClosed", err)
+	}
+	if after, err := r.Stats(); err != nil || after.Packets < st.Packets {
+		t.Errorf("Stats after Close: %+v, %v; want the final counters", after, err)
+	}
+}
+
+// TestRingReadFrame checks the context, the snap length, the VLAN tag and
+// that reading allocates nothing, over frames b sends with a Conn.
+func TestRingReadFrame(t *testing.T) {
+	a, b := labPair(t)
+	const snap = 40
+	r := ringIn(t, a, "a0", RingConfig{SnapLen: snap, BlockSize: 1 << 16, NumBlocks: 8, BlockTimeout: time.Millisecond})
+	tx := listenIn(t, b, "b0", Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	tagged := arpFrame(0x8100, 1, tx.Interface().HardwareAddr, labB, make([]byte, 6), labA)
+	if err := tx.WriteFrame(ctx, tagged); err != nil {
+		t.Fatal(err)
+	}
+	data, info, err := r.ReadFrame(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) != snap || info.Length != len(tagged)-4 || info.Dir != Inbound {
+		t.Errorf("read %d bytes, info %+v; want %d bytes of a %d-byte frame, inbound", len(data), info, snap, len(tagged)-4)
+	}
+	if !info.VLAN || info.VLANTCI != 10 || info.VLANTPID != 0x8100 {
+		t.Errorf("info %+v, want the stripped tag 0x8100/10", info)
+	}
+
+	const runs = 200
+	frame := udpFrameTo(tx.Interface().HardwareAddr, r.Interface().HardwareAddr)
+	for range runs + 1 {
+		if err := tx.WriteFrame(ctx, frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	allocs := testing.AllocsPerRun(runs, func() {
+		if _, _, err := r.ReadFrame(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per ReadFrame, want 0", allocs)
+	}
+
+	short, cancelShort := context.WithTimeout(ctx, 150*time.Millisecond)
+	defer cancelShort()
+	if _, _, err := r.ReadFrame(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("quiet ring: %v, want context.DeadlineExceeded", err)
+	}
+}
+
+// udpFrameTo is a 60-byte UDP frame (discard port 9) from src to dst.
+func udpFrameTo(src, dst net.HardwareAddr) []byte {
+	return ipv4FrameBetween(src, dst, labB, labA, 17, udpPayload(9, 9, make([]byte, 18)))
+}
+
+// TestRingFilterBeforeAttach checks that frames queued between bind and
+// SO_ATTACH_FILTER are filtered in user space: with a "dhcp" filter, a
+// stream of ARP frames sent while the ring opens never comes out.
+func TestRingFilterBeforeAttach(t *testing.T) {
+	a, b := labPair(t)
+	tx := listenIn(t, b, "b0", Config{})
+	dhcp, err := BuiltinFilter("dhcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	arp := arpRequestFrom(tx.Interface().HardwareAddr, labB, labA)
+	go func() {
+		// Bounded: at most 200,000 frames, and stopped once the ring is open.
+		for i := 0; i < 200000; i++ {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			if err := tx.WriteFrame(ctx, arp); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	r := ringIn(t, a, "a0", RingConfig{Filter: dhcp, BlockSize: 1 << 16, NumBlocks: 8, BlockTimeout: time.Millisecond})
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	short, cancelShort := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancelShort()
+	if data, _, err := r.ReadFrame(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("ReadFrame: % x, %v; want no frame through the dhcp filter", data, err)
+	}
+}
