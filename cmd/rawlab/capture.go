@@ -12,6 +12,7 @@ import (
 	"golang.org/x/net/bpf"
 
 	"github.com/rawlab/rawlab/capture"
+	"github.com/rawlab/rawlab/capture/filter"
 )
 
 type captureFlags struct {
@@ -24,6 +25,8 @@ type captureFlags struct {
 	promisc  bool
 	quiet    bool
 	print    bool
+
+	dumpFilter bool
 }
 
 func newCaptureCmd(a *app) *cobra.Command {
@@ -40,11 +43,15 @@ timestamps and each frame's direction. With -w nothing is printed unless
 It stops after -c frames, after --duration, or on SIGINT or SIGTERM; the
 file is then complete, and "N captured, N dropped by kernel" goes to stderr.
 
---filter takes a built-in filter name (arp, dhcp, icmp, all), each of which
-matches tagged and untagged frames.`,
+--filter (or the trailing arguments, as tcpdump takes them) is a built-in
+name (arp, dhcp, icmp, all: each matches tagged and untagged frames) or a
+pcap-filter(7) expression, compiled to classic BPF in pure Go and run in the
+kernel: "udp and port 67", "vlan 10 and arp", "tcp[tcpflags] & tcp-syn != 0".
+--dump-filter prints the program as tcpdump -d does.`,
 		Example: `  rawlab capture -i veth0 -c 10
   rawlab capture -i veth0 --filter dhcp -w dhcp.pcapng --duration 30s
-  rawlab capture -i veth0 --filter arp --json`,
+  rawlab capture -i veth0 --json udp and port 67 or port 68
+  rawlab capture --dump-filter 'vlan 10 and arp'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				if f.filter != "" {
@@ -60,7 +67,8 @@ matches tagged and untagged frames.`,
 	fl.StringVar(&f.format, "format", "pcapng", "file format for -w: pcapng or pcap")
 	fl.IntVarP(&f.count, "count", "c", 0, "stop after `N` frames (0: no limit)")
 	fl.DurationVar(&f.duration, "duration", 0, "stop after `D` (e.g. 10s; 0: no limit)")
-	fl.StringVarP(&f.filter, "filter", "f", "", "keep only frames matching `FILTER`: arp, dhcp, icmp or all")
+	fl.StringVarP(&f.filter, "filter", "f", "", "keep only frames matching `FILTER`: arp, dhcp, icmp, all, or a pcap-filter(7) expression")
+	fl.BoolVar(&f.dumpFilter, "dump-filter", false, "print the compiled BPF program as tcpdump -d does, and exit")
 	fl.IntVarP(&f.snaplen, "snaplen", "s", 0, "keep at most `N` bytes of each frame (0: 262144)")
 	fl.BoolVar(&f.promisc, "promisc", false, "put the interface in promiscuous mode")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print no frames")
@@ -68,28 +76,33 @@ matches tagged and untagged frames.`,
 	return cmd
 }
 
-// compileFilter turns --filter into a BPF program: a built-in name, or
-// nothing (every frame).
-func compileFilter(expr string, snaplen int) ([]bpf.RawInstruction, error) {
+// compileFilter turns --filter into a BPF program: a built-in name (arp,
+// dhcp, icmp, all), or a pcap-filter(7) expression compiled in pure Go. live
+// asks for code for a kernel socket, which sees VLAN tags the kernel
+// stripped; offline files keep their tags in the frame.
+func compileFilter(expr string, snaplen int, live bool) ([]bpf.Instruction, error) {
 	expr = strings.TrimSpace(expr)
 	if expr == "" {
 		return nil, nil
 	}
-	prog, err := capture.BuiltinFilter(expr)
-	if err != nil {
-		return nil, fmt.Errorf("filter %q: unknown; use one of %s", expr, strings.Join(capture.FilterNames(), ", "))
+	if raw, err := capture.BuiltinFilter(expr); err == nil {
+		if snaplen > 0 {
+			raw = capture.ApplySnapLen(raw, snaplen)
+		}
+		prog, ok := bpf.Disassemble(raw)
+		if !ok {
+			return nil, fmt.Errorf("filter %q: built-in program does not disassemble", expr)
+		}
+		return prog, nil
 	}
+	opt := filter.Options{KernelVLAN: live}
 	if snaplen > 0 {
-		prog = capture.ApplySnapLen(prog, snaplen)
+		opt.SnapLen = uint32(snaplen)
 	}
-	return prog, nil
+	return filter.Compile(expr, opt)
 }
 
 func runCapture(ctx context.Context, a *app, f captureFlags) error {
-	ifname, err := a.needInterface()
-	if err != nil {
-		return err
-	}
 	if f.count < 0 || f.duration < 0 || f.snaplen < 0 {
 		return usageErrorf("capture: --count, --duration and --snaplen must not be negative")
 	}
@@ -97,11 +110,28 @@ func runCapture(ctx context.Context, a *app, f captureFlags) error {
 	if err != nil {
 		return usageError(fmt.Errorf("capture: %w", err))
 	}
-	prog, err := compileFilter(f.filter, f.snaplen)
+	prog, err := compileFilter(f.filter, f.snaplen, true)
 	if err != nil {
 		return usageError(fmt.Errorf("capture: %w", err))
 	}
-	ring, err := capture.NewRing(ifname, capture.RingConfig{Filter: prog, Promiscuous: f.promisc, SnapLen: f.snaplen})
+	if f.dumpFilter {
+		if prog == nil {
+			prog = []bpf.Instruction{bpf.RetConstant{Val: capture.AcceptLength}}
+		}
+		_, err := fmt.Fprint(a.stdout, filter.Dump(prog))
+		return err
+	}
+	ifname, err := a.needInterface()
+	if err != nil {
+		return err
+	}
+	var raw []bpf.RawInstruction
+	if prog != nil {
+		if raw, err = bpf.Assemble(prog); err != nil {
+			return usageError(fmt.Errorf("capture: filter: %w", err))
+		}
+	}
+	ring, err := capture.NewRing(ifname, capture.RingConfig{Filter: raw, Promiscuous: f.promisc, SnapLen: f.snaplen})
 	if err != nil {
 		return usageError(err)
 	}
