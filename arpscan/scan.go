@@ -87,8 +87,9 @@ type Config struct {
 	// Vendor names a MAC's vendor in the report; nil leaves Vendor empty.
 	Vendor func(net.HardwareAddr) string
 	// Trace, when set, sees every request sent and every frame received
-	// (for --pcap). It runs on the sending and receiving goroutines.
-	Trace func(d Direction, frame []byte, t time.Time)
+	// (for --pcap), with the VLAN ID the kernel stripped from a received frame
+	// (or -1). It runs on the sending and receiving goroutines.
+	Trace func(d Direction, frame []byte, strippedVLAN int, t time.Time)
 	// MaxUnexpected bounds the untargeted answers kept; 0 means 4096.
 	MaxUnexpected int
 }
@@ -480,20 +481,21 @@ func (s *Scanner) sendBatch(frames [][]byte, idx []int32) (int, error) {
 	}
 	t := time.Now()
 	now := t.UnixNano()
-	// Stamp before sending so that a reply racing the call sees the try.
+	// Count the try before sending: on a veth the reply can be handled
+	// before the send call returns.
 	for _, i := range idx {
 		s.lastSend[i].Store(now)
+		s.state[i].Add(1 << 8)
 	}
 	n, err := s.conn.WriteFrames(fs)
-	for j := 0; j < n; j++ {
-		i := idx[j]
-		st := s.state[i].Add(1 << 8)
-		tries := int(st >> 8)
-		if s.cfg.Trace != nil {
-			s.cfg.Trace(Sent, fs[j], t)
+	for j, i := range idx {
+		if j >= n {
+			s.state[i].Add(^uint32(1<<8 - 1)) // not sent: take the try back
+			continue
 		}
-		if tries > s.cfg.Retry {
-			tries = s.cfg.Retry
+		tries := min(int(s.state[i].Load()>>8), s.cfg.Retry)
+		if s.cfg.Trace != nil {
+			s.cfg.Trace(Sent, fs[j], -1, t)
 		}
 		s.queues[tries].push(i)
 	}
@@ -548,7 +550,7 @@ func (s *Scanner) handle(m *Msg, p *Packet) {
 		at = time.Now()
 	}
 	if s.cfg.Trace != nil {
-		s.cfg.Trace(Received, frame, at)
+		s.cfg.Trace(Received, frame, m.VLAN, at)
 	}
 	s.received++
 	if DecodeFrame(frame, p) != nil {

@@ -154,6 +154,7 @@ Exit status: 0 success, 1 the operation failed, 2 bad usage or environment.`,
 
 	root.AddCommand(
 		newVersionCmd(a),
+		newArpscanCmd(a),
 		newCaptureCmd(a),
 		newReadCmd(a),
 		newCraftCmd(a),
