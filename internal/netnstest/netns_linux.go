@@ -38,6 +38,9 @@ const (
 	// killTimeout bounds how long cleanup waits for killed processes to leave
 	// a namespace.
 	killTimeout = 10 * time.Second
+	// execDrainTimeout bounds reading the output of Output's command after
+	// it exited.
+	execDrainTimeout = time.Second
 )
 
 // NS is a named network namespace created for one test, visible to
@@ -326,14 +329,24 @@ func (ns *NS) Command(ctx context.Context, name string, args ...string) *exec.Cm
 
 // Output runs args inside the namespace and returns its combined stdout and
 // stderr, and an error if it could not run or exited non-zero. It is bounded by
-// ExecTimeout.
+// ExecTimeout. If the command leaves a background process holding its output
+// open (`dhclient -1` once bound), Output returns a second after the command
+// itself exited, with what was written until then.
 func (ns *NS) Output(args ...string) (string, error) {
 	if len(args) == 0 {
 		return "", errors.New("netnstest: no command")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), ExecTimeout)
 	defer cancel()
-	out, err := ns.Command(ctx, args[0], args[1:]...).CombinedOutput()
+	cmd := ns.Command(ctx, args[0], args[1:]...)
+	// A daemon the command forked may keep its stdout open: stop reading a
+	// second after the command itself exited, and do not count that as a
+	// failure (the command's own status is what matters).
+	cmd.WaitDelay = execDrainTimeout
+	out, err := cmd.CombinedOutput()
+	if errors.Is(err, exec.ErrWaitDelay) {
+		err = nil
+	}
 	if err != nil {
 		return string(out), fmt.Errorf("netnstest: %s: %s: %w", ns.Name, strings.Join(args, " "), err)
 	}

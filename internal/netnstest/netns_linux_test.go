@@ -318,3 +318,20 @@ func TestPair(t *testing.T) {
 		t.Error("both ends have the same MAC")
 	}
 }
+
+func TestExecBackgroundChild(t *testing.T) {
+	Require(t)
+	ns := New(t, "execbg")
+	// The shell exits at once; its background child keeps stdout open.
+	start := time.Now()
+	out := ns.Exec(t, "sh", "-c", "echo started; sleep 600 & exit 0")
+	if strings.TrimSpace(out) != "started" {
+		t.Errorf("Exec output = %q, want started", out)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Exec took %v: it waited for the background child", d)
+	}
+	if _, err := ns.Output("sh", "-c", "echo bad; exit 4"); err == nil {
+		t.Error("Output of a command exiting 4 returned no error")
+	}
+}
