@@ -61,6 +61,7 @@ hex() { printf '%02x' "$1"; }
 # no_v6 turns IPv6 off in namespace $1 before any veth end arrives, so the
 # ends inherit it from "default".
 no_v6() {
+	# shellcheck disable=SC2016 # $f expands in the inner sh
 	ip netns exec "$1" sh -c '
 		for f in /proc/sys/net/ipv6/conf/all/disable_ipv6 /proc/sys/net/ipv6/conf/default/disable_ipv6; do
 			[ -e "$f" ] && echo 1 >"$f"
@@ -70,8 +71,9 @@ no_v6() {
 
 up() {
 	local n=${LAB_HOSTS:-5}
-	[[ $n =~ ^[0-9]+$ ]] && ((n >= 1 && n <= 240)) ||
+	if ! [[ $n =~ ^[0-9]+$ ]] || ((n < 1 || n > 240)); then
 		die 2 "LAB_HOSTS=$n: want a number of hosts from 1 to 240"
+	fi
 	if [[ -n $(lab_namespaces) ]]; then
 		die 2 "the lab is already up ($(lab_namespaces | tr '\n' ' ')); run: $0 down"
 	fi
@@ -184,7 +186,9 @@ lab_exec() {
 # once never tear down each other's half-built lab.
 lock() {
 	command -v flock >/dev/null || return 0
-	exec 9>/run/lock/rawlab-lab.lock 2>/dev/null || exec 9>/tmp/rawlab-lab.lock
+	local dir=/run/lock
+	[[ -d $dir && -w $dir ]] || dir=/tmp
+	exec 9>"$dir/rawlab-lab.lock"
 	flock -w 60 9 || die 1 "another lab.sh is still running (lock busy for 60 s)"
 }
 
