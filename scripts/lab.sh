@@ -71,9 +71,10 @@ no_v6() {
 
 up() {
 	local n=${LAB_HOSTS:-5}
-	if ! [[ $n =~ ^[0-9]+$ ]] || ((n < 1 || n > 240)); then
+	if ! [[ $n =~ ^[0-9]{1,3}$ ]] || ((10#$n < 1 || 10#$n > 240)); then
 		die 2 "LAB_HOSTS=$n: want a number of hosts from 1 to 240"
 	fi
+	n=$((10#$n))
 	if [[ -n $(lab_namespaces) ]]; then
 		die 2 "the lab is already up ($(lab_namespaces | tr '\n' ' ')); run: $0 down"
 	fi
