@@ -122,9 +122,11 @@ func (ip *IPv4) headerLenWire(b []byte) int { return int(b[0]&0x0f) * 4 }
 // AppendPacket appends the frame p describes to b: every decoded layer
 // re-encoded with fresh lengths and checksums, then p.Payload (for the
 // undecoded rest) and p.Trailer. No padding is added beyond the Trailer and
-// the TTL is written as is. For a Packet filled by DecodePacket from a frame
-// with correct checksums and an IPv4 options field that is a multiple of 4
-// bytes, the result is that frame byte for byte.
+// the TTL is written as is. For a Packet filled by DecodePacket the result
+// is the decoded frame byte for byte, except where the frame had a wrong
+// checksum, a UDP checksum of 0 (none; a real one is computed), a checksum
+// of 0xffff where 0x0000 is computed (both are zero in one's complement), or
+// the reserved IPv4 flag set.
 func AppendPacket(b []byte, p *Packet) []byte {
 	b = AppendEthernet(b, p.Eth)
 	switch {

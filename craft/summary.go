@@ -22,11 +22,12 @@ type Summary struct {
 	Dst       string       `json:"dst,omitempty"`       // destination MAC
 	VLAN      *VLAN        `json:"vlan,omitempty"`      // 802.1Q tag
 	EtherType EtherType    `json:"ethertype,omitempty"` // of the payload, after any tag
-	Proto     string       `json:"proto"`               // highest layer decoded: ethernet, arp, ipv4, ipv6, udp, icmp, dhcp; "" if not even Ethernet
+	Proto     string       `json:"proto"`               // highest layer decoded: ethernet, arp, ipv4, ipv6, udp, tcp, icmp, dhcp; "" if not even Ethernet
 	ARP       *ARPSummary  `json:"arp,omitempty"`
 	IPv4      *IPv4Summary `json:"ipv4,omitempty"`
 	UDP       *UDPSummary  `json:"udp,omitempty"`
 	ICMP      *ICMPSummary `json:"icmp,omitempty"`
+	TCP       *TCPSummary  `json:"tcp,omitempty"`
 	DHCP      *DHCPSummary `json:"dhcp,omitempty"`
 	Info      string       `json:"info"`            // the text after "length N: " in String
 	Hex       string       `json:"hex,omitempty"`   // bytes not decoded, from the first layer not understood
@@ -75,6 +76,19 @@ type ICMPSummary struct {
 	ID         uint16 `json:"id,omitempty"`
 	Seq        uint16 `json:"seq,omitempty"`
 	Length     int    `json:"length"` // ICMP message length
+	ChecksumOK bool   `json:"checksum_ok"`
+}
+
+// TCPSummary is the TCP part of a Summary (RFC 9293 §3.1): craft does not
+// build TCP, but summarizes its header so that captures read well.
+type TCPSummary struct {
+	SrcPort    uint16 `json:"src_port"`
+	DstPort    uint16 `json:"dst_port"`
+	Flags      string `json:"flags"` // tcpdump's letters: F S R P . U E W
+	Seq        uint32 `json:"seq"`
+	Ack        uint32 `json:"ack,omitempty"`
+	Window     uint16 `json:"window"`
+	Length     int    `json:"length"` // payload length
 	ChecksumOK bool   `json:"checksum_ok"`
 }
 
@@ -257,6 +271,8 @@ func summarizeIPv4(s *Summary, p *Packet, l3 []byte, err error) {
 			Length: len(datagram), ChecksumOK: Checksum(datagram) == 0}
 		info = fmt.Sprintf("%s > %s: ICMP %s, length %d", ip.Src, ip.Dst, s.ICMP.Name, len(datagram))
 		s.Hex = hex.EncodeToString(datagram[4:])
+	case ip.Protocol == ProtocolTCP && len(datagram) >= 20 && int(datagram[12]>>4)*4 >= 20 && int(datagram[12]>>4)*4 <= len(datagram):
+		info = summarizeTCP(s, ip, datagram)
 	default:
 		name := map[uint8]string{ProtocolICMP: "ICMP", ProtocolTCP: "TCP", ProtocolUDP: "UDP"}[ip.Protocol]
 		if name == "" {
@@ -396,4 +412,47 @@ func isZeroMAC(m net.HardwareAddr) bool {
 		}
 	}
 	return true
+}
+
+// summarizeTCP describes the TCP segment seg like tcpdump -n does, with
+// absolute sequence numbers. Layout (RFC 9293 §3.1): 0:2 source port, 2:4
+// destination port, 4:8 sequence, 8:12 acknowledgment, 12 data offset << 4,
+// 13 flags (CWR ECE URG ACK PSH RST SYN FIN), 14:16 window, 16:18 checksum.
+func summarizeTCP(s *Summary, ip *IPv4, seg []byte) string {
+	s.Proto = "tcp"
+	off := int(seg[12]>>4) * 4
+	fl := seg[13]
+	var flags []byte
+	for _, f := range []struct {
+		bit  byte
+		name byte
+	}{{0x01, 'F'}, {0x02, 'S'}, {0x04, 'R'}, {0x08, 'P'}, {0x10, '.'}, {0x20, 'U'}, {0x40, 'E'}, {0x80, 'W'}} {
+		if fl&f.bit != 0 {
+			flags = append(flags, f.name)
+		}
+	}
+	if len(flags) == 0 {
+		flags = []byte("none")
+	}
+	t := &TCPSummary{SrcPort: binary.BigEndian.Uint16(seg[0:2]), DstPort: binary.BigEndian.Uint16(seg[2:4]),
+		Flags: string(flags), Seq: binary.BigEndian.Uint32(seg[4:8]), Window: binary.BigEndian.Uint16(seg[14:16]),
+		Length:     len(seg) - off,
+		ChecksumOK: fold(sum(pseudoHeaderSum(ip.Src, ip.Dst, ProtocolTCP, len(seg)), seg)) == 0xffff}
+	if fl&0x10 != 0 {
+		t.Ack = binary.BigEndian.Uint32(seg[8:12])
+	}
+	s.TCP = t
+	var w strings.Builder
+	fmt.Fprintf(&w, "%s.%d > %s.%d: Flags [%s], seq %d", ip.Src, t.SrcPort, ip.Dst, t.DstPort, t.Flags, t.Seq)
+	if fl&0x10 != 0 {
+		fmt.Fprintf(&w, ", ack %d", t.Ack)
+	}
+	fmt.Fprintf(&w, ", win %d, length %d", t.Window, t.Length)
+	if !t.ChecksumOK {
+		w.WriteString(", bad tcp cksum")
+	}
+	if t.Length > 0 {
+		s.Hex = hex.EncodeToString(seg[off:])
+	}
+	return w.String()
 }

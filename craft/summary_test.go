@@ -32,6 +32,16 @@ func TestSummarizeString(t *testing.T) {
 	ipv6 := AppendEthernet(nil, Ethernet{Dst: peer, Src: mac, EtherType: EtherTypeIPv6})
 	ipv6 = append(ipv6, unhexString(t, "6000000000083a40"+"fe800000000000000000000000000001"+"ff020000000000000000000000000001"+"8000000000000000")...)
 
+	// A TCP SYN-ACK with 3 bytes of data and a correct checksum.
+	seg := unhexString(t, "0016c350"+"000003e8"+"000007d0"+"5012"+"fa00"+"0000"+"0000"+"616263")
+	c := ^fold(sum(pseudoHeaderSum(ip1, ip2, ProtocolTCP, len(seg)), seg))
+	seg[16], seg[17] = byte(c>>8), byte(c)
+	tcp := AppendEthernet(nil, Ethernet{Dst: peer, Src: mac, EtherType: EtherTypeIPv4})
+	tcp = AppendIPv4(tcp, IPv4{TTL: 64, Protocol: ProtocolTCP, Src: ip1, Dst: ip2}, len(seg))
+	tcp = append(tcp, seg...)
+	badTCP := append([]byte(nil), tcp...)
+	badTCP[len(badTCP)-1] ^= 1
+
 	head := "02:00:5e:00:00:01 > 02:00:5e:00:00:02, "
 	tests := []struct {
 		name  string
@@ -51,6 +61,8 @@ func TestSummarizeString(t *testing.T) {
 		{"port unreachable", unreach, head + "ethertype IPv4 (0x0800), length 42: 198.18.0.2 > 198.18.0.1: ICMP port unreachable, length 8, hex 00000000", "icmp"},
 		{"fragment", frag, head + "ethertype IPv4 (0x0800), length 42: 198.18.0.1 > 198.18.0.2: ip-proto-17 fragment (id 5, offset 0, more), length 8, hex 0102030405060708", "ipv4"},
 		{"ipv6", ipv6, head + "ethertype IPv6 (0x86dd), length 62: fe80::1 > ff02::1: ip6-next-header-58, payload length 8, hex 8000000000000000", "ipv6"},
+		{"tcp", tcp, head + "ethertype IPv4 (0x0800), length 57: 198.18.0.1.22 > 198.18.0.2.50000: Flags [S.], seq 1000, ack 2000, win 64000, length 3, hex 616263", "tcp"},
+		{"tcp bad checksum", badTCP, head + "ethertype IPv4 (0x0800), length 57: 198.18.0.1.22 > 198.18.0.2.50000: Flags [S.], seq 1000, ack 2000, win 64000, length 3, bad tcp cksum, hex 616262", "tcp"},
 		{"unknown ethertype", append(AppendEthernet(nil, Ethernet{Dst: peer, Src: mac, EtherType: 0x88b5}), 0xde, 0xad),
 			head + "ethertype Unknown (0x88b5), length 16: hex dead", "ethernet"},
 		{"802.3 length", append(AppendEthernet(nil, Ethernet{Dst: peer, Src: mac, EtherType: 3}), 0xaa, 0xaa, 0x03),
