@@ -160,8 +160,11 @@ func TestStart(t *testing.T) {
 		if err != nil || !slices.Contains(pids, p.Pid()) {
 			t.Errorf("PIDs = %v, %v: want %d (ip netns exec must exec in place)", pids, err, p.Pid())
 		}
+		if err := p.Stop(); err != nil {
+			t.Errorf("Stop of a sleep that dies of SIGTERM = %v, want nil", err)
+		}
 		if err := p.Stop(); err == nil {
-			t.Error("Stop of a SIGTERMed sleep returned nil, want a signal exit")
+			t.Error("second Stop = nil, want the first exit (signal: terminated)")
 		}
 		if !p.Exited() {
 			t.Error("not exited after Stop")
@@ -337,5 +340,25 @@ func TestExecBackgroundChild(t *testing.T) {
 	}
 	if _, err := ns.Output("sh", "-c", "echo bad; exit 4"); err == nil {
 		t.Error("Output of a command exiting 4 returned no error")
+	}
+}
+
+func TestStopStubborn(t *testing.T) {
+	Require(t)
+	ns := New(t, "stop")
+	p := ns.Start(t, func(l string) bool { return l == "trapped" }, "sh", "-c", "trap '' TERM; echo trapped; while :; do sleep 1; done")
+	const within = 300 * time.Millisecond
+	start := time.Now()
+	err := p.StopWithin(within)
+	if err == nil || !p.Exited() {
+		t.Errorf("Stop of a process ignoring SIGTERM = %v, exited %v; want an error and a dead process", err, p.Exited())
+	}
+	if d := time.Since(start); d < within {
+		t.Errorf("StopWithin returned after %v, before %v", d, within)
+	}
+	q := ns.Start(t, nil, "sh", "-c", "exit 5")
+	<-q.Done()
+	if err := q.Stop(); err == nil {
+		t.Error("Stop of a process that exited 5 = nil, want its exit status")
 	}
 }

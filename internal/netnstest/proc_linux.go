@@ -248,23 +248,37 @@ func (p *Proc) Signal(sig os.Signal) error {
 	return nil
 }
 
-// Stop sends SIGTERM, waits up to StopTimeout for the process to exit, then
-// sends SIGKILL; it returns what Wait returned. It is safe to call after the
-// process has exited, and more than once.
-func (p *Proc) Stop() error {
+// Stop is StopWithin(StopTimeout).
+func (p *Proc) Stop() error { return p.StopWithin(StopTimeout) }
+
+// StopWithin asks the process to end with SIGTERM and waits up to timeout for
+// it; a process still running then is killed with SIGKILL. It returns nil if
+// the process exited with status 0 or died of that SIGTERM, and an error if it
+// exited with another status (an *exec.ExitError, also when it had already
+// exited before Stop) or had to be killed. It is safe to call more than once.
+func (p *Proc) StopWithin(timeout time.Duration) error {
+	if p.Exited() {
+		return p.Wait(context.Background())
+	}
 	if err := p.Signal(syscall.SIGTERM); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), StopTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	err := p.Wait(ctx)
-	if !errors.Is(err, context.DeadlineExceeded) {
-		return err
+	if errors.Is(err, context.DeadlineExceeded) {
+		if err := p.kill(); err != nil {
+			return err
+		}
+		return fmt.Errorf("netnstest: %s did not stop within %v of SIGTERM; killed", p.name, timeout)
 	}
-	if err := p.kill(); err != nil {
-		return err
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGTERM {
+			return nil
+		}
 	}
-	return p.Wait(context.Background())
+	return err
 }
 
 // kill sends SIGKILL and waits (bounded) for the process to be reaped.
