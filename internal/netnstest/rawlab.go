@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,13 +52,28 @@ func buildRawlab() (string, error) {
 	path := filepath.Join(dir, "rawlab")
 	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", path, RawlabPackage)
+	cmd := exec.CommandContext(ctx, goTool(), "build", "-o", path, RawlabPackage)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		os.RemoveAll(dir)
 		return "", fmt.Errorf("go build %s: %w\n%s", RawlabPackage, err, out)
 	}
 	return path, nil
+}
+
+// goTool returns the go command: from PATH (go test puts its own first), or
+// else the one of the toolchain that built this binary, for a test binary run
+// directly under sudo, which often drops /usr/local/go/bin from PATH.
+func goTool() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); runtime.GOROOT() != "" {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return "go"
 }
 
 // removeStaleBuilds removes the build directories of test processes that
