@@ -362,3 +362,22 @@ func TestStopStubborn(t *testing.T) {
 		t.Error("Stop of a process that exited 5 = nil, want its exit status")
 	}
 }
+
+// TestBPFLoss checks the eBPF fallback directly, so it is tested also on
+// kernels that have netem.
+func TestBPFLoss(t *testing.T) {
+	Require(t)
+	a, _ := Pair(t, "bpfl", "198.18.5.1/24", "198.18.5.2/24")
+	a.Exec(t, "ping", "-c", "1", "-W", "5", "198.18.5.2")
+	if err := a.bpfLoss("eth0", 100); err != nil {
+		t.Fatal(err)
+	}
+	out, err := a.Output("ping", "-c", "3", "-i", "0.05", "-w", "1", "198.18.5.2")
+	if err == nil || !strings.Contains(out, " 0 received") {
+		t.Errorf("ping with 100%% eBPF loss: err=%v\n%s", err, out)
+	}
+	if err := a.bpfLoss("eth0", 0); err != nil {
+		t.Fatal(err)
+	}
+	a.Exec(t, "ping", "-c", "3", "-i", "0.05", "-W", "5", "198.18.5.2")
+}
