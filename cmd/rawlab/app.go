@@ -155,6 +155,7 @@ Exit status: 0 success, 1 the operation failed, 2 bad usage or environment.`,
 	root.AddCommand(
 		newVersionCmd(a),
 		newArpscanCmd(a),
+		newArpingCmd(a),
 		newCaptureCmd(a),
 		newReadCmd(a),
 		newCraftCmd(a),

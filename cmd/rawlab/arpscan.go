@@ -274,23 +274,6 @@ func planArpscan(a *app, f *arpscanFlags, args []string) (*scanPlan, error) {
 	}
 	p.vendor = append(p.vendor, base)
 
-	// Interface: exists, up, Ethernet.
-	ifi, err := capture.LookupInterface(ifname)
-	if err != nil {
-		return nil, usageError(err)
-	}
-	p.ifi = ifi
-	if cfg.SrcMAC == nil {
-		if len(ifi.HardwareAddr) != 6 {
-			return nil, usageErrorf("arpscan: interface %s has no Ethernet address; give --src-mac", ifname)
-		}
-		cfg.SrcMAC = ifi.HardwareAddr
-	}
-	if f.passive {
-		p.cfg = cfg
-		return p, nil
-	}
-
 	// Targets.
 	specs := args
 	if f.file != "" {
@@ -311,6 +294,29 @@ func planArpscan(a *app, f *arpscanFlags, args []string) (*scanPlan, error) {
 		}
 		specs = append(specs, fs...)
 	}
+	var ts *arpscan.Targets
+	if !f.localnet && !f.passive {
+		if ts, err = parseTargetFlags(f, specs); err != nil {
+			return nil, err
+		}
+	}
+	// Interface: exists, up, Ethernet.
+	ifi, err := capture.LookupInterface(ifname)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	p.ifi = ifi
+	if cfg.SrcMAC == nil {
+		if len(ifi.HardwareAddr) != 6 {
+			return nil, usageErrorf("arpscan: interface %s has no Ethernet address; give --src-mac", ifname)
+		}
+		cfg.SrcMAC = ifi.HardwareAddr
+	}
+	if f.passive {
+		p.cfg = cfg
+		return p, nil
+	}
+
 	ifPrefixes, err := interfacePrefixes(ifi)
 	if err != nil {
 		return nil, usageError(fmt.Errorf("arpscan: addresses of %s: %w", ifname, err))
@@ -322,18 +328,9 @@ func planArpscan(a *app, f *arpscanFlags, args []string) (*scanPlan, error) {
 		for _, pf := range ifPrefixes {
 			specs = append(specs, pf.Masked().String())
 		}
-	}
-	var excl []string
-	for _, e := range f.exclude {
-		for _, x := range strings.Split(e, ",") {
-			if x = strings.TrimSpace(x); x != "" {
-				excl = append(excl, x)
-			}
+		if ts, err = parseTargetFlags(f, specs); err != nil {
+			return nil, err
 		}
-	}
-	ts, err := arpscan.ParseTargets(specs, excl, arpscan.TargetOptions{Force: f.force})
-	if err != nil {
-		return nil, usageError(err)
 	}
 	if f.random {
 		seed := f.seed
@@ -367,6 +364,23 @@ func planArpscan(a *app, f *arpscanFlags, args []string) (*scanPlan, error) {
 	}
 	p.cfg = cfg
 	return p, nil
+}
+
+// parseTargetFlags builds the target set from specs and --exclude/--force.
+func parseTargetFlags(f *arpscanFlags, specs []string) (*arpscan.Targets, error) {
+	var excl []string
+	for _, e := range f.exclude {
+		for _, x := range strings.Split(e, ",") {
+			if x = strings.TrimSpace(x); x != "" {
+				excl = append(excl, x)
+			}
+		}
+	}
+	ts, err := arpscan.ParseTargets(specs, excl, arpscan.TargetOptions{Force: f.force})
+	if err != nil {
+		return nil, usageError(err)
+	}
+	return ts, nil
 }
 
 // interfacePrefixes returns the interface's IPv4 addresses with their prefixes.
@@ -445,7 +459,17 @@ func runArpscan(ctx context.Context, a *app, f *arpscanFlags, args []string) (er
 			recMu.Unlock()
 		}
 	}
-	vendor := func(m net.HardwareAddr) string { return p.vendor.Lookup(m) }
+	// Hosts often share a MAC (proxy ARP, a router answering for a range):
+	// remember each MAC's vendor rather than search the table again.
+	cache := map[string]string{}
+	vendor := func(m net.HardwareAddr) string {
+		if v, ok := cache[string(m)]; ok {
+			return v
+		}
+		v := p.vendor.Lookup(m)
+		cache[string(m)] = v
+		return v
+	}
 
 	var rep *arpscan.Report
 	var runErr error
