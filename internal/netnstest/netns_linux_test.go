@@ -62,6 +62,7 @@ func TestCleanupOnFailure(t *testing.T) {
 	Require(t)
 	ft := &fakeTB{TB: t}
 	var name string
+	var p *Proc
 	func() {
 		defer func() {
 			if r := recover(); r != nil && r != errFatal {
@@ -70,19 +71,26 @@ func TestCleanupOnFailure(t *testing.T) {
 		}()
 		ns := New(ft, "nsfail")
 		name = ns.Name
-		ns.Start(ft, nil, "sleep", "600")
+		p = ns.Start(ft, nil, "sleep", "600")
 		ns.AddAddr(ft, "lo", "10.0.0.1/8") // refused: outside the lab block -> Fatal
 		t.Error("AddAddr outside the lab block did not fail the test")
 	}()
-	if !ft.failed {
-		t.Error("fake test not marked failed")
+	if !ft.failed || !strings.Contains(ft.msg, "outside the lab block") {
+		t.Errorf("fake test: failed=%v msg=%q, want the AddAddr refusal", ft.failed, ft.msg)
 	}
-	if !exists(name) {
-		t.Fatalf("%s gone before cleanup ran", name)
+	if !exists(name) || p.Exited() {
+		t.Fatalf("namespace or process gone before cleanup ran")
 	}
+	msg := ft.msg
 	ft.runCleanups()
 	if exists(name) {
 		t.Errorf("%s still exists after cleanup of a failed test", name)
+	}
+	if !p.Exited() {
+		t.Errorf("process %d still running after cleanup", p.Pid())
+	}
+	if ft.msg != msg {
+		t.Errorf("cleanup reported errors: %q", strings.TrimPrefix(ft.msg, msg))
 	}
 }
 
@@ -187,7 +195,6 @@ func TestStart(t *testing.T) {
 	})
 	t.Run("timeout", func(t *testing.T) {
 		ft := &fakeTB{TB: t}
-		var p *Proc
 		func() {
 			defer func() {
 				if r := recover(); r != nil && r != errFatal {
@@ -195,7 +202,7 @@ func TestStart(t *testing.T) {
 				}
 			}()
 			cmd := ns.Command(context.Background(), "sh", "-c", "echo waiting; exec sleep 600")
-			p = StartCmd(ft, cmd, func(l string) bool { return l == "ready" }, 300*time.Millisecond)
+			StartCmd(ft, cmd, func(l string) bool { return l == "ready" }, 300*time.Millisecond)
 		}()
 		if !ft.failed || !strings.Contains(ft.msg, "waiting") {
 			t.Errorf("failed=%v msg=%q, want a timeout failure with the output", ft.failed, ft.msg)
@@ -205,7 +212,6 @@ func TestStart(t *testing.T) {
 		if err != nil || len(pids) != 0 {
 			t.Errorf("after cleanup PIDs = %v, %v, want none", pids, err)
 		}
-		_ = p
 	})
 	t.Run("wait line and exit", func(t *testing.T) {
 		p := ns.Start(t, nil, "sh", "-c", "echo one; echo two; printf three")
