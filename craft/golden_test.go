@@ -23,7 +23,7 @@ import (
 // network namespaces: a Linux kernel answering ARP and ICMP echo, dnsmasq
 // serving busybox udhcpc. Each .pcap sits next to the `tcpdump -X -e -n -r`
 // text it gives.
-var goldenFiles = []string{"arp.pcap", "icmp.pcap", "dhcp.pcap", "dhcp-broadcast.pcap"}
+var goldenFiles = []string{"arp.pcap", "icmp.pcap", "dhcp.pcap", "dhcp-broadcast.pcap", "dhcp-isc.pcap"}
 
 // readPcap returns the frames of testdata/name.
 func readPcap(tb testing.TB, name string) [][]byte {
@@ -189,21 +189,26 @@ func TestGoldenSummaryMatchesTcpdump(t *testing.T) {
 }
 
 func TestGoldenDHCP(t *testing.T) {
-	client := mustMAC(t, "02:00:5e:00:01:02")
-	server := mustMAC(t, "02:00:5e:00:01:01")
-	serverIP, leased := netip.MustParseAddr("198.18.1.1"), netip.MustParseAddr("198.18.1.100")
+	dora := []dhcpv4.MessageType{dhcpv4.MessageTypeDiscover, dhcpv4.MessageTypeOffer,
+		dhcpv4.MessageTypeRequest, dhcpv4.MessageTypeAck}
 	tests := []struct {
-		file  string
-		types []dhcpv4.MessageType
+		file             string
+		client, server   string
+		serverIP, leased string
+		types            []dhcpv4.MessageType
 	}{
-		{"dhcp.pcap", []dhcpv4.MessageType{dhcpv4.MessageTypeDiscover, dhcpv4.MessageTypeOffer,
-			dhcpv4.MessageTypeRequest, dhcpv4.MessageTypeAck, dhcpv4.MessageTypeRequest, dhcpv4.MessageTypeAck,
-			dhcpv4.MessageTypeRelease}},
-		{"dhcp-broadcast.pcap", []dhcpv4.MessageType{dhcpv4.MessageTypeDiscover, dhcpv4.MessageTypeOffer,
-			dhcpv4.MessageTypeRequest, dhcpv4.MessageTypeAck}},
+		// dnsmasq and busybox udhcpc: unicast replies, then a renewal and a release.
+		{"dhcp.pcap", "02:00:5e:00:01:02", "02:00:5e:00:01:01", "198.18.1.1", "198.18.1.100",
+			append(dora, dhcpv4.MessageTypeRequest, dhcpv4.MessageTypeAck, dhcpv4.MessageTypeRelease)},
+		// dnsmasq and udhcpc -B: broadcast replies.
+		{"dhcp-broadcast.pcap", "02:00:5e:00:01:02", "02:00:5e:00:01:01", "198.18.1.1", "198.18.1.100", dora},
+		// ISC dhcpd and ISC dhclient: TOS 0x10, TTL 128, other option orders.
+		{"dhcp-isc.pcap", "02:00:5e:00:02:02", "02:00:5e:00:02:01", "198.18.2.1", "198.18.2.100", dora},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
+			client, server := mustMAC(t, tt.client), mustMAC(t, tt.server)
+			serverIP, leased := netip.MustParseAddr(tt.serverIP), netip.MustParseAddr(tt.leased)
 			frames := readPcap(t, tt.file)
 			if len(frames) != len(tt.types) {
 				t.Fatalf("%d frames, want %d", len(frames), len(tt.types))

@@ -16,6 +16,7 @@
 #              unicast Release (SIGUSR2)
 #   dhcp-broadcast.pcap  Discover/Offer/Request/Ack with the broadcast bit set
 #              (udhcpc -B), so that dnsmasq broadcasts its replies
+#   dhcp-isc.pcap  ISC dhclient and ISC dhcpd: Discover/Offer/Request/Ack
 set -eu
 P=rlcraft$$
 A=${P}a B=${P}b
@@ -54,11 +55,12 @@ teardown() {
 startcap() {
 	ns=$1 ifc=$2 out=$3 cnt=$4
 	shift 4
-	inns "$ns" timeout 30 tcpdump -Z root --immediate-mode -U -i "$ifc" -c "$cnt" -w "$out" "$@" 2>"$TMP/tcpdump.err" &
+	err="$TMP/tcpdump-$out.err" # a fresh file: never see the previous capture's ready line
+	inns "$ns" timeout 30 tcpdump -Z root --immediate-mode -U -i "$ifc" -c "$cnt" -w "$out" "$@" 2>"$err" &
 	echo $! >"$TMP/tcpdump.pid"
 	i=0
-	until grep -q "listening on" "$TMP/tcpdump.err"; do
-		i=$((i + 1)); [ $i -lt 100 ] || { cat "$TMP/tcpdump.err"; exit 1; }
+	until grep -qs "listening on" "$err"; do
+		i=$((i + 1)); [ $i -lt 100 ] || { cat "$err"; exit 1; }
 		sleep 0.05
 	done
 }
@@ -133,5 +135,41 @@ dhcp() { # dhcp OUT full|dora UDHCPC_FLAGS...
 }
 dhcp dhcp.pcap full
 dhcp dhcp-broadcast.pcap dora -B
+
+# DHCP between ISC dhclient and ISC dhcpd, which both build their frames
+# themselves through packet sockets.
+setup 02:00:5e:00:02:01 02:00:5e:00:02:02
+inns "$A" ip addr add 198.18.2.1/24 dev "${A}0"
+cat >"$TMP/dhcpd.conf" <<CONF
+ping-check false;
+default-lease-time 3600;
+authoritative;
+subnet 198.18.2.0 netmask 255.255.255.0 {
+	range 198.18.2.100 198.18.2.150;
+	option routers 198.18.2.1;
+	option domain-name "lab.rawlab.test";
+}
+CONF
+: >"$TMP/dhcpd.leases"
+inns "$A" dhcpd -4 -f -d -cf "$TMP/dhcpd.conf" -lf "$TMP/dhcpd.leases" -pf "$TMP/dhcpd.pid" "${A}0" \
+	>"$TMP/dhcpd.err" 2>&1 &
+echo $! >"$TMP/dhcpd-proc.pid"
+i=0
+until grep -q "^Sending on" "$TMP/dhcpd.err"; do
+	i=$((i + 1)); [ $i -lt 100 ] || { cat "$TMP/dhcpd.err"; exit 1; }
+	sleep 0.05
+done
+startcap "$B" "${B}0" dhcp-isc.pcap 4 udp port 67 or udp port 68
+cat >"$TMP/dhclient.conf" <<CONF
+send host-name "rawlab";
+request subnet-mask, broadcast-address, routers, domain-name, domain-name-servers;
+CONF
+inns "$B" timeout 20 dhclient -4 -d -1 -cf "$TMP/dhclient.conf" -sf /bin/true -lf "$TMP/dhclient.leases" \
+	-pf "$TMP/dhclient.pid" "${B}0" >"$TMP/dhclient.err" 2>&1 &
+echo $! >"$TMP/dhclient-timeout.pid"
+waitcap
+kill "$(cat "$TMP/dhclient-timeout.pid")" "$(cat "$TMP/dhcpd-proc.pid")" 2>/dev/null || true
+rm -f "$TMP/dhclient-timeout.pid" "$TMP/dhcpd-proc.pid"
+teardown
 
 for f in *.pcap; do text "$f"; done
