@@ -69,6 +69,7 @@ func New(t testing.TB, prefix string) *NS {
 func NewMany(t testing.TB, prefix string, n int) []*NS {
 	t.Helper()
 	Require(t)
+	sweepStale(t)
 	if n < 1 {
 		t.Fatalf("netnstest: NewMany(%q, %d): need at least one namespace", prefix, n)
 	}
@@ -93,6 +94,11 @@ func NewMany(t testing.TB, prefix string, n int) []*NS {
 	// Registered before creating anything, so that a half-built batch is
 	// removed too.
 	t.Cleanup(func() { destroy(t, nss) })
+	for _, name := range names {
+		if err := markOwned(name); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if out, err := ipBatch(batch.Bytes()); err != nil {
 		t.Fatalf("netnstest: create namespaces %s..: %v\n%s", names[0], err, out)
 	}
@@ -204,6 +210,7 @@ func destroy(t testing.TB, nss []*NS) {
 			ns.fd.Close()
 			ns.fd = netns.None()
 		}
+		unmarkOwned(ns.Name)
 	}
 	if batch.Len() == 0 {
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -386,4 +387,51 @@ func TestBPFLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Exec(t, "ping", "-c", "3", "-i", "0.05", "-W", "5", "198.18.5.2")
+}
+
+// TestSweepStale checks that a namespace whose owner record names a dead
+// process is removed, with what runs in it, and that a live owner's is kept.
+func TestSweepStale(t *testing.T) {
+	Require(t)
+	live := New(t, "live")
+	name := newName("stale")
+	if out, err := ipBatch([]byte("netns add " + name + "\n")); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		if exists(name) {
+			ipBatch([]byte("netns delete " + name + "\n"))
+		}
+		unmarkOwned(name)
+	})
+	if err := os.WriteFile(filepath.Join(ownerDir, name), []byte("2147483647 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stale := &NS{Name: name}
+	cmd := exec.Command("ip", "netns", "exec", name, "sleep", "600")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	WaitFor(t, 5*time.Second, "sleep in the stale namespace", func() bool {
+		pids, _ := stale.PIDs()
+		return len(pids) == 1
+	})
+
+	sweep(t)
+	if exists(name) {
+		t.Errorf("stale namespace %s not removed", name)
+	}
+	if _, err := os.Stat(filepath.Join(ownerDir, name)); err == nil {
+		t.Errorf("owner record of %s not removed", name)
+	}
+	select {
+	case <-done:
+	case <-time.After(killTimeout):
+		t.Error("process in the stale namespace not killed")
+	}
+	if !exists(live.Name) {
+		t.Errorf("namespace %s of this live process removed", live.Name)
+	}
 }

@@ -1,0 +1,113 @@
+package netnstest
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// ownerDir holds one file per namespace the harness creates, recording the
+// creating process (PID and start time), so that a later test process can
+// remove namespaces left behind by one that died without running its cleanups
+// (a `go test -timeout` panic, SIGKILL).
+const ownerDir = "/run/netnstest"
+
+var sweepOnce sync.Once
+
+// self returns this process's owner record.
+func self() string {
+	start, err := startTime(os.Getpid())
+	if err != nil {
+		start = "?"
+	}
+	return strconv.Itoa(os.Getpid()) + " " + start
+}
+
+// startTime returns field 22 of /proc/PID/stat, the process's start time in
+// clock ticks since boot (proc(5)), which tells a PID's reuse apart.
+func startTime(pid int) (string, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return "", err
+	}
+	i := bytes.LastIndexByte(b, ')') // the command name may hold spaces
+	if i < 0 {
+		return "", fmt.Errorf("netnstest: malformed /proc/%d/stat", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	// f[0] is field 3 (state); the start time is field 22.
+	if len(f) < 20 {
+		return "", fmt.Errorf("netnstest: short /proc/%d/stat", pid)
+	}
+	return f[19], nil
+}
+
+// markOwned records that this process owns the namespace name.
+func markOwned(name string) error {
+	if err := os.MkdirAll(ownerDir, 0o755); err != nil {
+		return fmt.Errorf("netnstest: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(ownerDir, name), []byte(self()+"\n"), 0o644); err != nil {
+		return fmt.Errorf("netnstest: %w", err)
+	}
+	return nil
+}
+
+// unmarkOwned forgets the namespace name.
+func unmarkOwned(name string) {
+	os.Remove(filepath.Join(ownerDir, name))
+}
+
+// ownerAlive reports whether the owner record rec ("PID START") names a
+// process that still runs.
+func ownerAlive(rec string) bool {
+	pidStr, start, ok := strings.Cut(strings.TrimSpace(rec), " ")
+	pid, err := strconv.Atoi(pidStr)
+	if !ok || err != nil {
+		return false
+	}
+	now, err := startTime(pid)
+	return err == nil && (start == "?" || now == start)
+}
+
+// sweepStale removes, once per process, the namespaces whose owner process
+// has died, killing what still runs in them.
+func sweepStale(t testing.TB) {
+	sweepOnce.Do(func() { sweep(t) })
+}
+
+// sweep removes the namespaces whose owner process has died.
+func sweep(t testing.TB) {
+	entries, err := os.ReadDir(ownerDir)
+	if err != nil {
+		return // nothing recorded yet
+	}
+	var batch bytes.Buffer
+	for _, e := range entries {
+		name := e.Name()
+		rec, err := os.ReadFile(filepath.Join(ownerDir, name))
+		if err != nil || ownerAlive(string(rec)) {
+			continue
+		}
+		if exists(name) {
+			ns := &NS{Name: name}
+			if err := ns.killAll(killTimeout); err != nil {
+				t.Logf("netnstest: stale namespace %s: %v", name, err)
+				continue
+			}
+			fmt.Fprintf(&batch, "netns delete %s\n", name)
+			t.Logf("netnstest: removing namespace %s left by dead test process %s", name, strings.Fields(string(rec))[0])
+		}
+		unmarkOwned(name)
+	}
+	if batch.Len() > 0 {
+		if out, err := ipBatch(batch.Bytes()); err != nil {
+			t.Logf("netnstest: removing stale namespaces: %v\n%s", err, out)
+		}
+	}
+}
