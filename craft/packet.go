@@ -1,6 +1,9 @@
 package craft
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // Layer is a set of protocol layers found in a Packet.
 type Layer uint8
@@ -85,7 +88,7 @@ func DecodePacket(frame []byte, p *Packet) error {
 		return err
 	}
 	p.Layers |= LayerIPv4
-	p.Payload, p.Trailer = pl, b[p.IPv4.headerLenWire(b)+len(pl):]
+	p.Payload, p.Trailer = pl, b[ihl(b)+len(pl):]
 	if p.IPv4.MoreFragments || p.IPv4.FragOffset != 0 {
 		return nil
 	}
@@ -104,7 +107,7 @@ func DecodePacket(frame []byte, p *Packet) error {
 		p.Payload = up
 	case ProtocolICMP:
 		if err := DecodeICMPEcho(pl, &p.ICMP); err != nil {
-			if err == errICMPNotEcho {
+			if errors.Is(err, ErrUnsupported) {
 				return nil
 			}
 			return err
@@ -115,9 +118,9 @@ func DecodePacket(frame []byte, p *Packet) error {
 	return nil
 }
 
-// headerLenWire returns the IHL of the header at b in bytes (b already
-// validated by DecodeIPv4).
-func (ip *IPv4) headerLenWire(b []byte) int { return int(b[0]&0x0f) * 4 }
+// ihl returns the header length in bytes of the IPv4 header at b, which
+// DecodeIPv4 has validated.
+func ihl(b []byte) int { return int(b[0]&0x0f) * 4 }
 
 // AppendPacket appends the frame p describes to b: every decoded layer
 // re-encoded with fresh lengths and checksums, then p.Payload (for the

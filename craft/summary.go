@@ -247,7 +247,7 @@ func summarizeIPv4(s *Summary, p *Packet, l3 []byte, err error) {
 	s.IPv4 = &IPv4Summary{Src: ip.Src, Dst: ip.Dst, Protocol: ip.Protocol, TTL: ip.TTL, ID: ip.ID, TOS: ip.TOS,
 		DontFragment: ip.DontFragment, Fragment: ip.MoreFragments || ip.FragOffset != 0, Length: total,
 		ChecksumOK: IPv4ChecksumOK(l3)}
-	datagram := l3[ip.headerLenWire(l3):total]
+	datagram := l3[ihl(l3):total]
 	var info string
 	switch {
 	case s.IPv4.Fragment:
