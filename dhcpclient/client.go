@@ -78,6 +78,10 @@ func (c *Client) Close() error {
 	return err
 }
 
+// SetRecorder makes the client record every frame it sends and receives
+// from now on (nil stops recording).
+func (c *Client) SetRecorder(r *capture.Recorder) { c.cfg.Recorder = r }
+
 // Report returns what the client did so far.
 func (c *Client) Report() Report { return c.report }
 
