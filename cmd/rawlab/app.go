@@ -160,6 +160,7 @@ Exit status: 0 success, 1 the operation failed, 2 bad usage or environment.`,
 		newReadCmd(a),
 		newCraftCmd(a),
 		newLabCmd(a),
+		newDHCPCmd(a),
 	)
 	return root
 }
