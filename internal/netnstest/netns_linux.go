@@ -138,12 +138,12 @@ func exists(name string) bool {
 	return err == nil
 }
 
-// ipBatch runs `ip -batch -` with the given commands on stdin, in the
-// namespace of the calling process.
-func ipBatch(cmds []byte) (string, error) {
+// ipBatch runs `ip [flags] -batch -` with the given commands on stdin, in
+// the namespace of the calling process.
+func ipBatch(cmds []byte, flags ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), ExecTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "ip", "-batch", "-")
+	cmd := exec.CommandContext(ctx, "ip", append(flags, "-batch", "-")...)
 	cmd.Stdin = bytes.NewReader(cmds)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
@@ -210,13 +210,19 @@ func destroy(t testing.TB, nss []*NS) {
 			ns.fd.Close()
 			ns.fd = netns.None()
 		}
-		unmarkOwned(ns.Name)
 	}
-	if batch.Len() == 0 {
-		return
+	if batch.Len() > 0 {
+		// -force: go on after an error, so one failure does not leave the rest.
+		if out, err := ipBatch(batch.Bytes(), "-force"); err != nil {
+			t.Errorf("netnstest: delete namespaces: %v\n%s", err, out)
+		}
 	}
-	if out, err := ipBatch(batch.Bytes()); err != nil {
-		t.Errorf("netnstest: delete namespaces: %v\n%s", err, out)
+	for _, ns := range nss {
+		// A namespace that could not be deleted keeps its owner record, so
+		// that a later process removes it once this one has exited.
+		if !exists(ns.Name) {
+			unmarkOwned(ns.Name)
+		}
 	}
 }
 

@@ -47,12 +47,19 @@ func startTime(pid int) (string, error) {
 	return f[19], nil
 }
 
-// markOwned records that this process owns the namespace name.
+// markOwned records that this process owns the namespace name. The record
+// is written under a dot name and renamed, so a reader never sees it half
+// written.
 func markOwned(name string) error {
 	if err := os.MkdirAll(ownerDir, 0o755); err != nil {
 		return fmt.Errorf("netnstest: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(ownerDir, name), []byte(self()+"\n"), 0o644); err != nil {
+	tmp := filepath.Join(ownerDir, "."+name)
+	if err := os.WriteFile(tmp, []byte(self()+"\n"), 0o644); err != nil {
+		return fmt.Errorf("netnstest: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(ownerDir, name)); err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("netnstest: %w", err)
 	}
 	return nil
@@ -63,16 +70,16 @@ func unmarkOwned(name string) {
 	os.Remove(filepath.Join(ownerDir, name))
 }
 
-// ownerAlive reports whether the owner record rec ("PID START") names a
-// process that still runs.
-func ownerAlive(rec string) bool {
-	pidStr, start, ok := strings.Cut(strings.TrimSpace(rec), " ")
+// owner parses an owner record ("PID START") and reports whether that
+// process still runs; ok is false for a record it cannot parse.
+func owner(rec string) (pid int, alive, ok bool) {
+	pidStr, start, found := strings.Cut(strings.TrimSpace(rec), " ")
 	pid, err := strconv.Atoi(pidStr)
-	if !ok || err != nil {
-		return false
+	if !found || err != nil || pid <= 0 || start == "" {
+		return 0, false, false
 	}
 	now, err := startTime(pid)
-	return err == nil && (start == "?" || now == start)
+	return pid, err == nil && (start == "?" || now == start), true
 }
 
 // sweepStale removes, once per process, the namespaces whose owner process
@@ -81,17 +88,26 @@ func sweepStale(t testing.TB) {
 	sweepOnce.Do(func() { sweep(t) })
 }
 
-// sweep removes the namespaces whose owner process has died.
+// sweep removes the namespaces whose owner process has died. Records it
+// cannot read or parse are left alone.
 func sweep(t testing.TB) {
 	entries, err := os.ReadDir(ownerDir)
 	if err != nil {
 		return // nothing recorded yet
 	}
 	var batch bytes.Buffer
+	var stale []string
 	for _, e := range entries {
 		name := e.Name()
+		if strings.HasPrefix(name, ".") {
+			continue // a record being written
+		}
 		rec, err := os.ReadFile(filepath.Join(ownerDir, name))
-		if err != nil || ownerAlive(string(rec)) {
+		if err != nil {
+			continue
+		}
+		pid, alive, ok := owner(string(rec))
+		if !ok || alive {
 			continue
 		}
 		if exists(name) {
@@ -101,13 +117,18 @@ func sweep(t testing.TB) {
 				continue
 			}
 			fmt.Fprintf(&batch, "netns delete %s\n", name)
-			t.Logf("netnstest: removing namespace %s left by dead test process %s", name, strings.Fields(string(rec))[0])
+			t.Logf("netnstest: removing namespace %s left by dead test process %d", name, pid)
 		}
-		unmarkOwned(name)
+		stale = append(stale, name)
 	}
 	if batch.Len() > 0 {
-		if out, err := ipBatch(batch.Bytes()); err != nil {
+		if out, err := ipBatch(batch.Bytes(), "-force"); err != nil {
 			t.Logf("netnstest: removing stale namespaces: %v\n%s", err, out)
+		}
+	}
+	for _, name := range stale {
+		if !exists(name) {
+			unmarkOwned(name)
 		}
 	}
 }
