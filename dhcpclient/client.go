@@ -132,6 +132,7 @@ func (c *Client) record(t time.Time, frame []byte, dir capture.Direction, text, 
 
 // sendFrame writes one frame and records it.
 func (c *Client) sendFrame(ctx context.Context, frame []byte, text string) error {
+	t := time.Now()
 	if err := c.conn.WriteFrame(ctx, frame); err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("dhcpclient: %s: %w", text, ctx.Err())
@@ -139,7 +140,7 @@ func (c *Client) sendFrame(ctx context.Context, frame []byte, text string) error
 		return fmt.Errorf("dhcpclient: send %s: %w", text, err)
 	}
 	c.report.Stats.Sent++
-	c.record(time.Now(), frame, capture.Outbound, text, "")
+	c.record(t, frame, capture.Outbound, text, "")
 	return nil
 }
 

@@ -696,3 +696,7 @@ func TestConfigCheck(t *testing.T) {
 		})
 	}
 }
+
+func cmpDiff(want, got any) string {
+	return cmp.Diff(want, got, cmp.Comparer(func(a, b netip.Addr) bool { return a == b }))
+}

@@ -92,7 +92,13 @@ with --expect-server), 2 bad usage or environment.`,
 		Example: `  rawlab dhcp lease -i veth1 --lease-file lease.json --pcap dora.pcapng
   rawlab dhcp discover -i veth1 --wait 2s --expect-server 198.18.0.1
   rawlab dhcp renew -i veth1 --lease-file lease.json && rawlab dhcp release -i veth1 --lease-file lease.json`,
-		Args: positional(cobra.NoArgs),
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("dhcp: unknown verb %q: use discover, lease, request, renew, rebind, release, decline or inform", args[0])
+			}
+			return usageErrorf("dhcp: no verb: use discover, lease, request, renew, rebind, release, decline or inform (see rawlab dhcp --help)")
+		},
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.mac, "mac", "", "client hardware address (chaddr) `MAC`, or random (default: the interface's)")
@@ -291,17 +297,16 @@ func planDHCP(a *app, f *dhcpFlags, verb string) (*dhcpPlan, error) {
 	}
 	cfg.Hostname, cfg.VendorClass = f.hostname, f.vendorClass
 	if f.clientID != "" && f.clientID != "mac" {
-		id, err := parseDHCPBytes(f.clientID)
-		if err == nil && !strings.Contains(f.clientID, ":") || strings.HasPrefix(f.clientID, "str:") || strings.HasPrefix(f.clientID, "hex:") {
-			if err != nil {
+		lower := strings.ToLower(f.clientID)
+		if strings.HasPrefix(lower, "hex:") || strings.HasPrefix(lower, "str:") {
+			if cfg.ClientID, err = dhcpopt.ParseValue(f.clientID); err != nil {
 				return nil, bad("client-id", err)
 			}
-			cfg.ClientID = id
 		} else if cfg.ClientID, err = hex.DecodeString(strings.NewReplacer(":", "", "-", "").Replace(f.clientID)); err != nil {
 			return nil, bad("client-id", fmt.Errorf("%q: want hex bytes such as 01:02:00:00:00:00:10, hex:.., str:.. or mac", f.clientID))
 		}
-		if len(cfg.ClientID) < 2 {
-			return nil, bad("client-id", fmt.Errorf("%q: want at least 2 bytes (type, then identifier)", f.clientID))
+		if len(cfg.ClientID) < 2 || len(cfg.ClientID) > 255 {
+			return nil, bad("client-id", fmt.Errorf("%q: want 2 to 255 bytes (a type byte, then the identifier)", f.clientID))
 		}
 	}
 	if f.requestOptions != "" {
