@@ -15,7 +15,7 @@ func ExampleAppendARP() {
 	buf = craft.AppendARP(buf[:0], craft.Ethernet{Dst: craft.Broadcast, Src: mac, VLAN: &craft.VLAN{ID: 10}}, probe)
 	fmt.Println(craft.Summarize(buf))
 	// Output:
-	// 02:00:5e:00:00:01 > ff:ff:ff:ff:ff:ff, ethertype 802.1Q (0x8100), length 60: vlan 10, p 0, ethertype ARP (0x0806), Request who-has 198.18.0.7 tell 0.0.0.0, length 28
+	// 02:00:5e:00:00:01 > ff:ff:ff:ff:ff:ff, ethertype 802.1Q (0x8100), length 60: vlan 10, p 0, ethertype ARP (0x0806), Request who-has 198.18.0.7 tell 0.0.0.0, length 42
 }
 
 func ExampleEncodeDHCP() {

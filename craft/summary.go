@@ -187,7 +187,7 @@ func Summarize(frame []byte) Summary {
 	l3 := frame[p.Eth.HeaderLen():]
 	switch {
 	case p.Layers&LayerARP != 0:
-		summarizeARP(&s, &p.ARP)
+		summarizeARP(&s, &p.ARP, len(l3))
 		return s
 	case p.Layers&LayerIPv4 != 0:
 		summarizeIPv4(&s, &p, l3, err)
@@ -221,7 +221,9 @@ func errText(err error) string {
 	return err.Error()
 }
 
-func summarizeARP(s *Summary, a *ARP) {
+// summarizeARP describes a like tcpdump, whose "length" is that of the
+// Ethernet payload, padding included.
+func summarizeARP(s *Summary, a *ARP, n int) {
 	s.Proto = "arp"
 	s.ARP = &ARPSummary{Op: a.Op, SenderMAC: a.SenderMAC.String(), SenderIP: a.SenderIP,
 		TargetMAC: a.TargetMAC.String(), TargetIP: a.TargetIP, Probe: a.IsProbe(), Gratuitous: a.IsGratuitous()}
@@ -232,11 +234,11 @@ func summarizeARP(s *Summary, a *ARP) {
 		if !isZeroMAC(a.TargetMAC) {
 			tha = " (" + a.TargetMAC.String() + ")"
 		}
-		s.Info = fmt.Sprintf("Request who-has %s%s tell %s, length %d", a.TargetIP, tha, a.SenderIP, ARPLen)
+		s.Info = fmt.Sprintf("Request who-has %s%s tell %s, length %d", a.TargetIP, tha, a.SenderIP, n)
 	case ARPReply:
-		s.Info = fmt.Sprintf("Reply %s is-at %s, length %d", a.SenderIP, a.SenderMAC, ARPLen)
+		s.Info = fmt.Sprintf("Reply %s is-at %s, length %d", a.SenderIP, a.SenderMAC, n)
 	default:
-		s.Info = fmt.Sprintf("ARP %s, sender %s %s, target %s %s, length %d", a.Op, a.SenderMAC, a.SenderIP, a.TargetMAC, a.TargetIP, ARPLen)
+		s.Info = fmt.Sprintf("ARP %s, sender %s %s, target %s %s, length %d", a.Op, a.SenderMAC, a.SenderIP, a.TargetMAC, a.TargetIP, n)
 	}
 }
 
@@ -444,6 +446,9 @@ func summarizeTCP(s *Summary, ip *IPv4, seg []byte) string {
 	s.TCP = t
 	var w strings.Builder
 	fmt.Fprintf(&w, "%s.%d > %s.%d: Flags [%s], seq %d", ip.Src, t.SrcPort, ip.Dst, t.DstPort, t.Flags, t.Seq)
+	if t.Length > 0 {
+		fmt.Fprintf(&w, ":%d", t.Seq+uint32(t.Length))
+	}
 	if fl&0x10 != 0 {
 		fmt.Fprintf(&w, ", ack %d", t.Ack)
 	}

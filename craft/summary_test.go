@@ -50,9 +50,9 @@ func TestSummarizeString(t *testing.T) {
 		proto string
 	}{
 		{"arp request tagged", AppendARP(nil, Ethernet{Dst: Broadcast, Src: mac, VLAN: &VLAN{ID: 10, Priority: 3}}, NewARPRequest(mac, ip1, ip2)),
-			"02:00:5e:00:00:01 > ff:ff:ff:ff:ff:ff, ethertype 802.1Q (0x8100), length 60: vlan 10, p 3, ethertype ARP (0x0806), Request who-has 198.18.0.2 tell 198.18.0.1, length 28", "arp"},
+			"02:00:5e:00:00:01 > ff:ff:ff:ff:ff:ff, ethertype 802.1Q (0x8100), length 60: vlan 10, p 3, ethertype ARP (0x0806), Request who-has 198.18.0.2 tell 198.18.0.1, length 42", "arp"},
 		{"arp reply dei", AppendARP(nil, Ethernet{Dst: peer, Src: mac, VLAN: &VLAN{ID: 4, DropEligible: true}}, NewARPReply(mac, ip1, peer, ip2)),
-			head + "ethertype 802.1Q (0x8100), length 60: vlan 4, p 0, DEI, ethertype ARP (0x0806), Reply 198.18.0.1 is-at 02:00:5e:00:00:01, length 28", "arp"},
+			head + "ethertype 802.1Q (0x8100), length 60: vlan 4, p 0, DEI, ethertype ARP (0x0806), Reply 198.18.0.1 is-at 02:00:5e:00:00:01, length 42", "arp"},
 		{"udp", udp, head + "ethertype IPv4 (0x0800), length 60: 198.18.0.1.5000 > 198.18.0.2.6000: UDP, length 2, hex 6869", "udp"},
 		{"bad ip checksum", badIP, head + "ethertype IPv4 (0x0800), length 60: 198.18.0.1.5000 > 198.18.0.2.6000: UDP, length 2, bad ip cksum, hex 6869", "udp"},
 		{"bad udp checksum", badUDP, head + "ethertype IPv4 (0x0800), length 60: 198.18.0.1.5000 > 198.18.0.2.6000: UDP, length 2, bad udp cksum, hex 6869", "udp"},
@@ -61,8 +61,8 @@ func TestSummarizeString(t *testing.T) {
 		{"port unreachable", unreach, head + "ethertype IPv4 (0x0800), length 42: 198.18.0.2 > 198.18.0.1: ICMP port unreachable, length 8, hex 00000000", "icmp"},
 		{"fragment", frag, head + "ethertype IPv4 (0x0800), length 42: 198.18.0.1 > 198.18.0.2: ip-proto-17 fragment (id 5, offset 0, more), length 8, hex 0102030405060708", "ipv4"},
 		{"ipv6", ipv6, head + "ethertype IPv6 (0x86dd), length 62: fe80::1 > ff02::1: ip6-next-header-58, payload length 8, hex 8000000000000000", "ipv6"},
-		{"tcp", tcp, head + "ethertype IPv4 (0x0800), length 57: 198.18.0.1.22 > 198.18.0.2.50000: Flags [S.], seq 1000, ack 2000, win 64000, length 3, hex 616263", "tcp"},
-		{"tcp bad checksum", badTCP, head + "ethertype IPv4 (0x0800), length 57: 198.18.0.1.22 > 198.18.0.2.50000: Flags [S.], seq 1000, ack 2000, win 64000, length 3, bad tcp cksum, hex 616262", "tcp"},
+		{"tcp", tcp, head + "ethertype IPv4 (0x0800), length 57: 198.18.0.1.22 > 198.18.0.2.50000: Flags [S.], seq 1000:1003, ack 2000, win 64000, length 3, hex 616263", "tcp"},
+		{"tcp bad checksum", badTCP, head + "ethertype IPv4 (0x0800), length 57: 198.18.0.1.22 > 198.18.0.2.50000: Flags [S.], seq 1000:1003, ack 2000, win 64000, length 3, bad tcp cksum, hex 616262", "tcp"},
 		{"unknown ethertype", append(AppendEthernet(nil, Ethernet{Dst: peer, Src: mac, EtherType: 0x88b5}), 0xde, 0xad),
 			head + "ethertype Unknown (0x88b5), length 16: hex dead", "ethernet"},
 		{"802.3 length", append(AppendEthernet(nil, Ethernet{Dst: peer, Src: mac, EtherType: 3}), 0xaa, 0xaa, 0x03),
