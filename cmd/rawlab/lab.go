@@ -108,12 +108,14 @@ func (f *serverFlags) args() []string {
 func newLabUpCmd(a *app, lf *labFlags) *cobra.Command {
 	var sf serverFlags
 	var hosts int
+	var noDHCP bool
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Build the lab and start its DHCP server",
 		Example: `  sudo rawlab lab up
   sudo rawlab lab up --hosts 5 --lease 2m
-  sudo rawlab lab up --pool 198.18.0.100-198.18.0.101   # a pool to exhaust`,
+  sudo rawlab lab up --pool 198.18.0.100-198.18.0.101   # a pool to exhaust
+  sudo rawlab lab up --no-dhcp && sudo rawlab lab exec srv -- dnsmasq -d -p0 -F 198.18.0.100,198.18.0.199`,
 		Args: positional(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := sf.config(); err != nil {
@@ -129,7 +131,7 @@ func newLabUpCmd(a *app, lf *labFlags) *cobra.Command {
 			if err := needRoot("lab up"); err != nil {
 				return err
 			}
-			cfg := lab.Config{Hosts: hosts, ServeArgs: sf.args()}
+			cfg := lab.Config{Hosts: hosts, ServeArgs: sf.args(), NoServer: noDHCP}
 			if err := labUp(cmd.Context(), l, cfg); err != nil {
 				return err
 			}
@@ -138,6 +140,7 @@ func newLabUpCmd(a *app, lf *labFlags) *cobra.Command {
 	}
 	sf.bind(cmd)
 	cmd.Flags().IntVar(&hosts, "hosts", lab.DefaultHosts, "host namespaces rl-h1..N whose kernels answer ARP")
+	cmd.Flags().BoolVar(&noDHCP, "no-dhcp", false, "do not start the embedded DHCP server (run your own in rl-srv on eth0)")
 	return cmd
 }
 

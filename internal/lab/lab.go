@@ -92,6 +92,9 @@ type Config struct {
 	ServeArgs []string
 	// ReadyTimeout bounds the wait for the server's ready signal (0 = 10 s).
 	ReadyTimeout time.Duration
+	// NoServer builds the namespaces only, for running another DHCP server
+	// (dnsmasq, Kea, ...) in the server namespace.
+	NoServer bool
 }
 
 // ErrUp is returned by Up when a namespace of the lab already exists.
@@ -224,6 +227,9 @@ func (l *Lab) Up(ctx context.Context, cfg Config) (err error) {
 		if err := ipBatch(ctx, e.ns, b.String()); err != nil {
 			return err
 		}
+	}
+	if cfg.NoServer {
+		return nil
 	}
 	return l.startServer(ctx, cfg)
 }
