@@ -260,6 +260,13 @@ func classify(w string) (token, int) {
 		t, _ := classify(w[:n])
 		return t, n
 	}
+	// A MAC in the xxxx.xxxx.xxxx form wins over a dotted IPv4 address, as
+	// in libpcap's scanner, where the MAC rules come first.
+	if parts := strings.Split(w, "."); len(parts) == 3 && len(w) == 14 {
+		if _, ok := parseEID(w); ok {
+			return token{kind: tEID, text: w}, len(w)
+		}
+	}
 	if v, ok := parseNum(w); ok {
 		return token{kind: tNum, text: w, num: v}, len(w)
 	}

@@ -620,7 +620,12 @@ func (p *parser) genEHost(mac []byte, d dir) node {
 	return dirSel(d, at(6), at(0))
 }
 
+// mcmp tests (load & mask) == v. A zero mask is always true, and, as
+// libpcap's optimizer does, the load is dropped then too.
 func (p *parser) mcmp(size int, c, v, mask uint32) node {
+	if mask == 0 {
+		return constNode(v == 0)
+	}
 	st := p.ldPl(size, c)
 	if mask != 0xffffffff {
 		st = append(st, bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: mask})
