@@ -242,8 +242,8 @@ func stripped(f []byte) ([]byte, aux, bool) {
 
 type pairStats struct {
 	exprs, frames, pairs, accepted int
-	mineInsns, theirInsns        int
-	vmWrap                       int // x/net/bpf VM verdicts that differ only by X+k wrap-around
+	mineInsns, theirInsns          int
+	vmWrap                         int // x/net/bpf VM verdicts that differ only by X+k wrap-around
 }
 
 // compareOne runs both programs over every frame (and, for the kernel
