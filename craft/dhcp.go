@@ -100,10 +100,32 @@ func addrFromIP(ip net.IP) netip.Addr {
 
 // DHCPLayout records what of a received DHCP message's wire form the
 // dhcpv4.DHCPv4 model does not keep, so that the message re-encodes byte for
-// byte: the order of the options and what follows the End option.
+// byte: the order and segmentation of the options, what follows the End
+// option, and the fixed fields as received. AppendDHCPMessage uses each part
+// only while the model still agrees with it, so a layout never overrides a
+// field the caller changed.
 type DHCPLayout struct {
 	OptionOrder []uint8 // option codes in order of first appearance (no Pad, no End)
 	Tail        []byte  // bytes after the End option (usually zero padding to 300 bytes)
+
+	// Instances lists the options area as received: every option instance
+	// with its length, and every Pad as {Code: 0}. It keeps options split
+	// into several instances (RFC 3396) and Pads between options.
+	Instances []DHCPOptionInstance
+
+	// HLen, CHAddr, SName and File are the fixed fields as received,
+	// including any bytes after hlen or after the NUL that ends the names,
+	// which the model drops.
+	HLen   uint8
+	CHAddr [16]byte
+	SName  [64]byte
+	File   [128]byte
+}
+
+// DHCPOptionInstance is one option instance in a DHCP message: its code and
+// the length of its value. Code 0 is a Pad option (one byte, no length).
+type DHCPOptionInstance struct {
+	Code, Len uint8
 }
 
 // DHCPPacket is a DHCP message with its Ethernet, IPv4 and UDP framing.
@@ -214,11 +236,13 @@ func AppendDHCPPacket(b []byte, p *DHCPPacket) ([]byte, error) {
 //	240:    options: code, length, value (RFC 2132); End (255)
 //
 // With a nil layout the options go in canonical order (53 first, then
-// ascending codes, 82 last per RFC 3046 §2.1) and the message is zero-padded
-// to the 300-byte BOOTP minimum, which some relays and servers require. With
-// a layout, options listed in OptionOrder come first in that order, any
-// others follow in canonical order, and Tail is written after End. Values
-// longer than 255 bytes are split into several instances (RFC 3396).
+// ascending codes, 82 last per RFC 3046 §2.1), values longer than 255 bytes
+// are split into several instances (RFC 3396), and the message is
+// zero-padded to the 300-byte BOOTP minimum, which some relays and servers
+// require. With a layout (see DHCPLayout), the options are written in the
+// layout's Instances when m's options still add up to them, else in
+// OptionOrder and then canonical order; Tail follows End; chaddr, sname and
+// file are written as received while m still holds the same values.
 func AppendDHCPMessage(b []byte, m *dhcpv4.DHCPv4, layout *DHCPLayout) ([]byte, error) {
 	if m == nil {
 		return nil, errors.New("craft: dhcp: nil message")
@@ -245,6 +269,23 @@ func AppendDHCPMessage(b []byte, m *dhcpv4.DHCPv4, layout *DHCPLayout) ([]byte, 
 	copy(h[44:108], m.ServerHostName)
 	copy(h[108:236], m.BootFileName)
 	copy(h[236:240], magicCookie[:])
+	if layout != nil {
+		if bytes.Equal(m.ClientHWAddr, layout.CHAddr[:min(layout.HLen, 16)]) {
+			h[2] = layout.HLen
+			copy(h[28:44], layout.CHAddr[:])
+		}
+		if m.ServerHostName == cString(layout.SName[:]) {
+			copy(h[44:108], layout.SName[:])
+		}
+		if m.BootFileName == cString(layout.File[:]) {
+			copy(h[108:236], layout.File[:])
+		}
+		if instancesMatch(m.Options, layout.Instances) {
+			b = appendInstances(b, m.Options, layout.Instances)
+			b = append(b, 255)
+			return append(b, layout.Tail...), nil
+		}
+	}
 
 	var order []uint8
 	if layout != nil {
@@ -272,6 +313,62 @@ func AppendDHCPMessage(b []byte, m *dhcpv4.DHCPv4, layout *DHCPLayout) ([]byte, 
 		b = append(b, 0)
 	}
 	return b, nil
+}
+
+// cString returns b up to its first NUL, as dhcpv4.FromBytes reads sname
+// and file.
+func cString(b []byte) string {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		return string(b[:i])
+	}
+	return string(b)
+}
+
+// instancesMatch reports whether the option instances ins add up to exactly
+// the options o: the same codes, each with as many bytes.
+func instancesMatch(o dhcpv4.Options, ins []DHCPOptionInstance) bool {
+	if len(ins) == 0 {
+		return false
+	}
+	var total [256]int
+	var seen [256]bool
+	for _, in := range ins {
+		if in.Code == 0 {
+			continue
+		}
+		if in.Code == 255 {
+			return false
+		}
+		total[in.Code] += int(in.Len)
+		seen[in.Code] = true
+	}
+	n := 0
+	for c := range seen {
+		if seen[c] {
+			n++
+			if v, ok := o[uint8(c)]; !ok || len(v) != total[c] {
+				return false
+			}
+		}
+	}
+	return n == len(o)
+}
+
+// appendInstances writes the options o split as ins says (instancesMatch
+// holds).
+func appendInstances(b []byte, o dhcpv4.Options, ins []DHCPOptionInstance) []byte {
+	var off [256]int
+	for _, in := range ins {
+		if in.Code == 0 {
+			b = append(b, 0)
+			continue
+		}
+		v := o[in.Code][off[in.Code]:]
+		b = append(b, in.Code, in.Len)
+		b = append(b, v[:in.Len]...)
+		off[in.Code] += int(in.Len)
+	}
+	return b
 }
 
 // canonicalOrder returns the option codes of o with 53 (message type)
@@ -317,11 +414,11 @@ func appendOption(b []byte, code uint8, v []byte) []byte {
 // error when the message is malformed.
 //
 // The packet holds its own copy of the frame. p.Raw is the message as
-// received; p.Layout keeps the option order and what follows End, so that
-// AppendDHCPPacket(nil, p) gives back the frame byte for byte when checksums
-// are correct and the message has no repeated option instances (RFC 3396
-// concatenation), no Pad options before End, and nothing after the NUL that
-// ends sname and file or after hlen bytes in chaddr.
+// received; p.Layout keeps what the dhcpv4 model drops (option order and
+// segmentation, Pads, what follows End, the raw chaddr, sname and file), so
+// that AppendDHCPPacket(nil, p) re-encodes the frame from the model byte for
+// byte. The only exceptions are those of AppendPacket: wrong checksums, a
+// UDP checksum of 0, a checksum of 0xffff, the reserved IPv4 flag.
 func DecodeDHCP(frame []byte) (*DHCPPacket, error) {
 	frame = bytes.Clone(frame)
 	var pk Packet
@@ -359,26 +456,28 @@ func decodeDHCPMessage(b []byte) (*dhcpv4.DHCPv4, *DHCPLayout, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("craft: dhcp: %w", err)
 	}
-	l := &DHCPLayout{}
+	l := &DHCPLayout{HLen: b[2], CHAddr: [16]byte(b[28:44]), SName: [64]byte(b[44:108]), File: [128]byte(b[108:236])}
 	var seen [256]bool
 	opts := b[dhcpOptionsAt:]
 	for i := 0; i < len(opts); {
 		c := opts[i]
 		switch c {
 		case 0:
+			l.Instances = append(l.Instances, DHCPOptionInstance{})
 			i++
 			continue
 		case 255:
 			l.Tail = opts[i+1:]
 			return m, l, nil
 		}
+		if i+1 >= len(opts) {
+			break
+		}
 		if !seen[c] {
 			seen[c] = true
 			l.OptionOrder = append(l.OptionOrder, c)
 		}
-		if i+1 >= len(opts) {
-			break
-		}
+		l.Instances = append(l.Instances, DHCPOptionInstance{Code: c, Len: opts[i+1]})
 		i += 2 + int(opts[i+1])
 	}
 	// FromBytes insists on End, so this is not reached for its output.

@@ -220,3 +220,70 @@ func optionCodes(t *testing.T, b []byte) []uint8 {
 	}
 	return codes
 }
+
+// TestDHCPLayoutFidelity decodes a message with everything the dhcpv4
+// model drops (Pads between options, an option split in two instances, bytes
+// after hlen in chaddr and after the NUL in sname and file, hlen 20) and
+// checks that it re-encodes byte for byte, and that changes to the model
+// win over the layout.
+func TestDHCPLayoutFidelity(t *testing.T) {
+	msg := make([]byte, 240)
+	msg[0], msg[1], msg[2] = 2, 1, 20 // BootReply, Ethernet, hlen 20 (> 16)
+	copy(msg[4:8], "\x01\x02\x03\x04")
+	copy(msg[16:20], []byte{198, 18, 1, 100})
+	copy(msg[28:44], "\x02\x00\x5e\x00\x01\x02GARBAGEGARB")
+	copy(msg[44:108], "srv\x00after-nul")
+	copy(msg[108:236], "boot.img\x00junk")
+	copy(msg[236:240], magicCookie[:])
+	msg = append(msg,
+		53, 1, 2, // Offer
+		0, 0, // two Pads
+		3, 4, 198, 18, 1, 1, // routers, first instance
+		54, 4, 198, 18, 1, 1, // server identifier
+		3, 4, 198, 18, 1, 2, // routers, second instance (RFC 3396)
+		0,     // Pad
+		80, 0, // rapid commit, empty
+		255, 0, 0, 0xaa) // End, then a tail
+	frame := AppendUDP(nil, Ethernet{Dst: Broadcast, Src: serverMAC}, IPv4{Src: serverIP, Dst: ipv4Broadcast},
+		UDP{SrcPort: 67, DstPort: 68}, msg)
+	p, err := DecodeDHCP(frame)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Msg.Router(); len(got) != 2 {
+		t.Errorf("routers %v, want both instances concatenated", got)
+	}
+	got, err := AppendDHCPPacket(nil, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(frame, got); diff != "" {
+		t.Errorf("re-encoding (-want +got):\n%s", diff)
+	}
+
+	// Changes to the model win: a new sname, another chaddr, one more option.
+	p.Msg.ServerHostName = "other"
+	p.Msg.ClientHWAddr = clientMAC
+	p.Msg.UpdateOption(dhcpv4.OptDomainName("lab"))
+	got, err = AppendDHCPPacket(nil, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := DecodeDHCP(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Msg.ServerHostName != "other" || q.Msg.ClientHWAddr.String() != clientMAC.String() || q.Msg.DomainName() != "lab" {
+		t.Errorf("model changes lost: sname %q chaddr %v domain %q", q.Msg.ServerHostName, q.Msg.ClientHWAddr, q.Msg.DomainName())
+	}
+	if q.Layout.HLen != 6 || string(q.Layout.SName[:6]) != "other\x00" {
+		t.Errorf("changed fields written from the layout: hlen %d sname %q", q.Layout.HLen, q.Layout.SName[:8])
+	}
+	// Options fall back to the received order, the new one after them.
+	if diff := cmp.Diff([]uint8{53, 3, 54, 80, 15}, q.Layout.OptionOrder); diff != "" {
+		t.Errorf("option order (-want +got):\n%s", diff)
+	}
+	if q.Msg.BootFileName != "boot.img" || string(q.Layout.File[:13]) != "boot.img\x00junk" {
+		t.Errorf("unchanged file not kept as received: %q", q.Layout.File[:13])
+	}
+}

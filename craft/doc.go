@@ -32,10 +32,13 @@
 // io.ErrUnexpectedEOF, inconsistent headers ErrMalformed, and well-formed
 // input outside the package's scope ErrUnsupported.
 //
-// DecodeDHCP decodes a DHCP frame into a DHCPPacket that keeps the
-// message's wire layout (option order, padding after End) next to the
-// dhcpv4 model, so that AppendDHCPPacket reproduces a received frame byte
-// for byte; EncodeDHCP, for new messages, writes options in canonical order
+// DecodeDHCP decodes a DHCP frame into a DHCPPacket that keeps, next to the
+// dhcpv4 model, what the model drops: the order and segmentation of the
+// options (RFC 3396), Pads, the bytes after End, the raw chaddr, sname and
+// file. AppendDHCPPacket re-encodes such a packet from the model, using the
+// layout only where the model still agrees with it, so a received frame
+// comes back byte for byte and an edited one carries the edits. EncodeDHCP,
+// for new messages, writes option 53 first, the others in ascending order,
 // and pads the message to the 300-byte BOOTP minimum (RFC 951), as
 // dhcpv4.ToBytes does.
 //
@@ -44,5 +47,8 @@
 // Summarize turns any byte slice into a Summary, printed on one line in the
 // style of `tcpdump -e -n` (see tcpdump(8)) or marshalled to JSON, with the
 // part it does not understand (IPv6 payloads, unknown EtherTypes, truncated
-// headers) kept in hex. It never panics; fuzz tests check every decoder.
+// headers) kept in hex. Its ARP, ICMP echo, UDP and TCP lines are tested
+// against tcpdump's own; DHCP lines add the message type, xid, chaddr,
+// yiaddr and server identifier. It never panics; fuzz tests check every
+// decoder.
 package craft
