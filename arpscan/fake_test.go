@@ -168,3 +168,11 @@ func (c *fakeConn) sentTo(ip string) []time.Time {
 }
 
 func be32(b [4]byte) uint32 { return binary.BigEndian.Uint32(b[:]) }
+
+// inject queues frames as if they had arrived.
+func (c *fakeConn) inject(frames ...[]byte) {
+	c.mu.Lock()
+	c.queue = append(c.queue, frames...)
+	c.mu.Unlock()
+	c.signal()
+}
