@@ -256,7 +256,12 @@ func (r *Recorder) reserve(n int) error {
 // bytes). A frame without a comment allocates nothing.
 func (r *Recorder) Write(rec Record) error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	err := r.write(rec)
+	r.mu.Unlock()
+	return err
+}
+
+func (r *Recorder) write(rec Record) error {
 	if r.closed {
 		return fmt.Errorf("capture: write record: %w", os.ErrClosed)
 	}
@@ -316,28 +321,38 @@ func (r *Recorder) writeEPB(ts time.Time, data []byte, length int, dir Direction
 	if err := r.reserve(total); err != nil {
 		return err
 	}
-	b := r.scratch[:28]
+	// reserve made room for the whole block (unless it is larger than the
+	// buffer): build it in place and hand it to bufio in one Write.
+	b := r.bw.AvailableBuffer()
+	if cap(b) < total {
+		b = r.scratch[:0]
+	}
 	nanos := uint64(ts.UnixNano())
-	binary.LittleEndian.PutUint32(b[0:4], 6)
-	binary.LittleEndian.PutUint32(b[4:8], uint32(total))
-	binary.LittleEndian.PutUint32(b[8:12], 0)
-	binary.LittleEndian.PutUint32(b[12:16], uint32(nanos>>32))
-	binary.LittleEndian.PutUint32(b[16:20], uint32(nanos))
-	binary.LittleEndian.PutUint32(b[20:24], uint32(len(data)))
-	binary.LittleEndian.PutUint32(b[24:28], uint32(length))
-	if _, err := r.bw.Write(b); err != nil {
-		return err
+	b = binary.LittleEndian.AppendUint32(b, 6)
+	b = binary.LittleEndian.AppendUint32(b, uint32(total))
+	b = binary.LittleEndian.AppendUint32(b, 0)
+	b = binary.LittleEndian.AppendUint32(b, uint32(nanos>>32))
+	b = binary.LittleEndian.AppendUint32(b, uint32(nanos))
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(data)))
+	b = binary.LittleEndian.AppendUint32(b, uint32(length))
+	if cap(b)-len(b) < total-28 {
+		// A block larger than the buffer: header, data and trailer apart.
+		if _, err := r.bw.Write(b); err != nil {
+			return err
+		}
+		if _, err := r.bw.Write(data); err != nil {
+			return err
+		}
+		b = r.scratch[:0]
+	} else {
+		b = append(b, data...)
 	}
-	if _, err := r.bw.Write(data); err != nil {
-		return err
-	}
-	b = r.scratch[:0]
 	b = append(b, zeros[:pad]...)
 	if dir != 0 {
 		b = binary.LittleEndian.AppendUint16(b, 2) // epb_flags
 		b = binary.LittleEndian.AppendUint16(b, 4)
 		b = binary.LittleEndian.AppendUint32(b, uint32(dir)&3) // bits 0-1: direction
-		b = binary.LittleEndian.AppendUint32(b, 0)             // opt_endofopt
+		b = binary.LittleEndian.AppendUint32(b, 0)              // opt_endofopt
 	}
 	b = binary.LittleEndian.AppendUint32(b, uint32(total))
 	_, err := r.bw.Write(b)

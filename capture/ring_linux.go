@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -33,6 +34,18 @@ type Ring struct {
 	closing atomic.Bool
 	closed  bool
 	final   Stats // the counters when the ring was closed
+
+	// Waiting for a block: through Go's network poller when the socket
+	// could be registered with it (pf, rc), else in afpacket's poll(2).
+	pf          *os.File
+	rc          syscall.RawConn
+	pollTimeout time.Duration
+	pollfd      [1]unix.PollFd
+	readyFn     func(fd uintptr) bool
+
+	// The last context ReadFrame saw, and its Done channel.
+	lastCtx  context.Context
+	lastDone <-chan struct{}
 
 	// Frames the kernel queued before the filter was attached are
 	// filtered again here (see NewRing).
@@ -105,6 +118,8 @@ func NewRing(ifname string, cfg RingConfig) (*Ring, error) {
 	if cfg.PollTimeout <= 0 {
 		cfg.PollTimeout = 100 * time.Millisecond
 	}
+	// afpacket polls without blocking: ReadFrame waits for the next block
+	// in Go's network poller (see wait), which costs no thread hand-off.
 	tp, err := afpacket.NewTPacket(
 		afpacket.OptInterface(ifname),
 		afpacket.OptTPacketVersion(afpacket.TPacketVersion3),
@@ -112,7 +127,7 @@ func NewRing(ifname string, cfg RingConfig) (*Ring, error) {
 		afpacket.OptBlockSize(cfg.BlockSize),
 		afpacket.OptNumBlocks(cfg.NumBlocks),
 		afpacket.OptBlockTimeout(cfg.BlockTimeout),
-		afpacket.OptPollTimeout(cfg.PollTimeout),
+		afpacket.OptPollTimeout(0),
 	)
 	if err != nil {
 		var errno syscall.Errno
@@ -121,9 +136,14 @@ func NewRing(ifname string, cfg RingConfig) (*Ring, error) {
 		}
 		return nil, fmt.Errorf("capture: open ring on %s: %w", ifname, err)
 	}
-	r := &Ring{ifi: ifi, tp: tp, snaplen: cfg.SnapLen}
+	r := &Ring{ifi: ifi, tp: tp, snaplen: cfg.SnapLen, pollTimeout: cfg.PollTimeout}
+	if err := r.setupPoller(); err != nil {
+		tp.Close()
+		return nil, fmt.Errorf("capture: open ring on %s: %w", ifname, err)
+	}
 	filter := ApplySnapLen(cfg.Filter, cfg.SnapLen)
 	if err := tp.SetBPF(filter); err != nil {
+		r.pf.Close()
 		tp.Close()
 		return nil, fmt.Errorf("capture: open ring on %s: attach filter: %w", ifname, os.NewSyscallError("setsockopt SO_ATTACH_FILTER", err))
 	}
@@ -137,6 +157,7 @@ func NewRing(ifname string, cfg RingConfig) (*Ring, error) {
 	}
 	if cfg.Promiscuous {
 		if err := tp.SetPromiscuous(true); err != nil {
+			r.pf.Close()
 			tp.Close()
 			return nil, fmt.Errorf("capture: open ring on %s: promiscuous mode: %w", ifname, err)
 		}
@@ -147,22 +168,108 @@ func NewRing(ifname string, cfg RingConfig) (*Ring, error) {
 // Interface returns the interface the ring captures on.
 func (r *Ring) Interface() *net.Interface { return r.ifi }
 
+// setupPoller registers a duplicate of the ring's socket with Go's network
+// poller. afpacket keeps the descriptor to itself, so it is read, without
+// unsafe, from the TPacket's fd field, and checked to be an AF_PACKET
+// socket bound to our interface whose ring is TPACKET_V3 before it is used.
+// If any of that fails, the socket is not touched and wait sleeps in
+// poll(2) instead (a blocking system call, which costs the Go scheduler a
+// thread hand-off per wait).
+func (r *Ring) setupPoller() error {
+	f := reflect.ValueOf(r.tp).Elem().FieldByName("fd")
+	if !f.IsValid() || f.Kind() != reflect.Int {
+		return nil
+	}
+	fd := int(f.Int())
+	sa, err := unix.Getsockname(fd)
+	ll, ok := sa.(*unix.SockaddrLinklayer)
+	if err != nil || !ok || ll.Ifindex != r.ifi.Index {
+		return nil
+	}
+	if v, err := unix.GetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION); err != nil || v != unix.TPACKET_V3 {
+		return nil
+	}
+	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return os.NewSyscallError("fcntl F_DUPFD_CLOEXEC", err)
+	}
+	// O_NONBLOCK is shared with afpacket's descriptor; afpacket only
+	// polls it and never reads from it, so that changes nothing for it.
+	if err := unix.SetNonblock(dup, true); err != nil {
+		unix.Close(dup)
+		return os.NewSyscallError("fcntl O_NONBLOCK", err)
+	}
+	pf := os.NewFile(uintptr(dup), "packet-ring")
+	rc, err := pf.SyscallConn()
+	if err != nil {
+		pf.Close()
+		return err
+	}
+	if err := pf.SetReadDeadline(time.Time{}); err != nil {
+		// Not registered with the poller (os.ErrNoDeadline).
+		pf.Close()
+		return nil
+	}
+	r.pf, r.rc = pf, rc
+	r.readyFn = func(fd uintptr) bool {
+		// POLLIN: the kernel has handed a block to user space
+		// (packet_poll); the poller then wakes us once per block.
+		r.pollfd[0] = unix.PollFd{Fd: int32(fd), Events: unix.POLLIN}
+		n, err := unix.Poll(r.pollfd[:], 0)
+		return n > 0 || (err != nil && err != unix.EINTR)
+	}
+	return nil
+}
+
+// wait waits until the kernel hands over a block, the context's deadline
+// or PollTimeout passes, or Close is called.
+func (r *Ring) wait(ctx context.Context) {
+	if r.rc == nil {
+		// afpacket's own poll(2), bounded so that ctx and Close are seen.
+		pfd := [1]unix.PollFd{{Fd: int32(r.pollFD()), Events: unix.POLLIN}}
+		unix.Poll(pfd[:], int(r.pollTimeout/time.Millisecond))
+		return
+	}
+	deadline := time.Now().Add(r.pollTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	if err := r.pf.SetReadDeadline(deadline); err != nil {
+		return
+	}
+	r.rc.Read(r.readyFn)
+}
+
+// pollFD is afpacket's descriptor, for the fallback wait; -1 (poll then
+// just sleeps) if it cannot be read.
+func (r *Ring) pollFD() int {
+	f := reflect.ValueOf(r.tp).Elem().FieldByName("fd")
+	if !f.IsValid() || f.Kind() != reflect.Int {
+		return -1
+	}
+	return int(f.Int())
+}
+
 // ReadFrame returns the next frame. The slice points into the ring and is
 // valid until the next ReadFrame or Close: copy what must outlive it. It
 // allocates nothing. It returns an error wrapping ctx.Err() once the
-// context is done (checked at least every PollTimeout), and one wrapping
-// net.ErrClosed after Close.
+// context is done (seen within PollTimeout while waiting), and one
+// wrapping net.ErrClosed after Close.
 func (r *Ring) ReadFrame(ctx context.Context) ([]byte, FrameInfo, error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	done := ctx.Done()
+	if ctx != r.lastCtx {
+		r.lastCtx, r.lastDone = ctx, ctx.Done()
+	}
+	done := r.lastDone
 	for {
 		if r.closed || r.closing.Load() {
+			r.mu.Unlock()
 			return nil, FrameInfo{}, fmt.Errorf("capture: read ring on %s: %w", r.ifi.Name, net.ErrClosed)
 		}
 		if done != nil {
 			select {
 			case <-done:
+				r.mu.Unlock()
 				return nil, FrameInfo{}, fmt.Errorf("capture: read ring on %s: %w", r.ifi.Name, ctx.Err())
 			default:
 			}
@@ -170,8 +277,10 @@ func (r *Ring) ReadFrame(ctx context.Context) ([]byte, FrameInfo, error) {
 		data, ci, err := r.tp.ZeroCopyReadPacketData()
 		if err != nil {
 			if err == afpacket.ErrTimeout {
+				r.wait(ctx)
 				continue
 			}
+			r.mu.Unlock()
 			return nil, FrameInfo{}, fmt.Errorf("capture: read ring on %s: %w", r.ifi.Name, err)
 		}
 		if r.vm != nil && ci.Timestamp.Before(r.vmUntil) {
@@ -186,6 +295,7 @@ func (r *Ring) ReadFrame(ctx context.Context) ([]byte, FrameInfo, error) {
 		if len(data) > r.snaplen {
 			data = data[:r.snaplen]
 		}
+		r.mu.Unlock()
 		return data, info, nil
 	}
 }
@@ -312,11 +422,19 @@ func (r *Ring) stats() (Stats, error) {
 // nothing.
 func (r *Ring) Close() error {
 	r.closing.Store(true)
+	if r.pf != nil {
+		// Wake a ReadFrame waiting in the poller.
+		r.pf.SetReadDeadline(time.Unix(1, 0))
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.closed {
 		r.closed = true
+		r.lastCtx, r.lastDone = nil, nil
 		r.final, _ = r.stats()
+		if r.pf != nil {
+			r.pf.Close()
+		}
 		r.tp.Close()
 	}
 	return nil

@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# bench-capture.sh: `rawlab capture -w` against `tcpdump -w` at line rate.
+#
+# Builds its own lab (two network namespaces joined by a veth pair, addresses
+# in 198.18.0.0/15, connected to nothing else), has trafgen (netsniff-ng)
+# send FRAMES 60-byte IPv4/UDP frames across the veth as fast as it can on
+# every core, and records the stream with each tool in turn to /dev/shm.
+# For each run it prints the frames sent, the frames that reached the
+# capturing interface, the frames in the file, the kernel drops the tool
+# reports, and the tool's CPU seconds; then the ratios rawlab/tcpdump.
+#
+# The frames go to a MAC address nobody owns, so the receiving kernel drops
+# them right after the packet taps: the captures see every frame and the
+# receiver's IP stack costs nothing.
+#
+# Usage: scripts/bench-capture.sh            (as root)
+# Environment: FRAMES (default 1000000), RUNS (default 1; each run does both
+# tools, alternating which goes first), CPUS (trafgen processes, default
+# every online CPU), RAWLAB (a rawlab binary; default: go build ./cmd/rawlab),
+# RAWLAB_ARGS (extra arguments for rawlab capture), TCPDUMP_ARGS (extra
+# arguments for tcpdump).
+set -euo pipefail
+
+FRAMES=${FRAMES:-1000000}
+RUNS=${RUNS:-1}
+CPUS=${CPUS:-$(nproc)}
+RAWLAB_ARGS=${RAWLAB_ARGS:-}
+TCPDUMP_ARGS=${TCPDUMP_ARGS:-}
+
+die() { echo "bench-capture: $*" >&2; exit 2; }
+[[ $(id -u) == 0 ]] || die "run as root (network namespaces, raw sockets)"
+for tool in ip trafgen tcpdump capinfos; do
+	command -v "$tool" >/dev/null || die "$tool not installed (iproute2, netsniff-ng, tcpdump, wireshark-common)"
+done
+[[ -d /dev/shm ]] || die "/dev/shm missing"
+
+suffix=$$
+NS_TX=rlb-tx-$suffix
+NS_RX=rlb-rx-$suffix
+IF_TX=bt$suffix
+IF_RX=br$suffix
+IF_TX=${IF_TX:0:15}
+IF_RX=${IF_RX:0:15}
+SHM_NG=/dev/shm/rlbench-$suffix.pcapng
+SHM_PCAP=/dev/shm/rlbench-$suffix.pcap
+work=$(mktemp -d /tmp/bench-capture.XXXXXX)
+pids=()
+
+cleanup() {
+	local pid
+	for pid in "${pids[@]}"; do
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	ip netns del "$NS_TX" 2>/dev/null || true
+	ip netns del "$NS_RX" 2>/dev/null || true
+	rm -f "$SHM_NG" "$SHM_PCAP"
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [[ -z ${RAWLAB:-} ]]; then
+	root=$(cd "$(dirname "$0")/.." && pwd)
+	echo "building rawlab ..." >&2
+	(cd "$root" && CGO_ENABLED=0 go build -o "$work/rawlab" ./cmd/rawlab)
+	RAWLAB=$work/rawlab
+fi
+[[ -x $RAWLAB ]] || die "RAWLAB=$RAWLAB is not executable"
+
+# The lab: tx --veth-- rx, IPv6 off (no stray frames in the captures).
+ip netns add "$NS_TX"
+ip netns add "$NS_RX"
+for ns in "$NS_TX" "$NS_RX"; do
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	ip -n "$ns" link set lo up
+done
+ip link add "$IF_TX" netns "$NS_TX" type veth peer name "$IF_RX" netns "$NS_RX"
+ip -n "$NS_TX" addr add 198.18.200.1/24 dev "$IF_TX"
+ip -n "$NS_RX" addr add 198.18.200.2/24 dev "$IF_RX"
+ip -n "$NS_TX" link set "$IF_TX" up
+ip -n "$NS_RX" link set "$IF_RX" up
+src_mac=$(ip -n "$NS_TX" -o link show "$IF_TX" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+# 02:00:5e:00:53:01: locally administered, owned by no interface here.
+conf="{ eth(da=02:00:5e:00:53:01, sa=$src_mac, type=0x0800), ipv4(sa=198.18.200.1, da=198.18.200.2, ttl=64, proto=17), udp(sp=9, dp=9), fill(0x00, 18) }"
+
+hz=$(getconf CLK_TCK)
+
+# link_stat NS IF FIELD: a counter of /sys/class/net/IF/statistics.
+link_stat() {
+	ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"
+}
+
+# cpu_ticks PID: user+system clock ticks of a running process.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# cpu_split PID: "user system" clock ticks, and the precise on-CPU time of
+# all threads from schedstat.
+cpu_split() {
+	awk '{ printf "%s %s ", $14, $15 }' "/proc/$1/stat"
+	for f in /proc/"$1"/task/*/schedstat; do printf "%s " "$(awk "{ printf \"%.3f\", \$1 / 1e9 }" "$f")"; done; cat /proc/"$1"/task/*/status | awk "/voluntary_ctxt/ { s[\$1] += \$2 } END { for (k in s) printf \" %s %d\", k, s[k] }"
+}
+
+# wait_line FILE PATTERN PID: until FILE has a line matching PATTERN (the
+# tool's "listening on" line), bounded to 10 s, failing if PID exits.
+wait_line() {
+	local i
+	for ((i = 0; i < 1000; i++)); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		kill -0 "$3" 2>/dev/null || { cat "$1" >&2; die "capture exited before it was ready"; }
+		sleep 0.01
+	done
+	cat "$1" >&2
+	die "capture not ready after 10 s"
+}
+
+# wait_idle PID: until the process has used no CPU for 1.5 s, bounded to
+# 30 s. 1.5 s is longer than tcpdump's ring block timeout (libpcap's 1000 ms
+# read timeout), so both tools have drained their rings when they are
+# stopped.
+wait_idle() {
+	local last now still=0 i
+	last=$(cpu_ticks "$1")
+	for ((i = 0; i < 300; i++)); do
+		sleep 0.1
+		now=$(cpu_ticks "$1")
+		if [[ $now == "$last" ]]; then
+			((++still >= 15)) && return 0
+		else
+			still=0
+		fi
+		last=$now
+	done
+	echo "bench-capture: capture still busy after 30 s" >&2
+}
+
+# run_one NAME: start the capture, send, wait for the capture to drain, stop
+# it, and print one result line:
+# NAME sent arrived infile drops cpu_seconds elapsed_send
+declare -A R
+run_one() {
+	local name=$1 file log pid sent0 sent1 arr0 arr1 t0 t1 ticks drops infile
+	log=$work/$name.log
+	case $name in
+	rawlab)
+		file=$SHM_NG
+		rm -f "$file"
+		# shellcheck disable=SC2086
+		ip netns exec "$NS_RX" "$RAWLAB" capture -i "$IF_RX" -w "$file" -q $RAWLAB_ARGS >"$log" 2>&1 &
+		;;
+	tcpdump)
+		file=$SHM_PCAP
+		rm -f "$file"
+		# shellcheck disable=SC2086
+		ip netns exec "$NS_RX" tcpdump -i "$IF_RX" -w "$file" $TCPDUMP_ARGS >"$log" 2>&1 &
+		;;
+	esac
+	pid=$!
+	pids+=("$pid")
+	wait_line "$log" "listening on" "$pid"
+
+	sent0=$(link_stat "$NS_TX" "$IF_TX" tx_packets)
+	arr0=$(link_stat "$NS_RX" "$IF_RX" rx_packets)
+	t0=$(date +%s.%N)
+	ip netns exec "$NS_TX" trafgen -o "$IF_TX" -P "$CPUS" -n "$FRAMES" --no-sock-mem "$conf" >"$work/trafgen.log" 2>&1 ||
+		{ cat "$work/trafgen.log" >&2; die "trafgen failed"; }
+	t1=$(date +%s.%N)
+	sent1=$(link_stat "$NS_TX" "$IF_TX" tx_packets)
+	arr1=$(link_stat "$NS_RX" "$IF_RX" rx_packets)
+
+	wait_idle "$pid"
+	ticks=$(cpu_ticks "$pid")
+	[[ -n ${BENCH_DEBUG:-} ]] && echo "$name user/sys ticks: $(cpu_split "$pid"); $(grep -E 'voluntary' "/proc/$pid/status" | tr -s '\t\n' '  ')" >&2
+	kill -INT "$pid"
+	wait "$pid" || true
+	pids=("${pids[@]/$pid/}")
+
+	case $name in
+	rawlab) drops=$(sed -n 's/.* captured, \([0-9]*\) dropped by kernel.*/\1/p' "$log") ;;
+	tcpdump) drops=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by kernel.*/\1/p' "$log") ;;
+	esac
+	[[ -n $drops ]] || { cat "$log" >&2; die "$name printed no drop count"; }
+	infile=$(capinfos -M -c -T -r "$file" | awk -F'\t' 'END { print $2 }')
+	rm -f "$file"
+
+	R[$name.sent]=$((sent1 - sent0))
+	R[$name.arrived]=$((arr1 - arr0))
+	R[$name.infile]=$infile
+	R[$name.drops]=$drops
+	R[$name.cpu]=$(awk -v t="$ticks" -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }')
+	R[$name.send]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+}
+
+printf '%-8s %10s %10s %10s %10s %8s %8s %11s %12s\n' \
+	tool sent arrived "in file" "kern drop" kept% "CPU s" "CPU ns/fr" "send fr/s"
+report() {
+	local n=$1
+	awk -v n="$n" -v s="${R[$n.sent]}" -v a="${R[$n.arrived]}" -v f="${R[$n.infile]}" \
+		-v d="${R[$n.drops]}" -v c="${R[$n.cpu]}" -v t="${R[$n.send]}" 'BEGIN {
+		printf "%-8s %10d %10d %10d %10d %7.2f%% %8.2f %11.0f %12.0f\n",
+			n, s, a, f, d, (a ? 100 * f / a : 0), c, (f ? 1e9 * c / f : 0), (t > 0 ? s / t : 0)
+	}'
+}
+
+declare -A SUM
+for ((run = 1; run <= RUNS; run++)); do
+	if ((run % 2)); then order=(rawlab tcpdump); else order=(tcpdump rawlab); fi
+	for name in "${order[@]}"; do
+		run_one "$name"
+		report "$name"
+		for k in sent arrived infile drops; do
+			SUM[$name.$k]=$((${SUM[$name.$k]:-0} + ${R[$name.$k]}))
+		done
+		SUM[$name.cpu]=$(awk -v a="${SUM[$name.cpu]:-0}" -v b="${R[$name.cpu]}" 'BEGIN { print a + b }')
+	done
+done
+
+awk -v rs="${SUM[rawlab.arrived]}" -v rf="${SUM[rawlab.infile]}" -v rc="${SUM[rawlab.cpu]}" -v rd="${SUM[rawlab.drops]}" \
+	-v ts="${SUM[tcpdump.arrived]}" -v tf="${SUM[tcpdump.infile]}" -v tc="${SUM[tcpdump.cpu]}" -v td="${SUM[tcpdump.drops]}" \
+	-v runs="$RUNS" 'BEGIN {
+	rk = rs ? rf / rs : 0; tk = ts ? tf / ts : 0
+	rp = rf ? rc / rf : 0; tp = tf ? tc / tf : 0
+	printf "\nover %d run(s): kept rawlab %.4f%%, tcpdump %.4f%%; kernel drops rawlab %d, tcpdump %d\n", runs, 100 * rk, 100 * tk, rd, td
+	printf "ratios rawlab/tcpdump: kept %.4f, CPU per frame %.3f, CPU total %.3f\n", (tk ? rk / tk : 0), (tp ? rp / tp : 0), (tc ? rc / tc : 0)
+}'
