@@ -352,7 +352,7 @@ func (r *Recorder) writeEPB(ts time.Time, data []byte, length int, dir Direction
 		b = binary.LittleEndian.AppendUint16(b, 2) // epb_flags
 		b = binary.LittleEndian.AppendUint16(b, 4)
 		b = binary.LittleEndian.AppendUint32(b, uint32(dir)&3) // bits 0-1: direction
-		b = binary.LittleEndian.AppendUint32(b, 0)              // opt_endofopt
+		b = binary.LittleEndian.AppendUint32(b, 0)             // opt_endofopt
 	}
 	b = binary.LittleEndian.AppendUint32(b, uint32(total))
 	_, err := r.bw.Write(b)
