@@ -42,8 +42,10 @@ type Client struct {
 	start   time.Time  // start of the current acquisition, for secs
 	xid     uint32     // transaction ID of the current exchange
 	claim   netip.Addr // address answered in ARP while waiting, if any
-	rec     error      // first recording error
-	report  Report
+	// discoverSecs is the secs field of the last DHCPDISCOVER sent.
+	discoverSecs uint16
+	rec          error // first recording error
+	report       Report
 }
 
 // New returns a Client that talks over conn. It validates cfg; nothing is
@@ -336,6 +338,10 @@ type msgSpec struct {
 	serverID   netip.Addr // option 54
 	message    string     // option 56
 	addressing craft.DHCPAddressing
+	// secs, when set, is the secs field to send instead of the time since
+	// the acquisition began: a DHCPREQUEST in SELECTING repeats the
+	// DHCPDISCOVER's (RFC 2131 §4.4.1).
+	secs *uint16
 }
 
 // build returns the message for spec with the client's fields.
@@ -350,6 +356,9 @@ func (c *Client) build(s *msgSpec, xid uint32) *dhcpv4.DHCPv4 {
 		GatewayIPAddr: ip4(c.cfg.GIAddr),
 		ClientHWAddr:  c.cfg.HWAddr,
 		Options:       dhcpv4.Options{},
+	}
+	if s.secs != nil {
+		m.NumSeconds = *s.secs
 	}
 	binary.BigEndian.PutUint32(m.TransactionID[:], xid)
 	o := m.Options
@@ -422,6 +431,9 @@ func comment(s *msgSpec, xid uint32, try int) string {
 // sendMsg builds, frames and sends one message.
 func (c *Client) sendMsg(ctx context.Context, s *msgSpec, xid uint32, try int) (time.Time, error) {
 	m := c.build(s, xid)
+	if s.typ == dhcpv4.MessageTypeDiscover {
+		c.discoverSecs = m.NumSeconds
+	}
 	a := s.addressing
 	a.VLAN = c.cfg.VLAN
 	if a.SrcMAC == nil {

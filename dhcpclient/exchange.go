@@ -212,6 +212,10 @@ type requestSpec struct {
 func (c *Client) request(ctx context.Context, rs requestSpec) (*Lease, error) {
 	spec := msgSpec{typ: dhcpv4.MessageTypeRequest, state: rs.state, requested: rs.requested,
 		serverID: rs.serverID, ciaddr: rs.from}
+	if rs.state == StateSelecting {
+		secs := c.discoverSecs
+		spec.secs = &secs
+	}
 	switch {
 	case rs.unicast:
 		spec.addressing = craft.ClientUnicast(c.cfg.ethSrc(), rs.from, []byte(rs.serverMAC), rs.server)

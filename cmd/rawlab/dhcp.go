@@ -372,6 +372,8 @@ func planDHCP(a *app, f *dhcpFlags, verb string) (*dhcpPlan, error) {
 	if f.noARPCheck {
 		cfg.ARPCheck = dhcpclient.ARPCheckNone
 	}
+	// RFC 5227 §2.3: a host that is going to use the address announces it.
+	cfg.Announce = f.apply && cfg.ARPCheck == dhcpclient.ARPCheckRFC5227
 	if f.wait < 0 {
 		return nil, bad("wait", fmt.Errorf("%v is negative", f.wait))
 	}
