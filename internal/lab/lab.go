@@ -227,6 +227,11 @@ func (l *Lab) Up(ctx context.Context, cfg Config) (err error) {
 		if err := ipBatch(ctx, e.ns, b.String()); err != nil {
 			return err
 		}
+		if e.cidr != "" {
+			if err := noTxChecksum(e.ns, e.ifname); err != nil {
+				return err
+			}
+		}
 	}
 	if cfg.NoServer {
 		return nil

@@ -4,12 +4,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/rawlab/rawlab/capture"
+	"github.com/rawlab/rawlab/craft"
 
 	"github.com/rawlab/rawlab/internal/lab"
 	"github.com/rawlab/rawlab/internal/netnstest"
@@ -145,19 +150,57 @@ func TestUpStatusDown(t *testing.T) {
 	}
 }
 
-// lease gets a lease in the client namespace and returns the client's MAC.
+// lease gets a lease in the client namespace with rawlab dhcp lease,
+// recording it, and returns the client's MAC. Every recorded frame must
+// decode cleanly: the lab turns TX checksum offload off on its veths, so the
+// server's replies carry real UDP checksums.
 func lease(t *testing.T, p *privateLab) string {
 	t.Helper()
 	mac, code := p.run("exec", "client", "--", "cat", "/sys/class/net/rl0/address")
 	if code != 0 {
 		t.Fatalf("client MAC: %s", mac)
 	}
-	if _, err := exec.LookPath("busybox"); err != nil {
-		t.Fatalf("busybox (udhcpc) is needed: %v", err)
+	pcap := filepath.Join(t.TempDir(), "lease.pcapng")
+	out, code := p.run("exec", "client", "--", p.bin, "dhcp", "lease", "-i", "rl0", "--json", "--pcap", pcap, "--timeout", "1s")
+	if code != 0 {
+		t.Fatalf("dhcp lease: exit %d:\n%s", code, out)
 	}
-	out, code := p.run("exec", "client", "--", "busybox", "udhcpc", "-i", "rl0", "-q", "-n", "-f", "-t", "5", "-T", "1", "-s", "/bin/true")
-	if code != 0 || !strings.Contains(out, "lease of 198.18.0.100 obtained") {
-		t.Fatalf("udhcpc: exit %d:\n%s", code, out)
+	var got struct {
+		Lease struct {
+			Address string `json:"address"`
+			Server  string `json:"server"`
+		} `json:"lease"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("dhcp lease --json: %v\n%s", err, out)
+	}
+	if got.Lease.Address != "198.18.0.100" || got.Lease.Server != "198.18.0.1" {
+		t.Errorf("lease %+v, want 198.18.0.100 from 198.18.0.1", got.Lease)
+	}
+	r, err := capture.OpenFile(pcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var types []string
+	for {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := craft.Summarize(rec.Data)
+		if s.Error != "" || strings.Contains(s.String(), "bad") {
+			t.Errorf("frame %q: %s", s.String(), s.Error)
+		}
+		if s.DHCP != nil {
+			types = append(types, s.Proto)
+		}
+	}
+	if len(types) != 4 {
+		t.Errorf("recorded %d DHCP frames, want the 4 of DORA", len(types))
 	}
 	return strings.TrimSpace(mac)
 }

@@ -10,14 +10,16 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
-// noIPv6 turns IPv6 off in the namespace (all and default), from a locked
-// thread that enters it: /proc/sys/net shows the writing thread's namespace.
-func noIPv6(name string) error {
+// inNS runs fn on a locked OS thread that has entered the named namespace,
+// and returns its error. If the thread cannot return to the original
+// namespace it is never unlocked, so the runtime discards it.
+func inNS(name string, fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -40,24 +42,61 @@ func noIPv6(name string) error {
 			errc <- fmt.Errorf("lab: enter namespace %s: %w", name, err)
 			return
 		}
-		var werr error
-		for _, k := range []string{"all", "default"} {
-			p := "/proc/sys/net/ipv6/conf/" + k + "/disable_ipv6"
-			if err := os.WriteFile(p, []byte("1"), 0o644); err != nil && !errors.Is(err, os.ErrNotExist) {
-				werr = fmt.Errorf("lab: %s: turn IPv6 off: %w", name, err)
-				break
-			}
-		}
+		ferr := fn()
 		if err := netns.Set(orig); err != nil {
-			// The thread stays locked and dies with its goroutine: it
-			// must never run other code inside the lab namespace.
 			errc <- fmt.Errorf("lab: leave namespace %s: %w", name, err)
 			return
 		}
 		runtime.UnlockOSThread()
-		errc <- werr
+		errc <- ferr
 	}()
 	return <-errc
+}
+
+// noIPv6 turns IPv6 off in the namespace (all and default): /proc/sys/net
+// shows the writing thread's namespace.
+func noIPv6(name string) error {
+	return inNS(name, func() error {
+		for _, k := range []string{"all", "default"} {
+			p := "/proc/sys/net/ipv6/conf/" + k + "/disable_ipv6"
+			if err := os.WriteFile(p, []byte("1"), 0o644); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("lab: %s: turn IPv6 off: %w", name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// ethtoolSTXCSUM is ETHTOOL_STXCSUM (linux/ethtool.h): set TX checksumming.
+const ethtoolSTXCSUM = 0x00000017
+
+// noTxChecksum turns transmit checksum offload off on ifname in the
+// namespace, as `ethtool -K IF tx off` does (SIOCETHTOOL, ETHTOOL_STXCSUM).
+// A veth hands its peer UDP packets whose checksum the kernel never filled
+// in; the peer's raw sockets, and so rawlab's captures, would show them as
+// "bad udp cksum", which no real wire carries.
+func noTxChecksum(name, ifname string) error {
+	return inNS(name, func() error {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("lab: %s: socket: %w", name, err)
+		}
+		defer unix.Close(fd)
+		val := struct{ cmd, data uint32 }{ethtoolSTXCSUM, 0} // struct ethtool_value
+		var ifr struct {
+			name [unix.IFNAMSIZ]byte
+			data uintptr
+			_    [16]byte
+		}
+		copy(ifr.name[:], ifname)
+		ifr.data = uintptr(unsafe.Pointer(&val))
+		_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.SIOCETHTOOL, uintptr(unsafe.Pointer(&ifr)))
+		runtime.KeepAlive(&val)
+		if errno != 0 {
+			return fmt.Errorf("lab: %s: %s: turn TX checksum offload off: %w", name, ifname, errno)
+		}
+		return nil
+	})
 }
 
 // nsPIDs lists the processes whose network namespace is the named one,
