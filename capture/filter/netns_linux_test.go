@@ -149,9 +149,15 @@ func TestKernelRunsFilter(t *testing.T) {
 	}
 	var frames []frame
 	for _, f := range testFrames(t) {
-		if len(f.data) >= 14 && len(f.data) <= 1514 {
-			frames = append(frames, f)
+		if len(f.data) < 14 || len(f.data) > 1514 {
+			continue // a packet socket cannot send these
 		}
+		if tpid := binary.BigEndian.Uint16(f.data[12:]); (tpid == 0x8100 || tpid == 0x88a8) && len(f.data) < 20 {
+			// skb_vlan_untag drops a tagged frame without the 2 bytes of an
+			// inner EtherType: no filter ever sees it.
+			continue
+		}
+		frames = append(frames, f)
 	}
 	exprs := readExpressions(t)
 	buf := make([]byte, 65536)
@@ -165,39 +171,47 @@ func TestKernelRunsFilter(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: %v", e, err)
 		}
-		sentinel := make([]byte, 60)
-		copy(sentinel, []byte{0x02, 0, 0, 0, 0, 0x99, 0x02, 0, 0, 0, 0, 0x98, 0x88, 0xb5})
-		binary.BigEndian.PutUint32(sentinel[14:], uint32(i))
-		for _, f := range frames {
-			if err := unix.Sendto(tx, f.data, 0, &unix.SockaddrLinklayer{Ifindex: txIfi}); err != nil {
-				t.Fatalf("send %s: %v", f.name, err)
-			}
-		}
-		if err := unix.Sendto(tx, sentinel, 0, &unix.SockaddrLinklayer{Ifindex: txIfi}); err != nil {
-			t.Fatal(err)
-		}
-		// Everything sent before the sentinel has been through both sockets
-		// once the unfiltered one has the sentinel.
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			n, _, err := unix.Recvfrom(all, buf, 0)
-			if err != nil || time.Now().After(deadline) {
-				t.Fatalf("%q: waiting for the sentinel: %v", e, err)
-			}
-			if n >= 18 && binary.BigEndian.Uint16(buf[12:]) == 0x88b5 && binary.BigEndian.Uint32(buf[14:]) == uint32(i) {
-				break
-			}
-		}
+		// Send in batches, each followed by a sentinel frame: once the
+		// unfiltered socket has the sentinel, everything before it has been
+		// through the filtered socket too. Batches keep the backlog and the
+		// socket buffers from overflowing.
 		got := map[string]int{}
-		for {
-			n, _, err := unix.Recvfrom(filtered, buf, unix.MSG_DONTWAIT)
-			if errors.Is(err, unix.EAGAIN) {
-				break
+		var sentinels [][]byte
+		const batch = 40
+		for start := 0; start < len(frames); start += batch {
+			sentinel := make([]byte, 60)
+			copy(sentinel, []byte{0x02, 0, 0, 0, 0, 0x99, 0x02, 0, 0, 0, 0, 0x98, 0x88, 0xb5})
+			binary.BigEndian.PutUint32(sentinel[14:], uint32(i))
+			binary.BigEndian.PutUint32(sentinel[18:], uint32(start))
+			sentinels = append(sentinels, sentinel)
+			for _, f := range frames[start:min(start+batch, len(frames))] {
+				if err := unix.Sendto(tx, f.data, 0, &unix.SockaddrLinklayer{Ifindex: txIfi}); err != nil {
+					t.Fatalf("send %s: %v", f.name, err)
+				}
 			}
-			if err != nil {
+			if err := unix.Sendto(tx, sentinel, 0, &unix.SockaddrLinklayer{Ifindex: txIfi}); err != nil {
 				t.Fatal(err)
 			}
-			got[string(buf[:n])]++
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				n, _, err := unix.Recvfrom(all, buf, 0)
+				if err != nil || time.Now().After(deadline) {
+					t.Fatalf("%q: waiting for the sentinel: %v", e, err)
+				}
+				if n == len(sentinel) && string(buf[:n]) == string(sentinel) {
+					break
+				}
+			}
+			for {
+				n, _, err := unix.Recvfrom(filtered, buf, unix.MSG_DONTWAIT)
+				if errors.Is(err, unix.EAGAIN) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				got[string(buf[:n])]++
+			}
 		}
 		want := map[string]int{}
 		for _, f := range frames {
@@ -214,15 +228,18 @@ func TestKernelRunsFilter(t *testing.T) {
 			}
 			pairs++
 		}
-		// The sentinel itself may pass the filter.
-		if v, _ := run(prog, sentinel, aux{}); v != 0 {
-			want[string(sentinel)]++
+		// The sentinels themselves may pass the filter.
+		for _, sentinel := range sentinels {
+			if v, _ := run(prog, sentinel, aux{}); v != 0 {
+				want[string(sentinel)]++
+			}
 		}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			missing, extra := 0, 0
 			for k, n := range want {
 				if got[k] < n {
 					missing += n - got[k]
+					t.Logf("missed % x", k)
 				}
 			}
 			for k, n := range got {
