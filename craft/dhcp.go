@@ -41,10 +41,12 @@ type DHCPAddressing struct {
 	ID               uint16
 }
 
-// ClientBroadcast returns the addressing of a client message sent before
-// the client has a usable address, or while it is REBINDING (RFC 2131
-// §4.1 and §4.4.5): from srcMAC and 0.0.0.0 (or ciaddr when it is valid)
-// to ff:ff:ff:ff:ff:ff and 255.255.255.255, ports 68 -> 67.
+// ClientBroadcast returns the addressing of a client message that is
+// broadcast (RFC 2131 §4.1, §4.4): from srcMAC to ff:ff:ff:ff:ff:ff and
+// 255.255.255.255, ports 68 -> 67. The IP source is 0.0.0.0 while the
+// client has no address (DHCPDISCOVER, the DHCPREQUEST of SELECTING and
+// INIT-REBOOT, DHCPDECLINE; pass the zero Addr as ciaddr) and ciaddr once it
+// has one (the DHCPREQUEST of REBINDING, a broadcast DHCPINFORM).
 func ClientBroadcast(srcMAC net.HardwareAddr, ciaddr netip.Addr) DHCPAddressing {
 	a := DHCPAddressing{SrcMAC: srcMAC, DstMAC: Broadcast, SrcIP: netip.IPv4Unspecified(),
 		DstIP: ipv4Broadcast, SrcPort: DHCPClientPort, DstPort: DHCPServerPort}
@@ -72,9 +74,14 @@ func ClientUnicast(srcMAC net.HardwareAddr, ciaddr netip.Addr, serverMAC net.Har
 //   - ciaddr set: unicast to ciaddr and chaddr, port 68;
 //   - broadcast bit set: to 255.255.255.255 and ff:ff:ff:ff:ff:ff, port 68;
 //   - otherwise: unicast to yiaddr and chaddr, port 68.
+//
+// A nil m gets the broadcast form.
 func ServerReply(m *dhcpv4.DHCPv4, serverMAC net.HardwareAddr, serverIP netip.Addr) DHCPAddressing {
 	a := DHCPAddressing{SrcMAC: serverMAC, DstMAC: Broadcast, SrcIP: serverIP, DstIP: ipv4Broadcast,
 		SrcPort: DHCPServerPort, DstPort: DHCPClientPort}
+	if m == nil {
+		return a
+	}
 	gi, ci, yi := addrFromIP(m.GatewayIPAddr), addrFromIP(m.ClientIPAddr), addrFromIP(m.YourIPAddr)
 	switch {
 	case gi.IsValid() && !gi.IsUnspecified():

@@ -121,14 +121,20 @@ func (s Summary) String() string {
 	var w strings.Builder
 	if s.Src != "" {
 		fmt.Fprintf(&w, "%s > %s, ", s.Src, s.Dst)
+		// Values below 0x0600 are 802.3 lengths (IEEE 802.3 §3.2.6), which
+		// tcpdump prints as "802.3".
+		typ := fmt.Sprintf("ethertype %s (0x%04x)", etherTypeName(s.EtherType), uint16(s.EtherType))
+		if s.EtherType < 0x0600 {
+			typ = "802.3"
+		}
 		if s.VLAN != nil {
 			fmt.Fprintf(&w, "ethertype 802.1Q (0x8100), length %d: vlan %d, p %d", s.Length, s.VLAN.ID, s.VLAN.Priority)
 			if s.VLAN.DropEligible {
 				w.WriteString(", DEI")
 			}
-			fmt.Fprintf(&w, ", ethertype %s (0x%04x), ", etherTypeName(s.EtherType), uint16(s.EtherType))
+			fmt.Fprintf(&w, ", %s, ", typ)
 		} else {
-			fmt.Fprintf(&w, "ethertype %s (0x%04x), length %d: ", etherTypeName(s.EtherType), uint16(s.EtherType), s.Length)
+			fmt.Fprintf(&w, "%s, length %d: ", typ, s.Length)
 		}
 	} else {
 		fmt.Fprintf(&w, "length %d: ", s.Length)
@@ -201,10 +207,6 @@ func Summarize(frame []byte) Summary {
 		s.Info = "ARP"
 	case EtherTypeIPv4:
 		s.Info = "IPv4"
-	default:
-		if s.EtherType < 0x0600 {
-			s.Info = fmt.Sprintf("802.3, length %d", s.EtherType)
-		}
 	}
 	s.Hex = hex.EncodeToString(l3)
 	s.Error = errText(err)

@@ -66,7 +66,7 @@ func TestSummarizeString(t *testing.T) {
 		{"unknown ethertype", append(AppendEthernet(nil, Ethernet{Dst: peer, Src: mac, EtherType: 0x88b5}), 0xde, 0xad),
 			head + "ethertype Unknown (0x88b5), length 16: hex dead", "ethernet"},
 		{"802.3 length", append(AppendEthernet(nil, Ethernet{Dst: peer, Src: mac, EtherType: 3}), 0xaa, 0xaa, 0x03),
-			head + "ethertype Unknown (0x0003), length 17: 802.3, length 3, hex aaaa03", "ethernet"},
+			head + "802.3, length 17: hex aaaa03", "ethernet"},
 		{"truncated ethernet", []byte{1, 2, 3}, "length 3: truncated Ethernet frame, hex 010203 [truncated: craft: ethernet: unexpected EOF]", ""},
 		{"truncated tag", AppendEthernet(nil, Ethernet{Dst: peer, Src: mac, VLAN: &VLAN{ID: 1}})[:16],
 			head + "ethertype 802.1Q (0x8100), length 16: hex 0001 [truncated: craft: 802.1q: unexpected EOF]", "ethernet"},
