@@ -35,6 +35,8 @@ func (t EtherType) String() string {
 		return "IPv6"
 	case EtherTypeQinQ:
 		return "802.1Q-QinQ"
+	case 0x9100:
+		return "802.1Q-9100"
 	case EtherTypeLLDP:
 		return "LLDP"
 	}

@@ -20,7 +20,8 @@ type Summary struct {
 	Length    int          `json:"length"`              // frame length in bytes
 	Src       string       `json:"src,omitempty"`       // source MAC
 	Dst       string       `json:"dst,omitempty"`       // destination MAC
-	VLAN      *VLAN        `json:"vlan,omitempty"`      // 802.1Q tag
+	VLAN      *VLAN        `json:"vlan,omitempty"`      // the first (outer) tag
+	Tags      []VLANTag    `json:"tags,omitempty"`      // every tag, outer first (802.1ad QinQ stacks several)
 	EtherType EtherType    `json:"ethertype,omitempty"` // of the payload, after any tag
 	Proto     string       `json:"proto"`               // highest layer decoded: ethernet, arp, ipv4, ipv6, udp, tcp, icmp, dhcp; "" if not even Ethernet
 	ARP       *ARPSummary  `json:"arp,omitempty"`
@@ -32,6 +33,13 @@ type Summary struct {
 	Info      string       `json:"info"`            // the text after "length N: " in String
 	Hex       string       `json:"hex,omitempty"`   // bytes not decoded, from the first layer not understood
 	Error     string       `json:"error,omitempty"` // why decoding stopped early (truncated or malformed)
+}
+
+// VLANTag is one tag of a frame: its tag protocol identifier (0x8100 for
+// 802.1Q, 0x88a8 for an 802.1ad service tag) and its control information.
+type VLANTag struct {
+	TPID EtherType `json:"tpid"`
+	VLAN
 }
 
 // ARPSummary is the ARP part of a Summary.
@@ -127,10 +135,18 @@ func (s Summary) String() string {
 		if s.EtherType < 0x0600 {
 			typ = "802.3"
 		}
-		if s.VLAN != nil {
-			fmt.Fprintf(&w, "ethertype 802.1Q (0x8100), length %d: vlan %d, p %d", s.Length, s.VLAN.ID, s.VLAN.Priority)
-			if s.VLAN.DropEligible {
-				w.WriteString(", DEI")
+		if len(s.Tags) > 0 {
+			t := s.Tags[0].TPID
+			fmt.Fprintf(&w, "ethertype %s (0x%04x), length %d: ", etherTypeName(t), uint16(t), s.Length)
+			for i, tag := range s.Tags {
+				fmt.Fprintf(&w, "vlan %d, p %d", tag.ID, tag.Priority)
+				if tag.DropEligible {
+					w.WriteString(", DEI")
+				}
+				if i+1 < len(s.Tags) {
+					t := s.Tags[i+1].TPID
+					fmt.Fprintf(&w, ", ethertype %s (0x%04x), ", etherTypeName(t), uint16(t))
+				}
 			}
 			fmt.Fprintf(&w, ", %s, ", typ)
 		} else {
@@ -139,22 +155,26 @@ func (s Summary) String() string {
 	} else {
 		fmt.Fprintf(&w, "length %d: ", s.Length)
 	}
-	w.WriteString(s.Info)
+	var body []string
+	if s.Info != "" {
+		body = append(body, s.Info)
+	}
 	if s.Hex != "" {
-		if s.Info != "" {
-			w.WriteString(", ")
-		}
 		h := s.Hex
 		if len(h) > 2*maxHexInLine {
 			h = h[:2*maxHexInLine] + "..."
 		}
-		w.WriteString("hex ")
-		w.WriteString(h)
+		body = append(body, "hex "+h)
 	}
+	line := w.String()
+	if len(body) == 0 {
+		line = strings.TrimRight(line, ", ")
+	}
+	line += strings.Join(body, ", ")
 	if s.Error != "" {
-		fmt.Fprintf(&w, " [%s]", s.Error)
+		line += " [" + s.Error + "]"
 	}
-	return w.String()
+	return line
 }
 
 func etherTypeName(t EtherType) string {
@@ -165,32 +185,48 @@ func etherTypeName(t EtherType) string {
 	return n
 }
 
-// Summarize decodes whatever it can of frame: Ethernet, 802.1Q, ARP, IPv4,
-// UDP, ICMP, DHCP, and the addresses of IPv6. The rest goes to Hex; a
-// truncated or malformed header is reported in Error. It never panics.
+// Summarize decodes whatever it can of frame: Ethernet, 802.1Q and 802.1ad
+// tags (stacked too), ARP, IPv4, UDP, TCP, ICMP, DHCP, and the addresses of
+// IPv6. The rest goes to Hex; a truncated or malformed header is reported in
+// Error. It never panics.
 func Summarize(frame []byte) Summary {
 	s := Summary{Length: len(frame)}
-	var p Packet
-	err := DecodePacket(frame, &p)
-	if len(frame) < EthernetHeaderLen || (p.Eth.Src == nil) {
+	if len(frame) < EthernetHeaderLen {
 		s.Info = "truncated Ethernet frame"
 		s.Hex = hex.EncodeToString(frame)
-		s.Error = errText(err)
+		s.Error = errText(errEthernetShort)
 		return s
 	}
-	s.Src, s.Dst = p.Eth.Src.String(), p.Eth.Dst.String()
-	if p.Eth.VLAN != nil {
-		v := *p.Eth.VLAN
+	s.Dst, s.Src = net.HardwareAddr(frame[0:6]).String(), net.HardwareAddr(frame[6:12]).String()
+	s.Proto = "ethernet"
+	// Walk the tags (IEEE 802.1Q §9.6): TPID(2) TCI(2), then the next type.
+	off := 12
+	for isTPID(EtherType(binary.BigEndian.Uint16(frame[off:]))) {
+		tpid := EtherType(binary.BigEndian.Uint16(frame[off:]))
+		if len(frame) < off+6 {
+			s.EtherType = tpid
+			s.Hex = hex.EncodeToString(frame[off+2:])
+			s.Error = errText(errVLANShort)
+			return s
+		}
+		s.Tags = append(s.Tags, VLANTag{TPID: tpid, VLAN: vlanFromTCI(binary.BigEndian.Uint16(frame[off+2:]))})
+		off += 4
+	}
+	if len(s.Tags) > 0 {
+		v := s.Tags[0].VLAN
 		s.VLAN = &v
 	}
-	if err != nil && errors.Is(err, errVLANShort) {
-		s.Proto, s.EtherType = "ethernet", EtherTypeVLAN
-		s.Hex = hex.EncodeToString(frame[EthernetHeaderLen:])
-		s.Error = errText(err)
-		return s
+	// DecodePacket takes one 0x8100 tag; for other tags, decode the frame
+	// with its tags removed.
+	inner := frame
+	if off > 12 && (len(s.Tags) > 1 || s.Tags[0].TPID != EtherTypeVLAN) {
+		inner = make([]byte, 0, 12+len(frame)-off)
+		inner = append(append(inner, frame[:12]...), frame[off:]...)
 	}
-	s.EtherType, s.Proto = p.Eth.EtherType, "ethernet"
-	l3 := frame[p.Eth.HeaderLen():]
+	var p Packet
+	err := DecodePacket(inner, &p)
+	s.EtherType = p.Eth.EtherType
+	l3 := inner[p.Eth.HeaderLen():]
 	switch {
 	case p.Layers&LayerARP != 0:
 		summarizeARP(&s, &p.ARP, len(l3))
@@ -211,6 +247,12 @@ func Summarize(frame []byte) Summary {
 	s.Hex = hex.EncodeToString(l3)
 	s.Error = errText(err)
 	return s
+}
+
+// isTPID reports whether t is a tag protocol identifier: 802.1Q, 802.1ad,
+// or the pre-standard 0x9100 of early QinQ switches.
+func isTPID(t EtherType) bool {
+	return t == EtherTypeVLAN || t == EtherTypeQinQ || t == 0x9100
 }
 
 func errText(err error) string {

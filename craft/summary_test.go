@@ -67,6 +67,8 @@ func TestSummarizeString(t *testing.T) {
 			head + "ethertype Unknown (0x88b5), length 16: hex dead", "ethernet"},
 		{"802.3 length", append(AppendEthernet(nil, Ethernet{Dst: peer, Src: mac, EtherType: 3}), 0xaa, 0xaa, 0x03),
 			head + "802.3, length 17: hex aaaa03", "ethernet"},
+		{"qinq truncated inner tag", unhexString(t, "02005e00000202005e000001"+"88a80064"+"8100"),
+			head + "ethertype 802.1Q-QinQ (0x88a8), length 18: vlan 100, p 0, ethertype 802.1Q (0x8100) [truncated: craft: 802.1q: unexpected EOF]", "ethernet"},
 		{"truncated ethernet", []byte{1, 2, 3}, "length 3: truncated Ethernet frame, hex 010203 [truncated: craft: ethernet: unexpected EOF]", ""},
 		{"truncated tag", AppendEthernet(nil, Ethernet{Dst: peer, Src: mac, VLAN: &VLAN{ID: 1}})[:16],
 			head + "ethertype 802.1Q (0x8100), length 16: hex 0001 [truncated: craft: 802.1q: unexpected EOF]", "ethernet"},
@@ -171,5 +173,30 @@ func TestSummaryJSON(t *testing.T) {
 	}
 	if diff := cmp.Diff(s, back, cmpOpts); diff != "" {
 		t.Errorf("JSON round trip (-want +got):\n%s", diff)
+	}
+}
+
+func TestSummaryTags(t *testing.T) {
+	mac := mustMAC(t, "02:00:5e:00:00:01")
+	arp := AppendARPPacket(nil, NewARPProbe(mac, netip.MustParseAddr("198.18.0.9")))
+	frame := append(unhexString(t, "ffffffffffff02005e000001"+"88a8b064"+"8100200a"+"0806"), arp...)
+	s := Summarize(frame)
+	want := []VLANTag{
+		{TPID: EtherTypeQinQ, VLAN: VLAN{Priority: 5, DropEligible: true, ID: 100}},
+		{TPID: EtherTypeVLAN, VLAN: VLAN{Priority: 1, ID: 10}},
+	}
+	if diff := cmp.Diff(want, s.Tags); diff != "" {
+		t.Errorf("Tags (-want +got):\n%s", diff)
+	}
+	if s.VLAN == nil || *s.VLAN != want[0].VLAN || s.EtherType != EtherTypeARP || s.ARP == nil || !s.ARP.Probe {
+		t.Errorf("outer tag %v, EtherType %v, ARP %+v", s.VLAN, s.EtherType, s.ARP)
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const wantJSON = `"tags":[{"tpid":34984,"priority":5,"drop_eligible":true,"id":100},{"tpid":33024,"priority":1,"drop_eligible":false,"id":10}]`
+	if !strings.Contains(string(b), wantJSON) {
+		t.Errorf("JSON %s\nlacks %s", b, wantJSON)
 	}
 }

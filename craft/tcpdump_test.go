@@ -34,7 +34,16 @@ func TestSummaryAgainstTcpdump(t *testing.T) {
 	tcp = AppendIPv4(tcp, IPv4{TTL: 64, DontFragment: true, Protocol: ProtocolTCP, Src: ip1, Dst: ip2}, len(seg))
 	tcp = append(tcp, seg...)
 
+	// 802.1ad: service tag 100 (PCP 5) over customer tag 10 (PCP 1), and
+	// two stacked 802.1Q tags.
+	arp := AppendARPPacket(nil, NewARPRequest(mac, ip1, ip2))
+	qinq := append(unhexString(t, "ffffffffffff02005e000001"+"88a8a064"+"8100200a"+"0806"), arp...)
+	qq := append(unhexString(t, "ffffffffffff02005e000001"+"81000064"+"8100000a"+"0806"), arp...)
+	icmpInner := AppendICMPEcho(nil, Ethernet{Dst: peer, Src: mac}, IPv4{Src: ip1, Dst: ip2}, ICMPEcho{Type: 8, ID: 5, Seq: 6})
+	qinqICMP := append(append(append([]byte(nil), icmpInner[:12]...), unhexString(t, "88a80064"+"81000fff")...), icmpInner[12:]...)
+
 	frames := [][]byte{
+		qinq, qq, qinqICMP,
 		AppendARP(nil, Ethernet{Dst: Broadcast, Src: mac, VLAN: &VLAN{ID: 10}}, NewARPRequest(mac, ip1, ip2)),
 		AppendARP(nil, Ethernet{Dst: Broadcast, Src: mac, VLAN: &VLAN{ID: 4094, Priority: 6, DropEligible: true}}, NewARPProbe(mac, ip2)),
 		AppendARP(nil, Ethernet{Dst: Broadcast, Src: mac}, NewGratuitousARP(mac, ip1)),
