@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 )
 
 // ARPOp is the operation field of an ARP packet (RFC 826).
@@ -25,6 +26,36 @@ func (o ARPOp) String() string {
 		return "Reply"
 	}
 	return fmt.Sprintf("op(%d)", uint16(o))
+}
+
+// MarshalText encodes o for JSON as "request", "reply" or, for other
+// operations, their number.
+func (o ARPOp) MarshalText() ([]byte, error) {
+	switch o {
+	case ARPRequest:
+		return []byte("request"), nil
+	case ARPReply:
+		return []byte("reply"), nil
+	}
+	return strconv.AppendUint(nil, uint64(o), 10), nil
+}
+
+// UnmarshalText decodes what MarshalText encodes.
+func (o *ARPOp) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "request":
+		*o = ARPRequest
+		return nil
+	case "reply":
+		*o = ARPReply
+		return nil
+	}
+	n, err := strconv.ParseUint(string(b), 10, 16)
+	if err != nil {
+		return fmt.Errorf("craft: arp op %q: want request, reply or a number 0-65535", b)
+	}
+	*o = ARPOp(n)
+	return nil
 }
 
 // ARP is an ARP packet for IPv4 over Ethernet (RFC 826): hardware type 1,

@@ -35,6 +35,9 @@ func addSeeds(f *testing.F, offset int) {
 			UDP{SrcPort: 68, DstPort: 67}, []byte("x")),
 		AppendIPv4(AppendEthernet(nil, Ethernet{EtherType: EtherTypeIPv4}), IPv4{MoreFragments: true, Protocol: 17, Src: src, Dst: dst}, 0),
 		AppendICMPEcho(nil, Ethernet{}, IPv4{Src: src, Dst: dst}, ICMPEcho{Type: 0, Data: []byte("data")}),
+		// 802.1ad service tag over an 802.1Q tag.
+		append([]byte("\xff\xff\xff\xff\xff\xff\x02\x00\x5e\x00\x00\x01\x88\xa8\x00\x64\x81\x00\x00\x0a\x08\x06"),
+			AppendARPPacket(nil, NewARPProbe(mac, dst))...),
 	} {
 		if len(fr) >= offset {
 			f.Add(fr[offset:])

@@ -195,8 +195,28 @@ func TestSummaryTags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(string(b), `"op":"request"`) {
+		t.Errorf("JSON %s: ARP op not \"request\"", b)
+	}
 	const wantJSON = `"tags":[{"tpid":34984,"priority":5,"drop_eligible":true,"id":100},{"tpid":33024,"priority":1,"drop_eligible":false,"id":10}]`
 	if !strings.Contains(string(b), wantJSON) {
 		t.Errorf("JSON %s\nlacks %s", b, wantJSON)
+	}
+}
+
+func TestARPOpText(t *testing.T) {
+	for _, op := range []ARPOp{ARPRequest, ARPReply, 0, 9, 65535} {
+		b, err := op.MarshalText()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back ARPOp
+		if err := back.UnmarshalText(b); err != nil || back != op {
+			t.Errorf("%d -> %q -> %d, %v", op, b, back, err)
+		}
+	}
+	var o ARPOp
+	if err := o.UnmarshalText([]byte("who-has")); err == nil {
+		t.Error("UnmarshalText(who-has) succeeded")
 	}
 }
