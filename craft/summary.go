@@ -315,7 +315,14 @@ func summarizeIPv4(s *Summary, p *Packet, l3 []byte, err error) {
 		s.Proto = "icmp"
 		s.ICMP = &ICMPSummary{Type: datagram[0], Code: datagram[1], Name: icmpTypeName(datagram[0], datagram[1]),
 			Length: len(datagram), ChecksumOK: Checksum(datagram) == 0}
-		info = fmt.Sprintf("%s > %s: ICMP %s, length %d", ip.Src, ip.Dst, s.ICMP.Name, len(datagram))
+		name := s.ICMP.Name
+		if u := unreachableText(datagram); u != "" {
+			name = u
+		}
+		info = fmt.Sprintf("%s > %s: ICMP %s, length %d", ip.Src, ip.Dst, name, len(datagram))
+		if !s.ICMP.ChecksumOK {
+			info += ", bad icmp cksum"
+		}
 		s.Hex = hex.EncodeToString(datagram[4:])
 	case ip.Protocol == ProtocolTCP && len(datagram) >= 20 && int(datagram[12]>>4)*4 >= 20 && int(datagram[12]>>4)*4 <= len(datagram):
 		info = summarizeTCP(s, ip, datagram)
@@ -504,4 +511,36 @@ func summarizeTCP(s *Summary, ip *IPv4, seg []byte) string {
 		s.Hex = hex.EncodeToString(seg[off:])
 	}
 	return w.String()
+}
+
+// unreachableText describes an ICMP destination unreachable message m
+// (RFC 792: type 3; 4 unused bytes, then the offending datagram's IPv4
+// header and its first 8 bytes) as tcpdump does: "host 198.18.0.9
+// unreachable", "198.18.0.2 udp port 9 unreachable". It returns "" when m
+// is something else or too short to tell.
+func unreachableText(m []byte) string {
+	if len(m) < 8+IPv4HeaderLen || m[0] != 3 || m[8]>>4 != 4 {
+		return ""
+	}
+	inner := m[8:]
+	hl := ihl(inner)
+	proto, dst := inner[9], netip.AddrFrom4([4]byte(inner[16:20]))
+	switch m[1] {
+	case 0:
+		return fmt.Sprintf("net %s unreachable", dst)
+	case 1:
+		return fmt.Sprintf("host %s unreachable", dst)
+	case 2:
+		return fmt.Sprintf("%s protocol %d unreachable", dst, proto)
+	case 3:
+		if hl < IPv4HeaderLen || len(inner) < hl+4 {
+			return ""
+		}
+		name := map[uint8]string{ProtocolUDP: "udp", ProtocolTCP: "tcp"}[proto]
+		if name == "" {
+			return ""
+		}
+		return fmt.Sprintf("%s %s port %d unreachable", dst, name, binary.BigEndian.Uint16(inner[hl+2:hl+4]))
+	}
+	return ""
 }

@@ -42,8 +42,20 @@ func TestSummaryAgainstTcpdump(t *testing.T) {
 	icmpInner := AppendICMPEcho(nil, Ethernet{Dst: peer, Src: mac}, IPv4{Src: ip1, Dst: ip2}, ICMPEcho{Type: 8, ID: 5, Seq: 6})
 	qinqICMP := append(append(append([]byte(nil), icmpInner[:12]...), unhexString(t, "88a80064"+"81000fff")...), icmpInner[12:]...)
 
+	// ICMP destination unreachable quoting the datagram it refers to.
+	quoted := AppendUDP(nil, Ethernet{}, IPv4{ID: 3, Src: ip1, Dst: ip2}, UDP{SrcPort: 40000, DstPort: 9}, []byte("x"))[14:]
+	quoted = quoted[:IPv4HeaderLen+8]
+	unreach := func(code uint8) []byte {
+		msg := append([]byte{3, code, 0, 0, 0, 0, 0, 0}, quoted...)
+		c := Checksum(msg)
+		msg[2], msg[3] = byte(c>>8), byte(c)
+		f := AppendEthernet(nil, Ethernet{Dst: mac, Src: peer, EtherType: EtherTypeIPv4})
+		f = AppendIPv4(f, IPv4{TTL: 64, Protocol: ProtocolICMP, Src: ip2, Dst: ip1}, len(msg))
+		return append(f, msg...)
+	}
+
 	frames := [][]byte{
-		qinq, qq, qinqICMP,
+		qinq, qq, qinqICMP, unreach(0), unreach(1), unreach(2), unreach(3),
 		AppendARP(nil, Ethernet{Dst: Broadcast, Src: mac, VLAN: &VLAN{ID: 10}}, NewARPRequest(mac, ip1, ip2)),
 		AppendARP(nil, Ethernet{Dst: Broadcast, Src: mac, VLAN: &VLAN{ID: 4094, Priority: 6, DropEligible: true}}, NewARPProbe(mac, ip2)),
 		AppendARP(nil, Ethernet{Dst: Broadcast, Src: mac}, NewGratuitousARP(mac, ip1)),
