@@ -193,13 +193,16 @@ func (p *parser) fold(a arith) (arith, error) {
 				return nil, p.errAt(a.pos, "division by zero")
 			case a.op == "%" && rn.v == 0:
 				return nil, p.errAt(a.pos, "modulus by zero")
-			case (a.op == "<<" || a.op == ">>") && rn.v > 31:
-				return nil, p.errAt(a.pos, "shift by more than 31 bits")
 			}
 		}
 		ln, lc := l.(aNum)
 		if lc && rc {
+			// Constant shifts past 31 bits give 0, as libpcap folds them.
 			return aNum{v: aluK(a.op, ln.v, rn.v)}, nil
+		}
+		if rc && (a.op == "<<" || a.op == ">>") && rn.v > 31 {
+			// The kernel refuses such a shift (sk_chk_filter).
+			return nil, p.errAt(a.pos, "shift by more than 31 bits")
 		}
 		return aBin{op: a.op, l: l, r: r, pos: a.pos}, nil
 	}
@@ -282,7 +285,10 @@ func (p *parser) genArith(a arith, depth int) ([]bpf.Instruction, node, error) {
 		st = append(st, bpf.StoreScratch{Src: bpf.RegA, N: m})
 		st = append(st, sr...)
 		st = append(st, bpf.TAX{}, bpf.LoadScratch{Dst: bpf.RegA, N: m}, bpf.ALUOpX{Op: op})
-		return st, and(gl, gr), nil
+		// libpcap's gen_arth keeps the guards of the left operand only:
+		// in "tcp[0] + sctp[0] = 1" nothing checks for SCTP.
+		_ = gr
+		return st, gl, nil
 	case aLoad:
 		return p.genLoad(a, depth)
 	}

@@ -130,13 +130,18 @@ func (e *emitter) gen(n node, lt, lf int) {
 }
 
 // emit returns the program for root: accept with snaplen, reject with 0.
-func emit(root node, snaplen uint32) []bpf.Instruction {
+func emit(root node, snaplen uint32, optimize bool) []bpf.Instruction {
 	e := &emitter{}
 	acc, rej := e.newLabel(), e.newLabel()
 	e.gen(root, acc, rej)
 	e.items = append(e.items,
 		item{kind: iLabel, target: acc}, item{kind: iRet, k: snaplen},
 		item{kind: iLabel, target: rej}, item{kind: iRet, k: 0})
+	if optimize {
+		blocks := toBlocks(e.items, e.labels)
+		optimizeBlocks(blocks)
+		e.items, e.labels = fromBlocks(blocks)
+	}
 	e.optimize()
 	return e.layout()
 }

@@ -37,6 +37,10 @@ type Options struct {
 	// (DLT_EN10MB, every tag in the frame); the VM of x/net/bpf cannot run
 	// such programs.
 	KernelVLAN bool
+
+	// NoOptimize turns the optimizer off, like tcpdump -O: the program
+	// then runs every test in expression order and keeps every load.
+	NoOptimize bool
 }
 
 // SyntaxError reports an expression that cannot be compiled: a syntax
@@ -109,7 +113,7 @@ func Compile(expr string, opt Options) ([]bpf.Instruction, error) {
 			}, op: opTrue}, b: root}
 		}
 	}
-	prog := emit(root, opt.SnapLen)
+	prog := emit(root, opt.SnapLen, !opt.NoOptimize)
 	if len(prog) > MaxInstructions {
 		return nil, fmt.Errorf("filter: program too long: %d instructions, the kernel accepts %d: %q", len(prog), MaxInstructions, expr)
 	}

@@ -147,6 +147,30 @@ func TestKernelRunsFilter(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// The veth carrier comes up asynchronously: probe until a frame gets
+	// through (bounded), instead of sleeping.
+	probe := make([]byte, 60)
+	copy(probe, []byte{0x02, 0, 0, 0, 0, 0x99, 0x02, 0, 0, 0, 0, 0x98, 0x88, 0xb6})
+	buf := make([]byte, 65536)
+	tv := unix.Timeval{Usec: 50000}
+	if err := unix.SetsockoptTimeval(all, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		t.Fatal(err)
+	}
+	for try := 0; ; try++ {
+		if try == 100 {
+			t.Fatal("veth never carried a probe frame")
+		}
+		if err := unix.Sendto(tx, probe, 0, &unix.SockaddrLinklayer{Ifindex: txIfi}); err != nil {
+			t.Fatal(err)
+		}
+		if n, _, err := unix.Recvfrom(all, buf, 0); err == nil && string(buf[:n]) == string(probe) {
+			break
+		}
+	}
+	tv = unix.Timeval{Sec: 2}
+	if err := unix.SetsockoptTimeval(all, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		t.Fatal(err)
+	}
 	var frames []frame
 	for _, f := range testFrames(t) {
 		if len(f.data) < 14 || len(f.data) > 1514 {
@@ -160,7 +184,6 @@ func TestKernelRunsFilter(t *testing.T) {
 		frames = append(frames, f)
 	}
 	exprs := readExpressions(t)
-	buf := make([]byte, 65536)
 	pairs := 0
 	for i, e := range exprs {
 		prog, err := CompileRaw(e, Options{KernelVLAN: true})
