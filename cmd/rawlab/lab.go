@@ -471,7 +471,12 @@ func runDemo(ctx context.Context, a *app, l *lab.Lab, exe, pcap, xid string, ext
 	runErr := c.Run()
 
 	fmt.Fprintf(a.stdout, "\n# rawlab read %s  (what crossed the wire)\n", pcap)
-	if perr := printCapture(a.stdout, pcap); perr != nil {
+	perr := printCapture(a.stdout, pcap)
+	if perr == nil {
+		fmt.Fprintf(a.stdout, "\nThe DHCP messages field by field (RFC 2131 §2, options RFC 2132 §9):\n")
+		perr = printDHCPFields(a.stdout, pcap)
+	}
+	if perr != nil {
 		fmt.Fprintf(a.stderr, "rawlab: demo: %v\n", perr)
 		if runErr == nil {
 			return failure(perr)
@@ -486,6 +491,49 @@ func runDemo(ctx context.Context, a *app, l *lab.Lab, exe, pcap, xid string, ext
 	}
 	return nil
 }
+
+// printDHCPFields prints, for each DHCP frame of a capture, the fields a
+// newcomer reads first: op, xid, chaddr, yiaddr and options 53, 54 and 55.
+func printDHCPFields(w io.Writer, path string) error {
+	r, err := capture.OpenFile(path)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\top\txid\tchaddr\tyiaddr\t53 type\t54 server id\t55 parameter request list")
+	for n := 1; ; n++ {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		p, err := craft.DecodeDHCP(rec.Data)
+		if err != nil {
+			continue // the ARP probe
+		}
+		m := p.Msg
+		sid, prl := "-", "-"
+		if id := m.ServerIdentifier(); id != nil {
+			sid = id.String()
+		}
+		if l := m.ParameterRequestList(); len(l) > 0 {
+			codes := make([]string, len(l))
+			for i, c := range l {
+				codes[i] = strconv.Itoa(int(c.Code()))
+			}
+			prl = strings.Join(codes, ",")
+		}
+		fmt.Fprintf(tw, "%d\t%d %s\t%#08x\t%s\t%s\t%d %s\t%s\t%s\n", n, m.OpCode, m.OpCode, binaryXID(m.TransactionID),
+			m.ClientHWAddr, m.YourIPAddr, uint8(m.MessageType()), m.MessageType(), sid, prl)
+	}
+	return tw.Flush()
+}
+
+// binaryXID returns a transaction ID as a number.
+func binaryXID(x [4]byte) uint32 { return uint32(x[0])<<24 | uint32(x[1])<<16 | uint32(x[2])<<8 | uint32(x[3]) }
 
 // printCapture prints each frame of a pcap/pcapng file: number, time offset,
 // one-line summary and, on the next line, its comment.

@@ -188,8 +188,11 @@ func keaLease(t *testing.T, _ *netnstest.Proc, dir, mac string) (string, time.Ti
 // --- ISC dhcpd (dhcpd(8), dhcpd.conf(5), dhcpd.leases(5)) ---
 
 func startDhcpd(t *testing.T, ns *netnstest.NS, dir, ifname, ip, first, last string) *netnstest.Proc {
+	// dhcp-cache-threshold 0: without it a renewal within the first 25% of
+	// the lease is answered from the old lease and not written down.
 	conf := fmt.Sprintf(`authoritative;
 ping-check false;
+dhcp-cache-threshold 0;
 default-lease-time %d;
 max-lease-time %d;
 option rfc3442-classless-static-routes code 121 = array of integer 8;
