@@ -533,7 +533,9 @@ func printDHCPFields(w io.Writer, path string) error {
 }
 
 // binaryXID returns a transaction ID as a number.
-func binaryXID(x [4]byte) uint32 { return uint32(x[0])<<24 | uint32(x[1])<<16 | uint32(x[2])<<8 | uint32(x[3]) }
+func binaryXID(x [4]byte) uint32 {
+	return uint32(x[0])<<24 | uint32(x[1])<<16 | uint32(x[2])<<8 | uint32(x[3])
+}
 
 // printCapture prints each frame of a pcap/pcapng file: number, time offset,
 // one-line summary and, on the next line, its comment.
