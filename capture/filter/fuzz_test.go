@@ -246,6 +246,14 @@ func FuzzCompile(f *testing.F) {
 			}
 			b, _ := run(r.prog, fr.data, aux{})
 			if (a != 0) != (b != 0) {
+				// On a frame too short for some load, the verdict depends on
+				// which loads each optimizer kept (libpcap's keeps some that
+				// decide nothing): tolerated here, never in the corpus test.
+				_, fa, _ := runFault(mine, fr.data, aux{}, false)
+				_, fb, _ := runFault(r.prog, fr.data, aux{}, false)
+				if fa || fb {
+					continue
+				}
 				t.Fatalf("%q on %s (% x): rawlab %d, libpcap %d\nrawlab:\n%slibpcap:\n%s", expr, fr.name, fr.data, a, b, DumpRaw(mine), DumpRaw(r.prog))
 			}
 		}

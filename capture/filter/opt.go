@@ -610,38 +610,43 @@ func thread(blocks []*block) bool {
 			}
 		}
 	}
-	// target follows the edge q -> t through blocks that change nothing
-	// and whose test the facts on that edge decide.
+	// target follows the edge q -> t through blocks whose test the facts on
+	// that edge decide, as long as nothing they define is used where the
+	// edge ends up. Skipping a block may skip a load that would have fallen
+	// outside a truncated packet: libpcap's optimizer does the same.
+	liveIn := liveness(blocks)
 	target := func(q int, t int) int {
 		if in[q] == nil {
 			return t
 		}
 		s := edgeState(blocks[q], blockOut(blocks[q], in[q]), t)
+		var defs uint32
 		for n := 0; n < 64; n++ {
 			b := blocks[t]
 			if b.kind == iRet {
 				return t
 			}
 			c := s.clone()
+			bdefs := defs
 			for _, ins := range b.stmts {
-				if _, keep := c.step(ins); keep {
-					return t
-				}
+				c.step(ins)
+				_, d := useDef(ins)
+				bdefs |= d
 			}
-			switch b.kind {
-			case iJa:
-				t = b.jt
-			case iCond:
-				r, ok := s.decide(b)
+			next := b.jt
+			if b.kind == iCond {
+				r, ok := c.decide(b)
 				if !ok {
 					return t
 				}
-				if r {
-					t = b.jt
-				} else {
-					t = b.jf
+				if !r {
+					next = b.jf
 				}
 			}
+			if bdefs&liveIn[next] != 0 {
+				return t
+			}
+			s, defs, t = c, bdefs, next
 		}
 		return t
 	}
@@ -672,6 +677,38 @@ func thread(blocks []*block) bool {
 	return changed
 }
 
+// liveness returns the registers live at the entry of each block.
+func liveness(blocks []*block) []uint32 {
+	liveIn := make([]uint32, len(blocks))
+	for i := len(blocks) - 1; i >= 0; i-- {
+		b := blocks[i]
+		if b.dead {
+			continue
+		}
+		live := liveOut(b, liveIn)
+		for j := len(b.stmts) - 1; j >= 0; j-- {
+			use, def := useDef(b.stmts[j])
+			live = live&^def | use
+		}
+		liveIn[i] = live
+	}
+	return liveIn
+}
+
+func liveOut(b *block, liveIn []uint32) uint32 {
+	switch b.kind {
+	case iCond:
+		live := liveIn[b.jt] | liveIn[b.jf] | regA
+		if b.x {
+			live |= regX
+		}
+		return live
+	case iJa:
+		return liveIn[b.jt]
+	}
+	return 0
+}
+
 // removeDead drops statements whose results are never used, with a
 // backward liveness analysis over the blocks (an acyclic graph laid out in
 // order).
@@ -683,16 +720,7 @@ func removeDead(blocks []*block) bool {
 		if b.dead {
 			continue
 		}
-		var live uint32
-		switch b.kind {
-		case iCond:
-			live = liveIn[b.jt] | liveIn[b.jf] | regA
-			if b.x {
-				live |= regX
-			}
-		case iJa:
-			live = liveIn[b.jt]
-		}
+		live := liveOut(b, liveIn)
 		var kept []bpf.Instruction
 		for j := len(b.stmts) - 1; j >= 0; j-- {
 			use, def := useDef(b.stmts[j])

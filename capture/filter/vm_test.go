@@ -30,6 +30,13 @@ func run(prog []bpf.RawInstruction, pkt []byte, ax aux) (uint32, error) {
 }
 
 func runMode(prog []bpf.RawInstruction, pkt []byte, ax aux, noWrap bool) (uint32, error) {
+	v, _, err := runFault(prog, pkt, ax, noWrap)
+	return v, err
+}
+
+// runFault is run that also reports whether the program stopped on a load
+// outside the packet.
+func runFault(prog []bpf.RawInstruction, pkt []byte, ax aux, noWrap bool) (uint32, bool, error) {
 	var a, x uint32
 	var mem [16]uint32
 	load := func(off uint32, size uint32) (uint32, bool) {
@@ -74,30 +81,30 @@ func runMode(prog []bpf.RawInstruction, pkt []byte, ax aux, noWrap bool) (uint32
 				v = uint32(len(pkt))
 			case mode == 0x60: // MEM
 				if k >= 16 {
-					return 0, errBadProgram
+					return 0, false, errBadProgram
 				}
 				v = mem[k]
 			case mode == 0x20 && cls == 0x00: // ABS
 				var ok bool
 				if v, ok = load(k, size); !ok {
-					return 0, nil
+					return 0, true, nil
 				}
 			case mode == 0x40 && cls == 0x00: // IND
 				var ok bool
 				if noWrap && uint64(x)+uint64(k) > 0xffffffff {
-					return 0, nil
+					return 0, true, nil
 				}
 				if v, ok = load(x+k, size); !ok {
-					return 0, nil
+					return 0, true, nil
 				}
 			case mode == 0xa0 && cls == 0x01: // MSH
 				b, ok := load(k, 1)
 				if !ok {
-					return 0, nil
+					return 0, true, nil
 				}
 				v = 4 * (b & 0xf)
 			default:
-				return 0, errBadProgram
+				return 0, false, errBadProgram
 			}
 			if cls == 0x00 {
 				a = v
@@ -106,12 +113,12 @@ func runMode(prog []bpf.RawInstruction, pkt []byte, ax aux, noWrap bool) (uint32
 			}
 		case 0x02: // ST
 			if k >= 16 {
-				return 0, errBadProgram
+				return 0, false, errBadProgram
 			}
 			mem[k] = a
 		case 0x03: // STX
 			if k >= 16 {
-				return 0, errBadProgram
+				return 0, false, errBadProgram
 			}
 			mem[k] = x
 		case 0x04: // ALU
@@ -128,7 +135,7 @@ func runMode(prog []bpf.RawInstruction, pkt []byte, ax aux, noWrap bool) (uint32
 				a *= v
 			case 0x30:
 				if v == 0 {
-					return 0, nil
+					return 0, false, nil
 				}
 				a /= v
 			case 0x40:
@@ -143,13 +150,13 @@ func runMode(prog []bpf.RawInstruction, pkt []byte, ax aux, noWrap bool) (uint32
 				a = -a
 			case 0x90:
 				if v == 0 {
-					return 0, nil
+					return 0, false, nil
 				}
 				a %= v
 			case 0xa0:
 				a ^= v
 			default:
-				return 0, errBadProgram
+				return 0, false, errBadProgram
 			}
 		case 0x05: // JMP
 			if ins.Op == 0x05 {
@@ -171,7 +178,7 @@ func runMode(prog []bpf.RawInstruction, pkt []byte, ax aux, noWrap bool) (uint32
 			case 0x40:
 				c = a&v != 0
 			default:
-				return 0, errBadProgram
+				return 0, false, errBadProgram
 			}
 			if c {
 				pc += int(ins.Jt)
@@ -180,9 +187,9 @@ func runMode(prog []bpf.RawInstruction, pkt []byte, ax aux, noWrap bool) (uint32
 			}
 		case 0x06: // RET
 			if ins.Op&0x18 == 0x10 {
-				return a, nil
+				return a, false, nil
 			}
-			return k, nil
+			return k, false, nil
 		case 0x07: // MISC
 			if ins.Op == 0x07 {
 				x = a
@@ -191,7 +198,7 @@ func runMode(prog []bpf.RawInstruction, pkt []byte, ax aux, noWrap bool) (uint32
 			}
 		}
 	}
-	return 0, errBadProgram
+	return 0, false, errBadProgram
 }
 
 // validate checks what the kernel's sk_chk_filter checks: length, known
