@@ -69,6 +69,9 @@ It needs root and iproute2, nothing else. IPv6 is off in every namespace.`,
 type serverFlags struct {
 	pool          string
 	lease, t1, t2 time.Duration
+	dns           []string
+	domain        string
+	search        []string
 }
 
 func (f *serverFlags) bind(cmd *cobra.Command) {
@@ -77,6 +80,9 @@ func (f *serverFlags) bind(cmd *cobra.Command) {
 	fs.DurationVar(&f.lease, "lease", time.Hour, "lease time (option 51)")
 	fs.DurationVar(&f.t1, "t1", 0, "renewal time T1, option 58 (default lease/2)")
 	fs.DurationVar(&f.t2, "t2", 0, "rebinding time T2, option 59 (default lease*7/8)")
+	fs.StringSliceVar(&f.dns, "dns", []string{"198.18.0.1"}, "DNS servers to hand out (option 6), in 198.18.0.0/15")
+	fs.StringVar(&f.domain, "domain", "lab.rawlab.test", "domain name to hand out (option 15)")
+	fs.StringSliceVar(&f.search, "search", []string{"lab.rawlab.test", "rawlab.test"}, "domain search list (option 119)")
 }
 
 // config checks the flags and returns the server configuration.
@@ -94,6 +100,15 @@ func (f *serverFlags) config() (labdhcp.Config, error) {
 		return cfg, usageErrorf("--pool: %v", err)
 	}
 	cfg.LeaseTime, cfg.T1, cfg.T2 = f.lease, f.t1, f.t2
+	cfg.DNS = nil
+	for _, d := range f.dns {
+		a, err := netip.ParseAddr(strings.TrimSpace(d))
+		if err != nil || !a.Is4() || !netip.MustParsePrefix("198.18.0.0/15").Contains(a) {
+			return cfg, usageErrorf("--dns %q: want IPv4 addresses in 198.18.0.0/15", d)
+		}
+		cfg.DNS = append(cfg.DNS, a)
+	}
+	cfg.Domain, cfg.Search = f.domain, f.search
 	if _, err := labdhcp.New(cfg, nil); err != nil {
 		return cfg, usageError(err)
 	}
@@ -102,7 +117,8 @@ func (f *serverFlags) config() (labdhcp.Config, error) {
 
 // args renders the flags for `rawlab lab serve`.
 func (f *serverFlags) args() []string {
-	return []string{"--pool", f.pool, "--lease", f.lease.String(), "--t1", f.t1.String(), "--t2", f.t2.String()}
+	return []string{"--pool", f.pool, "--lease", f.lease.String(), "--t1", f.t1.String(), "--t2", f.t2.String(),
+		"--dns", strings.Join(f.dns, ","), "--domain", f.domain, "--search", strings.Join(f.search, ",")}
 }
 
 func newLabUpCmd(a *app, lf *labFlags) *cobra.Command {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rawlab/rawlab/internal/labdhcp"
 	"github.com/rawlab/rawlab/internal/netnstest"
 )
 
@@ -32,7 +33,8 @@ const (
 	t2Secs    = 525
 )
 
-// server is one DHCP server implementation under test.
+// server is one DHCP server implementation under test. "rawlab" is the lab's
+// own server (internal/labdhcp), held to the same checks.
 type server struct {
 	name string
 	bin  string // executable that must exist, else the test fails (CI installs it)
@@ -42,16 +44,14 @@ type server struct {
 	// lease looks mac up in the server's lease database: the address it
 	// holds ("" if none, or released) and until when.
 	lease func(t *testing.T, p *netnstest.Proc, dir, mac string) (ip string, expires time.Time)
-	// naksInitReboot: the server NAKs an INIT-REBOOT REQUEST for an address
-	// outside its subnet.
-	naksInitReboot bool
 }
 
 var servers = []server{
-	{name: "dnsmasq", bin: "dnsmasq", start: startDnsmasq, lease: dnsmasqLease, naksInitReboot: true},
-	{name: "kea", bin: "kea-dhcp4", start: startKea, lease: keaLease, naksInitReboot: true},
-	{name: "dhcpd", bin: "dhcpd", start: startDhcpd, lease: dhcpdLease, naksInitReboot: true},
-	{name: "udhcpd", bin: "busybox", start: startUdhcpd, lease: udhcpdLease, naksInitReboot: true},
+	{name: "dnsmasq", bin: "dnsmasq", start: startDnsmasq, lease: dnsmasqLease},
+	{name: "kea", bin: "kea-dhcp4", start: startKea, lease: keaLease},
+	{name: "dhcpd", bin: "dhcpd", start: startDhcpd, lease: dhcpdLease},
+	{name: "udhcpd", bin: "busybox", start: startUdhcpd, lease: udhcpdLease},
+	{name: "rawlab", bin: "ip", start: startRawlab, lease: rawlabLease},
 }
 
 func writeFile(t *testing.T, path, content string) {
@@ -335,6 +335,32 @@ func udhcpdLease(t *testing.T, p *netnstest.Proc, dir, mac string) (string, time
 			t.Fatalf("dumpleases line %q: %v", line, err)
 		}
 		return f[1], e
+	}
+	return "", time.Time{}
+}
+
+// --- rawlab's own lab server (internal/labdhcp, `rawlab lab serve`) ---
+
+func startRawlab(t *testing.T, ns *netnstest.NS, dir, ifname, ip, first, last string) *netnstest.Proc {
+	if ip != "198.18.0.1" {
+		t.Fatalf("the lab server answers as 198.18.0.1, not %s", ip)
+	}
+	return ns.Start(t, func(l string) bool { return l == "ready" }, netnstest.Rawlab(t), "lab", "serve", "-i", ifname,
+		"--lease-file", filepath.Join(dir, "leases.json"), "--pool", first+"-"+last,
+		"--lease", fmt.Sprintf("%ds", leaseSecs), "--t1", fmt.Sprintf("%ds", t1Secs), "--t2", fmt.Sprintf("%ds", t2Secs),
+		"--dns", dnsIP, "--domain", domain, "--search", domain+",rawlab.test")
+}
+
+// rawlabLease reads the lab server's JSON lease table.
+func rawlabLease(t *testing.T, _ *netnstest.Proc, dir, mac string) (string, time.Time) {
+	ls, err := labdhcp.ReadLeaseFile(filepath.Join(dir, "leases.json"))
+	if err != nil {
+		t.Fatalf("lab server lease file: %v", err)
+	}
+	for _, l := range ls {
+		if strings.EqualFold(l.MAC, mac) && l.State == labdhcp.StateBound {
+			return l.IP.String(), l.Expires
+		}
 	}
 	return "", time.Time{}
 }
