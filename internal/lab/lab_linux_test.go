@@ -222,3 +222,36 @@ func TestUpRefusesBadFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestDemo(t *testing.T) {
+	p := newPrivateLab(t)
+	pcap := filepath.Join(t.TempDir(), "demo.pcapng")
+	out, code := p.run("demo", "--xid", "0", "--pcap", pcap)
+	if code != 0 {
+		t.Fatalf("lab demo: exit %d\n%s", code, out)
+	}
+	for _, want := range []string{
+		"-> DHCPDISCOVER (init) xid=0x00000000 try 1",
+		"<- DHCPACK xid=0x00000000 from 198.18.0.1 (" + lab.MAC(1) + ") yiaddr 198.18.0.100",
+		"# DHCPREQUEST (selecting) xid=0x00000000 try 1", // the recording's comment, read back
+		"1  1 BootRequest  0x00000000  " + lab.MAC(2) + "  0.0.0.0       1 DISCOVER",
+		"4  2 BootReply    0x00000000  " + lab.MAC(2) + "  198.18.0.100  5 ACK       198.18.0.1",
+		"lab removed",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+	if st := p.status(); len(st.Namespaces) != 0 || st.Server.Running {
+		t.Errorf("after the demo: %+v, want the lab gone", st)
+	}
+
+	// A failing lease still tears the lab down, and the demo fails.
+	out, code = p.run("demo", "--pcap", pcap, "--", "--select", "server=198.18.0.9", "--timeout", "200ms", "--retries", "0")
+	if code == 0 || !strings.Contains(out, "lab removed") {
+		t.Errorf("demo with a lease that fails: exit %d, want non-zero and the lab removed:\n%s", code, out)
+	}
+	if st := p.status(); len(st.Namespaces) != 0 || st.Server.Running {
+		t.Errorf("after a failed demo: %+v, want the lab gone", st)
+	}
+}
