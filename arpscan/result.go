@@ -137,9 +137,18 @@ type response struct {
 	seen     int64 // unix ns
 }
 
-func (r *response) host(vendor func(net.HardwareAddr) string) Host {
-	h := Host{IP: addr4(r.ip), MAC: net.HardwareAddr(append([]byte(nil), r.mac[:]...)), VLAN: int(r.vlan),
-		RTT: time.Duration(r.rtt), Replies: int(r.count)}
+// host turns r into a Host; its MAC is carved from *macs (one allocation
+// for many hosts) when macs is not nil.
+func (r *response) host(vendor func(net.HardwareAddr) string, macs *[]byte) Host {
+	var mac net.HardwareAddr
+	if macs != nil && cap(*macs)-len(*macs) >= 6 {
+		n := len(*macs)
+		*macs = append(*macs, r.mac[:]...)
+		mac = (*macs)[n : n+6 : n+6]
+	} else {
+		mac = net.HardwareAddr(append([]byte(nil), r.mac[:]...))
+	}
+	h := Host{IP: addr4(r.ip), MAC: mac, VLAN: int(r.vlan), RTT: time.Duration(r.rtt), Replies: int(r.count)}
 	if r.seen != 0 {
 		h.Seen = time.Unix(0, r.seen)
 	}
@@ -209,12 +218,13 @@ func (s *responseSet) hosts(vendor func(net.HardwareAddr) string, dup func(*resp
 		ips = append(ips, ip)
 	}
 	sortU32(ips)
-	var out []Host
+	out := make([]Host, 0, len(s.list))
+	macs := make([]byte, 0, 6*len(s.list))
 	for _, ip := range ips {
 		start := len(out)
 		for j := s.first[ip]; j >= 0; j = s.list[j].next {
 			r := &s.list[j]
-			h := r.host(vendor)
+			h := r.host(vendor, &macs)
 			if dup != nil && dup(r) {
 				h.Flags |= FlagDup
 			}

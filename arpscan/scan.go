@@ -599,7 +599,13 @@ func (s *Scanner) handle(m *Msg, p *Packet) {
 		if s.state[i].CompareAndSwap(st, st&^0xff|stAnswered) {
 			s.answered.Add(1)
 			if st>>8 == 1 { // Karn: only unambiguous samples
-				s.est.add(rtt)
+				// The wait must cover the time until the sender can know of
+				// the answer, so the sample is taken now, not at the
+				// kernel's arrival timestamp: a reader lagging behind a
+				// busy machine or a ring block not yet handed over
+				// lengthens it, and no retry goes out for an answer
+				// already queued.
+				s.est.add(time.Now().UnixNano() - s.lastSend[i].Load())
 				s.srtt.Store(s.est.srtt)
 				s.rttvar.Store(s.est.rttvar)
 			}
@@ -614,13 +620,14 @@ func (s *Scanner) handle(m *Msg, p *Packet) {
 // report assembles the results once the receiver has ended.
 func (s *Scanner) report(elapsed time.Duration) *Report {
 	r := &Report{Targets: s.t.Len(), Sent: int(s.sent.Load()), Responded: int(s.answered.Load()), Elapsed: elapsed,
-		Received: s.received, Ignored: s.ignored}
+		Received: s.received, Ignored: s.ignored, Hosts: make([]Host, 0, len(s.resp))}
+	macs := make([]byte, 0, 6*len(s.resp))
 	for i := range s.head {
 		start := len(r.Hosts)
 		requests := int(s.state[i].Load() >> 8)
 		for j := s.head[i]; j >= 0; j = s.resp[j].next {
 			resp := &s.resp[j]
-			h := resp.host(s.cfg.Vendor)
+			h := resp.host(s.cfg.Vendor, &macs)
 			h.Requests = requests
 			if int(resp.count) > max(requests, 1) {
 				h.Flags |= FlagDup

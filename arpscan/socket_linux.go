@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -31,12 +32,23 @@ type DialConfig struct {
 	// BypassQdisc sends straight to the driver (PACKET_QDISC_BYPASS), for
 	// --rate max on links where the queueing discipline is the bottleneck.
 	BypassQdisc bool
+	// RingSize is the size in bytes of the TPACKET_V3 receive ring; 0 means
+	// 4 MiB, a negative value no ring (recvmmsg instead). An ARP reply takes
+	// 128 bytes of ring, so 8 MiB holds a /16's replies.
+	RingSize int
 }
 
-// PacketConn is the AF_PACKET implementation of Conn: one send-only socket
-// (protocol 0, so nothing is ever queued on it) written with sendmmsg(2),
-// and one receive socket bound to ETH_P_ARP with a BPF filter attached
-// before bind, read with recvmmsg(2) through the runtime poller.
+// ringBlockSize is the size of one TPACKET_V3 block; ringBlockTimeout how
+// long the kernel waits before handing over a block that is not full
+// (tp_retire_blk_tov, in ms).
+const (
+	ringBlockSize    = 256 << 10
+	ringBlockTimeout = 1
+)
+
+// PacketConn is the AF_PACKET implementation of Conn: one socket bound to
+// ETH_P_ARP with a BPF filter attached before bind, written with
+// sendmmsg(2) and read with recvmmsg(2) through the runtime poller.
 type PacketConn struct {
 	ifi    *net.Interface
 	sendFD int
@@ -56,6 +68,16 @@ type PacketConn struct {
 	rn     int
 	rerr   error
 	readFn func(fd uintptr) bool
+	ringFn func(fd uintptr) bool
+
+	// TPACKET_V3 receive ring, when mapped (see packet(7) and
+	// Documentation/networking/packet_mmap.rst).
+	readMu sync.Mutex // held while ReadFrames touches the ring; Close takes it before unmapping
+	ring   []byte
+	blocks int
+	cur    int // block being read
+	pkt    int // packets of cur already read
+	pktOff int // offset in cur of the next packet
 
 	closeOnce sync.Once
 	closeErr  error
@@ -80,26 +102,23 @@ func Dial(ifi *net.Interface, cfg DialConfig) (*PacketConn, error) {
 		return nil, &net.OpError{Op: "dial", Net: "packet", Source: nil, Addr: nil,
 			Err: fmt.Errorf("arpscan: %s %s: %w", op, ifi.Name, os.NewSyscallError(op, err))}
 	}
-	// Send socket: protocol 0 receives nothing.
-	c.sendFD, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		c.sendFD = -1
-		return fail("socket", err)
-	}
-	if err := unix.Bind(c.sendFD, &unix.SockaddrLinklayer{Ifindex: ifi.Index}); err != nil {
-		return fail("bind", err)
-	}
-	if cfg.BypassQdisc {
-		if err := unix.SetsockoptInt(c.sendFD, unix.SOL_PACKET, unix.PACKET_QDISC_BYPASS, 1); err != nil {
-			return fail("setsockopt", err)
-		}
-	}
-	// Receive socket: created with protocol 0, filtered, then bound to ARP.
+	// One socket for both directions: created with protocol 0 (nothing is
+	// queued on it yet), filtered, then bound to ARP. A socket bound to one
+	// protocol never sees its own frames (only ETH_P_ALL taps do), so
+	// nothing it sends comes back. One socket, not two, also because closing
+	// a packet socket waits for an RCU grace period (packet_release calls
+	// synchronize_net), about 10 ms each.
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
 	if err != nil {
 		return fail("socket", err)
 	}
 	c.recvFD = fd
+	c.sendFD = fd
+	if cfg.BypassQdisc {
+		if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_QDISC_BYPASS, 1); err != nil {
+			return fail("setsockopt", err)
+		}
+	}
 	if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, prog); err != nil {
 		return fail("setsockopt", err)
 	}
@@ -119,6 +138,11 @@ func Dial(ifi *net.Interface, cfg DialConfig) (*PacketConn, error) {
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
 		return fail("setsockopt", err)
 	}
+	if cfg.RingSize >= 0 {
+		if err := c.setupRing(cfg.RingSize); err != nil {
+			return fail("setsockopt", err)
+		}
+	}
 	if cfg.Promiscuous {
 		mr := unix.PacketMreq{Ifindex: int32(ifi.Index), Type: unix.PACKET_MR_PROMISC}
 		if err := unix.SetsockoptPacketMreq(fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mr); err != nil {
@@ -135,6 +159,7 @@ func Dial(ifi *net.Interface, cfg DialConfig) (*PacketConn, error) {
 	}
 	c.rc = rc
 	c.readFn = c.tryRead
+	c.ringFn = c.tryRing
 	return c, nil
 }
 
@@ -223,6 +248,9 @@ func (c *PacketConn) WriteFrames(frames [][]byte) (int, error) {
 // whatever is queued without waiting, so that frames queued before a past
 // deadline are still returned; then it waits through the poller.
 func (c *PacketConn) ReadFrames(msgs []Msg) (int, error) {
+	if c.ring != nil {
+		return c.readRing(msgs)
+	}
 	if len(msgs) > len(c.rhdr) {
 		c.rhdr = make([]unix.Mmsghdr, len(msgs))
 		c.riov = make([]unix.Iovec, len(msgs))
@@ -313,9 +341,119 @@ func parseControl(b []byte, m *Msg) {
 	}
 }
 
+// setupRing switches the socket to TPACKET_V3 and maps a receive ring of
+// about size bytes (whole 256 KiB blocks, at least 4).
+func (c *PacketConn) setupRing(size int) error {
+	if size == 0 {
+		size = 4 << 20
+	}
+	blocks := max(4, (size+ringBlockSize-1)/ringBlockSize)
+	if err := unix.SetsockoptInt(c.recvFD, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
+		return err
+	}
+	req := unix.TpacketReq3{Block_size: ringBlockSize, Block_nr: uint32(blocks), Frame_size: 2048,
+		Frame_nr: uint32(blocks * ringBlockSize / 2048), Retire_blk_tov: ringBlockTimeout}
+	if err := unix.SetsockoptTpacketReq3(c.recvFD, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
+		return err
+	}
+	mem, err := unix.Mmap(c.recvFD, 0, blocks*ringBlockSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return err
+	}
+	c.ring, c.blocks = mem, blocks
+	return nil
+}
+
+// Block and packet layout of a TPACKET_V3 ring (linux/if_packet.h): a block
+// starts with struct tpacket_block_desc { u32 version; u32 offset_to_priv;
+// struct tpacket_hdr_v1 hdr; }, so block_status is at offset 8, num_pkts at
+// 12 and offset_to_first_pkt at 16. Each packet starts with struct
+// tpacket3_hdr (unix.Tpacket3Hdr): tp_next_offset, tp_sec, tp_nsec,
+// tp_snaplen, tp_len, tp_status, tp_mac (offset of the frame), tp_net,
+// tp_rxhash, tp_vlan_tci, tp_vlan_tpid.
+const blockHdrOff = 8
+
+// readRing copies frames out of the ring, giving each block back to the
+// kernel once read. Without a ready block it waits through the poller, which
+// reports the socket readable when the kernel retires a block.
+func (c *PacketConn) readRing(msgs []Msg) (int, error) {
+	c.readMu.Lock()
+	defer c.readMu.Unlock()
+	if c.ring == nil {
+		return 0, &net.OpError{Op: "read", Net: "packet", Err: os.ErrClosed}
+	}
+	if n := c.ringNext(msgs); n > 0 {
+		return n, nil
+	}
+	c.rmsgs, c.rn = msgs, 0
+	err := c.rc.Read(c.ringFn)
+	c.rmsgs = nil
+	if err != nil {
+		return 0, &net.OpError{Op: "read", Net: "packet", Err: err}
+	}
+	return c.rn, nil
+}
+
+// tryRing is readRing's poller callback, a method value made once so that
+// waiting allocates nothing.
+func (c *PacketConn) tryRing(uintptr) bool {
+	c.rn = c.ringNext(c.rmsgs)
+	return c.rn > 0
+}
+
+// ringNext copies up to len(msgs) frames from ready blocks; it allocates
+// nothing.
+func (c *PacketConn) ringNext(msgs []Msg) int {
+	n := 0
+	for n < len(msgs) {
+		blk := c.ring[c.cur*ringBlockSize : (c.cur+1)*ringBlockSize]
+		hdr := (*unix.TpacketHdrV1)(unsafe.Pointer(&blk[blockHdrOff]))
+		if atomic.LoadUint32(&hdr.Block_status)&unix.TP_STATUS_USER == 0 {
+			break
+		}
+		if c.pkt == 0 {
+			c.pktOff = int(hdr.Offset_to_first_pkt)
+		}
+		num := int(hdr.Num_pkts)
+		for c.pkt < num && n < len(msgs) {
+			if c.pktOff+int(unsafe.Sizeof(unix.Tpacket3Hdr{})) > len(blk) {
+				c.pkt = num // corrupt offset: drop the rest of the block
+				break
+			}
+			ph := (*unix.Tpacket3Hdr)(unsafe.Pointer(&blk[c.pktOff]))
+			start := c.pktOff + int(ph.Mac)
+			end := min(start+int(ph.Snaplen), len(blk))
+			m := &msgs[n]
+			m.N = copy(m.Buf, blk[min(start, end):end])
+			m.Time = time.Unix(int64(ph.Sec), int64(ph.Nsec))
+			m.VLAN = -1
+			if ph.Status&unix.TP_STATUS_VLAN_VALID != 0 {
+				m.VLAN = int(ph.Hv1.Vlan_tci & 0x0fff)
+			}
+			c.pktOff += int(ph.Next_offset)
+			c.pkt++
+			n++
+		}
+		if c.pkt >= num {
+			atomic.StoreUint32(&hdr.Block_status, unix.TP_STATUS_KERNEL)
+			c.cur = (c.cur + 1) % c.blocks
+			c.pkt = 0
+		}
+	}
+	return n
+}
+
 // SetReadDeadline sets the receive deadline; a past time wakes a blocked
-// ReadFrames.
+// ReadFrames. With the ring, frames the kernel has taken but not yet handed
+// over sit in a block it retires within ringBlockTimeout, so a deadline is
+// never set less than two block timeouts ahead: ReadFrames after a past
+// deadline still returns every frame that arrived before it.
 func (c *PacketConn) SetReadDeadline(t time.Time) error {
+	if c.ring != nil {
+		if soon := time.Now().Add(2 * ringBlockTimeout * time.Millisecond); t.Before(soon) {
+			t = soon
+		}
+	}
 	if err := c.recv.SetReadDeadline(t); err != nil {
 		return &net.OpError{Op: "set", Net: "packet", Err: err}
 	}
@@ -345,9 +483,12 @@ func (c *PacketConn) Close() error {
 		} else if c.recvFD >= 0 {
 			errs = append(errs, unix.Close(c.recvFD))
 		}
-		if c.sendFD >= 0 {
-			errs = append(errs, unix.Close(c.sendFD))
+		c.readMu.Lock() // a reader woken by the close has left the ring
+		if c.ring != nil {
+			errs = append(errs, unix.Munmap(c.ring))
+			c.ring = nil
 		}
+		c.readMu.Unlock()
 		c.closeErr = errors.Join(errs...)
 	})
 	return c.closeErr

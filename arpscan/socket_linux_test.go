@@ -34,9 +34,15 @@ func dialIn(t *testing.T, ns *netnstest.NS, ifname string, cfg DialConfig) *Pack
 // replies come back with kernel timestamps; a past deadline still returns
 // what is queued, then times out; neither direction allocates per call.
 func TestPacketConn(t *testing.T) {
+	for name, cfg := range map[string]DialConfig{"ring": {}, "recvmmsg": {RingSize: -1}} {
+		t.Run(name, func(t *testing.T) { testPacketConn(t, cfg) })
+	}
+}
+
+func testPacketConn(t *testing.T, cfg DialConfig) {
 	netnstest.Require(t)
 	a, b := netnstest.Pair(t, "apc", "198.18.3.1/24", "198.18.3.2/24")
-	c := dialIn(t, a, "eth0", DialConfig{})
+	c := dialIn(t, a, "eth0", cfg)
 	p := Packet{EthDst: [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, VLAN: -1, Op: opRequest, SPA: [4]byte{198, 18, 3, 1}, TPA: [4]byte{198, 18, 3, 2}}
 	copy(p.EthSrc[:], c.Interface().HardwareAddr)
 	p.SHA = p.EthSrc
@@ -105,6 +111,25 @@ func TestPacketConn(t *testing.T) {
 		}
 	}); a != 0 {
 		t.Errorf("ReadFrames: %v allocations per call", a)
+	}
+	// Waiting for a frame allocates nothing either: each read below finds
+	// nothing ready and waits in the poller until its reply arrives.
+	c.SetReadDeadline(time.Unix(1, 0))
+	for { // drain
+		if _, err := c.ReadFrames(msgs); err != nil {
+			break
+		}
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if a := testing.AllocsPerRun(20, func() {
+		if _, err := c.WriteFrames(frames[:1]); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := c.ReadFrames(msgs[:1]); n != 1 || err != nil {
+			t.Fatalf("ReadFrames = %d, %v", n, err)
+		}
+	}); a != 0 {
+		t.Errorf("write, then wait for the reply: %v allocations per round", a)
 	}
 	if err := c.Close(); err != nil {
 		t.Errorf("Close: %v", err)

@@ -12,7 +12,7 @@ import (
 // DialConfig sets up the sockets Dial opens (Linux only).
 type DialConfig struct {
 	Passive, Promiscuous, BypassQdisc bool
-	RecvBuffer                        int
+	RecvBuffer, RingSize              int
 }
 
 // PacketConn is the AF_PACKET connection; it exists only on Linux.

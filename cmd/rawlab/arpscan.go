@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -427,7 +428,11 @@ func runArpscan(ctx context.Context, a *app, f *arpscanFlags, args []string) (er
 	for _, w := range p.warn {
 		fmt.Fprintln(a.stderr, "rawlab: warning:", w)
 	}
-	conn, err := arpscan.Dial(p.ifi, arpscan.DialConfig{Passive: f.passive, Promiscuous: f.passive})
+	dc := arpscan.DialConfig{Passive: f.passive, Promiscuous: f.passive}
+	if !f.passive && p.cfg.Rate > 20000 {
+		dc.RingSize = 16 << 20 // room for 131,072 replies while the reader catches up
+	}
+	conn, err := arpscan.Dial(p.ifi, dc)
 	if err != nil {
 		return usageError(err)
 	}
@@ -587,7 +592,7 @@ func printReport(a *app, f *arpscanFlags, p *scanPlan, rep *arpscan.Report) erro
 		_, err = fmt.Fprintf(w, "%s\n", b)
 		return err
 	case f.jsonl:
-		enc := json.NewEncoder(w)
+		bw := bufio.NewWriterSize(w, 64<<10)
 		for _, hs := range []struct {
 			hosts    []arpscan.Host
 			targeted bool
@@ -597,17 +602,17 @@ func printReport(a *app, f *arpscanFlags, p *scanPlan, rep *arpscan.Report) erro
 				if err != nil {
 					return fmt.Errorf("arpscan: %w", err)
 				}
-				var m map[string]any
-				if err := json.Unmarshal(raw, &m); err != nil {
-					return fmt.Errorf("arpscan: %w", err)
-				}
-				m["targeted"] = hs.targeted || f.passive
-				if err := enc.Encode(m); err != nil {
+				// Host's object plus whether it was scanned (passive
+				// watches list every host as targeted).
+				raw = append(raw[:len(raw)-1], `,"targeted":`...)
+				raw = strconv.AppendBool(raw, hs.targeted || f.passive)
+				raw = append(raw, '}', '\n')
+				if _, err := bw.Write(raw); err != nil {
 					return err
 				}
 			}
 		}
-		return nil
+		return bw.Flush()
 	case p.tmpl != nil:
 		for _, hs := range [][]arpscan.Host{rep.Hosts, rep.Unexpected} {
 			for _, h := range hs {
@@ -626,41 +631,70 @@ func printReport(a *app, f *arpscanFlags, p *scanPlan, rep *arpscan.Report) erro
 		}
 		return nil
 	}
-	line := func(h arpscan.Host) string {
-		mac := h.MAC.String()
+	// Lines are appended to one buffer, without fmt, flushed as they fill:
+	// a /16 prints 65,536 of them.
+	bw := bufio.NewWriterSize(w, 64<<10)
+	buf := make([]byte, 0, 256)
+	line := func(h arpscan.Host) error {
+		buf = h.IP.AppendTo(buf[:0])
+		buf = append(buf, '\t')
+		buf = appendMAC(buf, h.MAC)
 		if h.EthSrc != nil {
-			mac += " (" + h.EthSrc.String() + ")"
+			buf = append(buf, " ("...)
+			buf = appendMAC(buf, h.EthSrc)
+			buf = append(buf, ')')
 		}
-		if f.quiet {
-			return fmt.Sprintf("%s\t%s\n", h.IP, mac)
-		}
-		s := fmt.Sprintf("%s\t%s\t%s", h.IP, mac, vendorText(h))
-		if h.VLAN >= 0 {
-			s += fmt.Sprintf(" (802.1Q VLAN=%d)", h.VLAN)
-		}
-		if h.Flags != 0 {
-			s += "\t" + h.Flags.String()
-			if h.Flags&arpscan.FlagDup != 0 {
-				s += fmt.Sprintf(" (%d replies)", h.Replies)
+		if !f.quiet {
+			buf = append(buf, '\t')
+			buf = append(buf, vendorText(h)...)
+			if h.VLAN >= 0 {
+				buf = append(buf, " (802.1Q VLAN="...)
+				buf = strconv.AppendInt(buf, int64(h.VLAN), 10)
+				buf = append(buf, ')')
+			}
+			if h.Flags != 0 {
+				buf = append(buf, '\t')
+				buf = append(buf, h.Flags.String()...)
+				if h.Flags&arpscan.FlagDup != 0 {
+					buf = append(buf, " ("...)
+					buf = strconv.AppendInt(buf, int64(h.Replies), 10)
+					buf = append(buf, " replies)"...)
+				}
 			}
 		}
-		return s + "\n"
+		buf = append(buf, '\n')
+		_, err := bw.Write(buf)
+		return err
 	}
-	var sb strings.Builder
 	for _, h := range rep.Hosts {
-		sb.WriteString(line(h))
+		if err := line(h); err != nil {
+			return err
+		}
 	}
 	if len(rep.Unexpected) > 0 {
-		fmt.Fprintf(&sb, "\n# %d replies from addresses that were not scanned:\n", len(rep.Unexpected))
+		fmt.Fprintf(bw, "\n# %d replies from addresses that were not scanned:\n", len(rep.Unexpected))
 		for _, h := range rep.Unexpected {
-			sb.WriteString(line(h))
+			if err := line(h); err != nil {
+				return err
+			}
 		}
 	}
 	if f.passive {
-		fmt.Fprintf(&sb, "\n%d hosts seen in %.3f s, %d ARP frames\n", rep.Responded, rep.Elapsed.Seconds(), rep.Received)
+		fmt.Fprintf(bw, "\n%d hosts seen in %.3f s, %d ARP frames\n", rep.Responded, rep.Elapsed.Seconds(), rep.Received)
 	} else {
-		fmt.Fprintf(&sb, "\n%d hosts scanned in %.3f s, %d responded\n", rep.Targets, rep.Elapsed.Seconds(), rep.Responded)
+		fmt.Fprintf(bw, "\n%d hosts scanned in %.3f s, %d responded\n", rep.Targets, rep.Elapsed.Seconds(), rep.Responded)
 	}
-	_, err := io.WriteString(w, sb.String())
-	return err
+	return bw.Flush()
+}
+
+// appendMAC appends mac as aa:bb:cc:dd:ee:ff.
+func appendMAC(b []byte, mac net.HardwareAddr) []byte {
+	const hexd = "0123456789abcdef"
+	for i, x := range mac {
+		if i > 0 {
+			b = append(b, ':')
+		}
+		b = append(b, hexd[x>>4], hexd[x&15])
+	}
+	return b
 }
