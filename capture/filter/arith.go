@@ -187,8 +187,6 @@ func (p *parser) fold(a arith) (arith, error) {
 			return nil, err
 		}
 		rn, rc := r.(aNum)
-		// Like libpcap, only a literal zero divisor is an error; one that
-		// folds to zero divides at run time, which rejects the packet.
 		if lit, ok := a.r.(aNum); ok && lit.v == 0 {
 			switch a.op {
 			case "/":
@@ -199,6 +197,13 @@ func (p *parser) fold(a arith) (arith, error) {
 		}
 		zeroDiv := rc && rn.v == 0 && (a.op == "/" || a.op == "%")
 		ln, lc := l.(aNum)
+		if zeroDiv {
+			// libpcap's optimizer reports it too (unless the code is dead).
+			if a.op == "/" {
+				return nil, p.errAt(a.pos, "division by zero")
+			}
+			return nil, p.errAt(a.pos, "modulus by zero")
+		}
 		if lc && rc && !zeroDiv {
 			// Constant shifts past 31 bits give 0, as libpcap folds them.
 			return aNum{v: aluK(a.op, ln.v, rn.v)}, nil
@@ -275,11 +280,6 @@ func (p *parser) genArith(a arith, depth int) ([]bpf.Instruction, node, error) {
 			return nil, nil, err
 		}
 		if rn, ok := a.r.(aNum); ok {
-			if rn.v == 0 && (a.op == "/" || a.op == "%") {
-				// The kernel refuses a constant zero divisor; through X it
-				// rejects the packet at run time.
-				return append(st, bpf.LoadConstant{Dst: bpf.RegX, Val: 0}, bpf.ALUOpX{Op: op}), gl, nil
-			}
 			return append(st, bpf.ALUOpConstant{Op: op, Val: rn.v}), gl, nil
 		}
 		m, err := p.scratch(depth, a.pos)

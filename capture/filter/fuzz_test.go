@@ -105,8 +105,12 @@ func (g *gen) arith(depth int) string {
 		return g.term()
 	}
 	switch g.n(6) {
-	case 0, 1:
-		return g.arith(depth+1) + " " + g.pick("+", "-", "*", "&", "|", "^", "%", "/") + " " + g.nonzero()
+	case 0:
+		return g.arith(depth+1) + " " + g.pick("+", "-", "*", "&", "|", "^") + " " + g.nonzero()
+	case 1:
+		// Parenthesised: '%' takes everything to its right, which could
+		// fold to a zero divisor.
+		return "(" + g.arith(depth+1) + " " + g.pick("%", "/") + " " + g.nonzero() + ")"
 	case 2:
 		// Parenthesised: a shift of a variable by more than 31 bits is an
 		// error for rawlab (the kernel refuses it) but not for libpcap.
