@@ -700,3 +700,47 @@ func TestConfigCheck(t *testing.T) {
 func cmpDiff(want, got any) string {
 	return cmp.Diff(want, got, cmp.Comparer(func(a, b netip.Addr) bool { return a == b }))
 }
+
+// TestHold checks that a held lease is renewed at T1 by unicast, and that
+// Hold returns the renewed lease when its context ends.
+func TestHold(t *testing.T) {
+	srv := newFakeServer()
+	link := newFakeLink(srv.handler(t))
+	c := newTestClient(t, link, testConfig())
+	l := testLease()
+	l.LeaseTime, l.T1, l.T2 = 2*time.Second, 20*time.Millisecond, time.Second
+	ctx, cancel := context.WithCancel(ctxT(t))
+	defer cancel()
+	var updates []*Lease
+	got, err := c.Hold(ctx, l, func(nl *Lease) error {
+		updates = append(updates, nl)
+		cancel() // one renewal is enough
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(updates) != 1 || got != updates[0] || got.LeaseTime != time.Hour {
+		t.Fatalf("Hold = %+v after updates %v, want the renewed one-hour lease", got, updates)
+	}
+	p := link.dhcpSent(t)[0]
+	if p.Msg.MessageType() != dhcpv4.MessageTypeRequest || p.IP.Dst != serverIP || p.IP.Src != l.Address {
+		t.Errorf("renewal %s from %s to %s, want a DHCPREQUEST from %s to %s", p.Msg.MessageType(), p.IP.Src, p.IP.Dst, l.Address, serverIP)
+	}
+
+	// A lease past T2 is rebound (broadcast); one that nobody extends expires.
+	link = newFakeLink(nil)
+	cfg := testConfig()
+	cfg.Timeout, cfg.Tries = 5*time.Millisecond, 1
+	c = newTestClient(t, link, cfg)
+	l = testLease()
+	l.Acquired = time.Now().Add(-time.Second)
+	l.LeaseTime, l.T1, l.T2 = time.Second+80*time.Millisecond, 100*time.Millisecond, 200*time.Millisecond
+	if _, err := c.Hold(ctxT(t), l, nil); !errors.Is(err, ErrLeaseExpired) {
+		t.Errorf("Hold of a lease nobody extends = %v, want ErrLeaseExpired", err)
+	}
+	p = link.dhcpSent(t)[0]
+	if p.IP.Dst.String() != "255.255.255.255" || p.IP.Src != l.Address {
+		t.Errorf("rebinding from %s to %s, want from %s to 255.255.255.255", p.IP.Src, p.IP.Dst, l.Address)
+	}
+}
