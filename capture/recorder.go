@@ -256,12 +256,12 @@ func (r *Recorder) reserve(n int) error {
 // bytes). A frame without a comment allocates nothing.
 func (r *Recorder) Write(rec Record) error {
 	r.mu.Lock()
-	err := r.write(rec)
+	err := r.write(&rec)
 	r.mu.Unlock()
 	return err
 }
 
-func (r *Recorder) write(rec Record) error {
+func (r *Recorder) write(rec *Record) error {
 	if r.closed {
 		return fmt.Errorf("capture: write record: %w", os.ErrClosed)
 	}
