@@ -33,6 +33,13 @@ func TestEncodeSearch(t *testing.T) {
 			want:  []byte{1, 'a', 4, 't', 'e', 's', 't', 0, 1, 'b', 0xc0, 0x00, 0xc0, 0x00},
 		},
 		{
+			// "a.b.c" ends in a pointer, so "x.a.b.c" may only point at "b.c":
+			// no pointer chains.
+			name:  "no nested pointers",
+			names: []string{"b.c", "a.b.c", "x.a.b.c"},
+			want:  []byte{1, 'b', 1, 'c', 0, 1, 'a', 0xc0, 0x00, 1, 'x', 1, 'a', 0xc0, 0x00},
+		},
+		{
 			name:  "empty list",
 			names: nil,
 			want:  nil,
