@@ -181,7 +181,8 @@ MAC that holds the address, and starts again once.
 
 --apply configures the address (with the lease's lifetimes) and the routes on
 the interface through netlink. --release-on-exit holds the lease until
-interrupted (or until it expires), then releases it.`,
+interrupted, renewing it at T1 and rebinding it at T2 as RFC 2131 §4.4.5
+says, then releases it (and removes it from the interface with --apply).`,
 		Example: `  rawlab dhcp lease -i veth1 --no-arp-check
   rawlab dhcp lease -i veth1 --select server=198.18.0.1 --lease-file lease.json --pcap dora.pcapng
   rawlab dhcp lease -i veth1 --apply --release-on-exit --hostname lab1`,
@@ -192,7 +193,7 @@ interrupted (or until it expires), then releases it.`,
 	}
 	cmd.Flags().StringVar(&f.selection, "select", "first", "offer to take: first, server=IP or ip=IP")
 	cmd.Flags().BoolVar(&f.apply, "apply", false, "configure the address and routes on the interface (netlink)")
-	cmd.Flags().BoolVar(&f.releaseOnExit, "release-on-exit", false, "hold the lease until interrupted, then release it")
+	cmd.Flags().BoolVar(&f.releaseOnExit, "release-on-exit", false, "hold the lease (renewing it) until interrupted, then release it")
 	return cmd
 }
 
@@ -614,11 +615,27 @@ func dhcpLease(ctx context.Context, a *app, f *dhcpFlags, p *dhcpPlan, c *dhcpcl
 	if !f.releaseOnExit {
 		return nil
 	}
-	fmt.Fprintf(a.stderr, "rawlab: holding %s until interrupted (expires %s); then releasing it\n",
-		l.Address, l.Expiry().Format(time.RFC3339))
-	hold, cancel := context.WithDeadline(ctx, l.Expiry())
-	<-hold.Done()
-	cancel()
+	fmt.Fprintf(a.stderr, "rawlab: holding %s (renewing at T1, rebinding at T2) until interrupted; then releasing it\n", l.Address)
+	l, err = c.Hold(ctx, l, func(nl *dhcpclient.Lease) error {
+		if f.apply {
+			if err := dhcpclient.Apply(nl); err != nil {
+				return err
+			}
+		}
+		if p.leaseOut != "" {
+			if err := dhcpclient.SaveLease(p.leaseOut, nl); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(a.stderr, "rawlab: %s extended by %s until %s\n", nl.Address, nl.Server, nl.Expiry().Local().Format("15:04:05"))
+		return nil
+	})
+	if err != nil {
+		if f.apply {
+			err = errors.Join(err, dhcpclient.Unapply(l))
+		}
+		return failure(err)
+	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := c.Release(rctx, l); err != nil {
