@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -56,7 +57,13 @@ It needs root and iproute2, nothing else. IPv6 is off in every namespace.`,
 		Example: `  sudo rawlab lab up && sudo rawlab lab exec -- rawlab dhcp lease -i rl0
   sudo rawlab lab status --json
   sudo rawlab lab demo`,
-		Args: positional(cobra.NoArgs),
+		Args: positional(cobra.ArbitraryArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("lab: unknown command %q: want up, down, status, exec or demo", args[0])
+			}
+			return cmd.Help()
+		},
 	}
 	cmd.PersistentFlags().StringVar(&lf.prefix, "prefix", lab.DefaultPrefix, "namespace name prefix (for a private lab)")
 	cmd.PersistentFlags().MarkHidden("prefix")
@@ -151,7 +158,8 @@ func newLabUpCmd(a *app, lf *labFlags) *cobra.Command {
 			if err := labUp(cmd.Context(), l, cfg); err != nil {
 				return err
 			}
-			return printStatus(cmd.Context(), a, l)
+			_, err = printStatus(cmd.Context(), a, l)
+			return err
 		},
 	}
 	sf.bind(cmd)
@@ -163,7 +171,7 @@ func newLabUpCmd(a *app, lf *labFlags) *cobra.Command {
 // labUp brings the lab up, mapping "already up" to a usage error.
 func labUp(ctx context.Context, l *lab.Lab, cfg lab.Config) error {
 	err := l.Up(ctx, cfg)
-	if errors.Is(err, lab.ErrUp) {
+	if errors.Is(err, lab.ErrUp) || errors.Is(err, os.ErrPermission) || errors.Is(err, exec.ErrNotFound) {
 		return usageError(err)
 	}
 	if err != nil {
@@ -206,12 +214,9 @@ func newLabStatusCmd(a *app, lf *labFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := printStatus(cmd.Context(), a, l); err != nil {
-				return err
-			}
-			st, err := l.Status(cmd.Context())
+			st, err := printStatus(cmd.Context(), a, l)
 			if err != nil {
-				return failure(err)
+				return err
 			}
 			if !st.Up {
 				return silent(exitFailed)
@@ -221,16 +226,21 @@ func newLabStatusCmd(a *app, lf *labFlags) *cobra.Command {
 	}
 }
 
-// printStatus prints the lab's status as text or JSON.
-func printStatus(ctx context.Context, a *app, l *lab.Lab) error {
+// printStatus prints the lab's status as text or JSON, and returns it.
+func printStatus(ctx context.Context, a *app, l *lab.Lab) (*lab.Status, error) {
 	st, err := l.Status(ctx)
 	if err != nil {
-		return failure(err)
+		return nil, failure(err)
 	}
 	if a.json {
-		return json.NewEncoder(a.stdout).Encode(st)
+		return st, json.NewEncoder(a.stdout).Encode(st)
 	}
-	w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	return st, printStatusText(a.stdout, st)
+}
+
+// printStatusText is the human form of lab status.
+func printStatusText(out io.Writer, st *lab.Status) error {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	if len(st.Namespaces) == 0 {
 		fmt.Fprintln(w, "lab is down (no namespaces)")
 		return w.Flush()
@@ -252,16 +262,16 @@ func printStatus(ctx context.Context, a *app, l *lab.Lab) error {
 		return err
 	}
 	if st.Server.Running {
-		fmt.Fprintf(a.stdout, "\nDHCP server: running, pid %d, log %s\n", st.Server.PID, st.Server.LogFile)
+		fmt.Fprintf(out, "\nDHCP server: running, pid %d, log %s\n", st.Server.PID, st.Server.LogFile)
 	} else {
-		fmt.Fprintf(a.stdout, "\nDHCP server: not running (log %s)\n", st.Server.LogFile)
+		fmt.Fprintf(out, "\nDHCP server: not running (log %s)\n", st.Server.LogFile)
 	}
 	if len(st.Leases) == 0 {
-		fmt.Fprintln(a.stdout, "leases: none")
+		fmt.Fprintln(out, "leases: none")
 		return nil
 	}
-	fmt.Fprintln(a.stdout)
-	w = tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(out)
+	w = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "IP\tMAC\tSTATE\tEXPIRES\tHOSTNAME")
 	for _, ls := range st.Leases {
 		host := ls.Hostname
@@ -292,6 +302,9 @@ func newLabExecCmd(a *app, lf *labFlags) *cobra.Command {
 				ns, args = args[0], args[1:]
 			case dash > 1:
 				return usageErrorf("lab exec: want [NAMESPACE] -- COMMAND, got %q before --", args[:dash])
+			case dash < 0 && slices.Index(args, "--") > 1:
+				// Flags stop at the first argument, so cobra leaves "--" in args.
+				return usageErrorf("lab exec: want [NAMESPACE] -- COMMAND, got %q before --", args[:slices.Index(args, "--")])
 			case dash < 0 && len(args) > 1 && isLabName(l, args[0]):
 				// Flags stop at the first argument, so a "--" after the
 				// namespace arrives as an argument.
@@ -441,6 +454,11 @@ iproute2, nothing else.`,
 			}
 			if err := needRoot("lab demo"); err != nil {
 				return err
+			}
+			if xid != "" {
+				if _, err := strconv.ParseUint(xid, 0, 32); err != nil {
+					return usageErrorf("--xid %q: want a 32-bit number, decimal or 0x hex", xid)
+				}
 			}
 			exe, err := os.Executable()
 			if err != nil {

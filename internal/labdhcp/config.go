@@ -83,11 +83,11 @@ func (c Config) normalize() (Config, error) {
 		name string
 		ip   netip.Addr
 	}{{"server address", c.ServerIP}, {"pool start", c.PoolStart}, {"pool end", c.PoolEnd}} {
-		if !a.ip.Is4() || !c.Subnet.Contains(a.ip) {
-			return c, fmt.Errorf("labdhcp: %s %v: not in subnet %v", a.name, a.ip, c.Subnet)
-		}
-		if !lab.Contains(a.ip) {
+		if !a.ip.Is4() || !lab.Contains(a.ip) {
 			return c, fmt.Errorf("labdhcp: %s %v: outside the lab range %v", a.name, a.ip, lab)
+		}
+		if !c.Subnet.Contains(a.ip) {
+			return c, fmt.Errorf("labdhcp: %s %v: not in subnet %v", a.name, a.ip, c.Subnet)
 		}
 	}
 	if c.PoolEnd.Less(c.PoolStart) {
