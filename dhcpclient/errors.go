@@ -17,6 +17,7 @@ type NAKError struct {
 	Requested netip.Addr `json:"requested,omitzero"`
 }
 
+// Error names the server, the address and its message.
 func (e *NAKError) Error() string {
 	s := fmt.Sprintf("dhcpclient: DHCPNAK from %s", e.Server)
 	if e.Requested.IsValid() {
@@ -37,6 +38,7 @@ type ConflictError struct {
 	Server  netip.Addr `json:"server"` // the server that offered it
 }
 
+// Error names the address and the MAC holding it.
 func (e *ConflictError) Error() string {
 	return fmt.Sprintf("dhcpclient: address %s offered by %s is in use by %s (declined)", e.Address, e.Server, e.Holder)
 }
@@ -51,6 +53,7 @@ type NoReplyError struct {
 	Ignored int             // frames received and ignored meanwhile
 }
 
+// Error says how many tries went out and that nothing came back.
 func (e *NoReplyError) Error() string {
 	var total time.Duration
 	w := make([]string, len(e.Waits))
@@ -75,6 +78,7 @@ type ConfigError struct {
 	Field, Value, Reason string
 }
 
+// Error names the field and why it is wrong.
 func (e *ConfigError) Error() string {
 	if e.Value == "" {
 		return fmt.Sprintf("dhcpclient: %s: %s", e.Field, e.Reason)
