@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -199,5 +200,46 @@ func TestDHCPCommandRogue(t *testing.T) {
 	}
 	if !servers["198.18.0.1"] || !servers["198.18.0.2"] {
 		t.Errorf("offers from %v, want both servers", servers)
+	}
+}
+
+// TestDHCPCommandNoPrivilege runs `rawlab dhcp lease` as an unprivileged
+// user: one line with the permission hint, exit status 2, and no --pcap
+// file left behind.
+func TestDHCPCommandNoPrivilege(t *testing.T) {
+	netnstest.Require(t)
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Skip("setpriv (util-linux) not installed")
+	}
+	_, cli := netnstest.Pair(t, "dhcpnp", "198.18.0.1/24", "")
+	dir, err := os.MkdirTemp("", "rawlab-noroot-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	bin := filepath.Join(dir, "rawlab")
+	b, err := os.ReadFile(netnstest.Rawlab(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	pcap := filepath.Join(dir, "x.pcapng")
+	out, err := cli.Output("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+		bin, "dhcp", "lease", "-i", "eth0", "--pcap", pcap)
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+		t.Fatalf("unprivileged lease: %v, want exit status 2\n%s", err, out)
+	}
+	if !strings.Contains(out, "operation not permitted") || !strings.Contains(out, "setcap") ||
+		strings.Count(strings.TrimSpace(out), "\n") != 0 {
+		t.Errorf("output is not one line with the permission hint: %q", out)
+	}
+	if _, err := os.Stat(pcap); err == nil {
+		t.Errorf("%s was created", pcap)
 	}
 }
