@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +28,41 @@ type captureFlags struct {
 	print    bool
 
 	dumpFilter bool
+
+	direction  string
+	fileSize   string
+	fileCount  int
+	period     int
+	bufferSize int
+}
+
+// frameSink is where captured frames go: one file, or a rotation of files.
+type frameSink interface {
+	Write(capture.Record) error
+	WriteStats(start, end time.Time, s capture.Stats) error
+	Close() error
+}
+
+// parseFileSize parses -C: millions of bytes as tcpdump counts them, or a
+// number with a k, m or g suffix (powers of 1024).
+func parseFileSize(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	mult := int64(1000000)
+	switch strings.ToLower(s[len(s)-1:]) {
+	case "k":
+		mult, s = 1<<10, s[:len(s)-1]
+	case "m":
+		mult, s = 1<<20, s[:len(s)-1]
+	case "g":
+		mult, s = 1<<30, s[:len(s)-1]
+	}
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("-C %q: want a positive size in millions of bytes, or with a k, m or g suffix", s)
+	}
+	return int64(n * float64(mult)), nil
 }
 
 func newCaptureCmd(a *app) *cobra.Command {
@@ -68,6 +104,11 @@ kernel: "udp and port 67", "vlan 10 and arp", "tcp[tcpflags] & tcp-syn != 0".
 	fl.IntVarP(&f.count, "count", "c", 0, "stop after `N` frames (0: no limit)")
 	fl.DurationVar(&f.duration, "duration", 0, "stop after `D` (e.g. 10s; 0: no limit)")
 	fl.StringVarP(&f.filter, "filter", "f", "", "keep only frames matching `FILTER`: arp, dhcp, icmp, all, or a pcap-filter(7) expression")
+	fl.StringVarP(&f.direction, "direction", "Q", "inout", "capture frames received (in), sent (out) or both (inout)")
+	fl.StringVarP(&f.fileSize, "file-size", "C", "", "with -w: start a new file after `SIZE` (millions of bytes, or 512k, 10m, 1g)")
+	fl.IntVarP(&f.fileCount, "file-count", "W", 0, "with -C: keep a ring of `N` files; with -G alone: stop after N files")
+	fl.IntVarP(&f.period, "rotate-seconds", "G", 0, "with -w: start a new file every `SECONDS`; strftime(3) conversions in the name (%Y%m%d-%H%M%S)")
+	fl.IntVarP(&f.bufferSize, "buffer-size", "B", 0, "kernel ring size in `KiB` (default 32768)")
 	fl.BoolVar(&f.dumpFilter, "dump-filter", false, "print the compiled BPF program as tcpdump -d does, and exit")
 	fl.IntVarP(&f.snaplen, "snaplen", "s", 0, "keep at most `N` bytes of each frame (0: 262144)")
 	fl.BoolVar(&f.promisc, "promisc", false, "put the interface in promiscuous mode")
@@ -110,6 +151,35 @@ func runCapture(ctx context.Context, a *app, f captureFlags) error {
 	if err != nil {
 		return usageError(fmt.Errorf("capture: %w", err))
 	}
+	var wantDir capture.Direction
+	switch f.direction {
+	case "in":
+		wantDir = capture.Inbound
+	case "out":
+		wantDir = capture.Outbound
+	case "inout", "":
+	default:
+		return usageErrorf("capture: -Q %q: want in, out or inout", f.direction)
+	}
+	size, err := parseFileSize(f.fileSize)
+	if err != nil {
+		return usageError(fmt.Errorf("capture: %w", err))
+	}
+	rot := rotation{size: size, count: f.fileCount, period: time.Duration(f.period) * time.Second}
+	if f.fileCount < 0 || f.period < 0 || f.bufferSize < 0 {
+		return usageErrorf("capture: -W, -G and -B must not be negative")
+	}
+	if rot.active() && f.write == "" {
+		return usageErrorf("capture: -C and -G need -w FILE")
+	}
+	if f.fileCount > 0 && !rot.active() {
+		return usageErrorf("capture: -W needs -C or -G")
+	}
+	ringCfg := capture.RingConfig{Promiscuous: f.promisc, SnapLen: f.snaplen}
+	if f.bufferSize > 0 {
+		ringCfg.BlockSize = capture.DefaultRingBlockSize
+		ringCfg.NumBlocks = max(2, f.bufferSize*1024/ringCfg.BlockSize)
+	}
 	prog, err := compileFilter(f.filter, f.snaplen, true)
 	if err != nil {
 		return usageError(fmt.Errorf("capture: %w", err))
@@ -131,15 +201,21 @@ func runCapture(ctx context.Context, a *app, f captureFlags) error {
 			return usageError(fmt.Errorf("capture: filter: %w", err))
 		}
 	}
-	ring, err := capture.NewRing(ifname, capture.RingConfig{Filter: raw, Promiscuous: f.promisc, SnapLen: f.snaplen})
+	ringCfg.Filter = raw
+	ring, err := capture.NewRing(ifname, ringCfg)
 	if err != nil {
 		return usageError(err)
 	}
 	defer ring.Close()
 
-	var rec *capture.Recorder
+	var rec frameSink
 	if f.write != "" {
-		rec, err = capture.CreateRecorder(f.write, capture.RecorderOptions{Format: format, Interface: ifname, SnapLen: f.snaplen})
+		opt := capture.RecorderOptions{Format: format, Interface: ifname, SnapLen: f.snaplen}
+		if rot.active() {
+			rec, err = newRotatingRecorder(f.write, rot, opt, time.Now())
+		} else {
+			rec, err = capture.CreateRecorder(f.write, opt)
+		}
 		if err != nil {
 			return usageError(err)
 		}
@@ -182,13 +258,18 @@ func runCapture(ctx context.Context, a *app, f captureFlags) error {
 				info.Length += 4
 			}
 		}
-		n++
+		if wantDir != 0 && info.Dir != wantDir {
+			continue
+		}
 		if rec != nil {
 			if err := rec.Write(capture.Record{Time: info.Time, Data: data, Length: info.Length, Dir: info.Dir}); err != nil {
-				loopErr = err
+				if !errors.Is(err, errRotationDone) {
+					loopErr = err
+				}
 				break
 			}
 		}
+		n++
 		if printer != nil {
 			if err := printer.Print(info.Time, data, info.Dir, ""); err != nil {
 				loopErr = err
