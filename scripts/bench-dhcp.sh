@@ -5,7 +5,8 @@
 # and busybox udhcpd.
 #
 # For each server, each client runs RUNS times as a whole process, timed from
-# fork to exit:
+# fork to exit inside the client namespace (the loop runs there, so no run pays
+# for `ip netns exec`):
 #   rawlab-noarp  rawlab dhcp lease -i rl0 --no-arp-check
 #   udhcpc        busybox udhcpc -i rl0 -q -n -f -s /bin/true
 #   dhclient      dhclient -1 -sf /bin/true (timed until it forks once bound;
@@ -29,12 +30,69 @@
 # namespaces removed, on exit (trap), also on failure or Ctrl-C.
 set -euo pipefail
 
+# In-namespace mode: `bench-dhcp.sh __time CLIENT RUNS WORK RAWLAB` runs inside
+# the client namespace (started there once by `ip netns exec`) and prints one
+# wall time per run, so that no run pays for entering the namespace.
+if [[ ${1:-} == __time ]]; then
+	cl=$2 runs=$3 work=$4 RAWLAB=$5 CIF=rl0
+	for ((i = 1; i <= runs; i++)); do
+		rc=0
+		case $cl in
+		rawlab-noarp)
+			t0=$EPOCHREALTIME
+			"$RAWLAB" dhcp lease -i $CIF --no-arp-check >/dev/null 2>>"$work/client.log" || rc=$?
+			t1=$EPOCHREALTIME
+			;;
+		rawlab)
+			t0=$EPOCHREALTIME
+			"$RAWLAB" dhcp lease -i $CIF >/dev/null 2>>"$work/client.log" || rc=$?
+			t1=$EPOCHREALTIME
+			;;
+		udhcpc)
+			t0=$EPOCHREALTIME
+			busybox udhcpc -i $CIF -q -n -f -s /bin/true >/dev/null 2>>"$work/client.log" || rc=$?
+			t1=$EPOCHREALTIME
+			;;
+		dhclient)
+			rm -f "$work/dhclient.leases" "$work/dhclient.pid"
+			t0=$EPOCHREALTIME
+			dhclient -1 -4 -sf /bin/true -lf "$work/dhclient.leases" -pf "$work/dhclient.pid" $CIF \
+				>/dev/null 2>>"$work/client.log" || rc=$?
+			t1=$EPOCHREALTIME
+			# -1 forks once bound: stop the daemon by its pid file
+			if [[ -s $work/dhclient.pid ]]; then
+				kill "$(cat "$work/dhclient.pid")" 2>/dev/null || true
+			fi
+			;;
+		dhcpcd)
+			rm -f /var/lib/dhcpcd/$CIF*.lease
+			t0=$EPOCHREALTIME
+			dhcpcd -1 -4 -c /bin/true $CIF >/dev/null 2>>"$work/client.log" || rc=$?
+			t1=$EPOCHREALTIME
+			dhcpcd -x $CIF >/dev/null 2>&1 || true
+			;;
+		*) echo "unknown client $cl" >&2; exit 2 ;;
+		esac
+		# leave rl0 as it was: no address, no route, no old dhcpcd lease
+		ip addr flush dev $CIF
+		ip route flush dev $CIF 2>/dev/null || true
+		rm -f /var/lib/dhcpcd/$CIF*.lease
+		if ((rc != 0)); then
+			echo fail
+		else
+			echo $(((${t1/./} - ${t0/./}) / 1000)).$(((${t1/./} - ${t0/./}) % 1000 / 100))
+		fi
+	done
+	exit 0
+fi
+
 RUNS=${RUNS:-10}
 SERVERS=${SERVERS:-dnsmasq kea dhcpd udhcpd}
 CLIENTS=${CLIENTS:-rawlab-noarp udhcpc dhclient dhcpcd rawlab}
 PREFIX=rb-
 CNS=${PREFIX}client SNS=${PREFIX}srv CIF=rl0 SIF=eth0
 prog=${0##*/}
+self=$(realpath "$0")
 
 die() { echo "$prog: $*" >&2; exit 2; }
 
@@ -75,7 +133,6 @@ fi
 
 # Background processes are started with `ip netns exec` directly (it execs in
 # place), so that $! is the daemon's own PID.
-inc() { ip netns exec "$CNS" "$@"; }
 
 # wait_line FILE PATTERN SECONDS: wait until FILE has a line matching PATTERN.
 wait_line() {
@@ -164,57 +221,6 @@ stop_server() {
 	wait "$server_pid" 2>/dev/null || true
 }
 
-reset_client() { # leave rl0 as it was: no address, no routes, no client left
-	inc ip addr flush dev $CIF
-	inc ip route flush dev $CIF 2>/dev/null || true
-	rm -f /var/lib/dhcpcd/$CIF*.lease
-}
-
-# run_client NAME: run one client once; print its wall time in ms, or "fail".
-run_client() {
-	local t0 t1 rc=0
-	case $1 in
-	rawlab-noarp)
-		t0=$EPOCHREALTIME
-		inc "$RAWLAB" dhcp lease -i $CIF --no-arp-check >/dev/null 2>>"$work/client.log" || rc=$?
-		t1=$EPOCHREALTIME
-		;;
-	rawlab)
-		t0=$EPOCHREALTIME
-		inc "$RAWLAB" dhcp lease -i $CIF >/dev/null 2>>"$work/client.log" || rc=$?
-		t1=$EPOCHREALTIME
-		;;
-	udhcpc)
-		t0=$EPOCHREALTIME
-		inc busybox udhcpc -i $CIF -q -n -f -s /bin/true >/dev/null 2>>"$work/client.log" || rc=$?
-		t1=$EPOCHREALTIME
-		;;
-	dhclient)
-		rm -f "$work/dhclient.leases" "$work/dhclient.pid"
-		t0=$EPOCHREALTIME
-		inc dhclient -1 -4 -sf /bin/true -lf "$work/dhclient.leases" -pf "$work/dhclient.pid" $CIF \
-			>/dev/null 2>>"$work/client.log" || rc=$?
-		t1=$EPOCHREALTIME
-		if [[ -s $work/dhclient.pid ]]; then
-			kill "$(cat "$work/dhclient.pid")" 2>/dev/null || true
-		fi
-		;;
-	dhcpcd)
-		rm -f /var/lib/dhcpcd/$CIF*.lease
-		t0=$EPOCHREALTIME
-		inc dhcpcd -1 -4 -c /bin/true $CIF >/dev/null 2>>"$work/client.log" || rc=$?
-		t1=$EPOCHREALTIME
-		inc dhcpcd -x $CIF >/dev/null 2>&1 || true
-		;;
-	esac
-	reset_client
-	if ((rc != 0)); then
-		echo fail
-		return
-	fi
-	echo $(((${t1/./} - ${t0/./}) / 1000)).$(((${t1/./} - ${t0/./}) % 1000 / 100))
-}
-
 # median: of the numbers on stdin.
 median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) {print "-"; exit} if (NR%2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
@@ -233,10 +239,7 @@ for srv in $SERVERS; do
 		tpid=$!
 		pids+=("$tpid")
 		wait_line "$work/tcpdump.log" "listening on" 10
-		: >"$work/times"
-		for ((i = 1; i <= RUNS; i++)); do
-			run_client "$cl" >>"$work/times"
-		done
+		ip netns exec "$CNS" bash "$self" __time "$cl" "$RUNS" "$work" "$RAWLAB" >"$work/times"
 		kill -INT "$tpid" 2>/dev/null || true
 		wait "$tpid" 2>/dev/null || true
 		fails=$(grep -c fail "$work/times" || true)
