@@ -18,7 +18,8 @@
 //
 // AppendEthernet, AppendARPPacket, AppendIPv4, AppendUDPDatagram and
 // AppendICMPEchoMessage append one layer each for callers that stack layers
-// themselves. EncodeDHCP frames an insomniacslk dhcpv4.DHCPv4 message;
+// themselves. SetIPv4Checksum and SetTransportChecksum overwrite the
+// computed checksums of a built frame, to craft frames a receiver must drop. EncodeDHCP frames an insomniacslk dhcpv4.DHCPv4 message;
 // ClientBroadcast, ClientUnicast and ServerReply return the addressing that
 // RFC 2131 §4.1 prescribes for each case.
 //
