@@ -86,6 +86,11 @@ func Compile(expr string, opt Options) ([]bpf.Instruction, error) {
 	if len(opt.Netmask) > 0 {
 		m := opt.Netmask
 		if len(m) == 16 {
+			for _, b := range m[:12] {
+				if b != 0xff {
+					return nil, fmt.Errorf("filter: netmask %v is not an IPv4 netmask", opt.Netmask)
+				}
+			}
 			m = m[12:]
 		}
 		if len(m) != 4 {

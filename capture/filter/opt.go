@@ -471,9 +471,14 @@ func useDef(ins bpf.Instruction) (use, def uint32) {
 
 // optimizeBlocks runs the passes until nothing changes.
 func optimizeBlocks(blocks []*block) {
+	// Jump threading follows chains from every edge: on very large
+	// programs it is left out to keep compilation fast.
+	threading := len(blocks) <= 1200
 	for round := 0; round < 50; round++ {
 		changed := propagate(blocks)
-		changed = thread(blocks) || changed
+		if threading {
+			changed = thread(blocks) || changed
+		}
 		changed = removeDead(blocks) || changed
 		if !changed {
 			return
