@@ -158,8 +158,13 @@ func newLabUpCmd(a *app, lf *labFlags) *cobra.Command {
 			if err := labUp(cmd.Context(), l, cfg); err != nil {
 				return err
 			}
-			_, err = printStatus(cmd.Context(), a, l)
-			return err
+			if _, err := printStatus(cmd.Context(), a, l); err != nil {
+				return err
+			}
+			if !a.json {
+				fmt.Fprintln(a.stderr, "lab up; try: sudo rawlab lab exec -- rawlab dhcp lease -i rl0   (then: sudo rawlab lab down)")
+			}
+			return nil
 		},
 	}
 	sf.bind(cmd)
