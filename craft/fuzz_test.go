@@ -180,6 +180,13 @@ func FuzzDecodePacket(f *testing.F) {
 		if err := DecodePacket(frame, &p); err != nil {
 			return
 		}
+		// The checksum setters find the fields of any decodable frame.
+		if err := SetIPv4Checksum(bytes.Clone(frame), 1); (err == nil) != (p.Layers&LayerIPv4 != 0) {
+			t.Fatalf("SetIPv4Checksum: %v with layers %v", err, p.Layers)
+		}
+		if err := SetTransportChecksum(bytes.Clone(frame), 1); err == nil && p.Layers&LayerIPv4 == 0 {
+			t.Fatalf("SetTransportChecksum succeeded with layers %v", p.Layers)
+		}
 		enc := AppendPacket(nil, &p)
 		var back Packet
 		if err := DecodePacket(enc, &back); err != nil {
