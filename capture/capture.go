@@ -129,4 +129,8 @@ type Config struct {
 	Promiscuous bool
 	// Protocol is the EtherType to bind to; 0 means ETH_P_ALL.
 	Protocol uint16
+	// IgnoreOutgoing asks the kernel not to pass the frames this host
+	// sends on the interface (PACKET_IGNORE_OUTGOING, Linux 4.20); frames
+	// this socket sends are never looped back to it anyway.
+	IgnoreOutgoing bool
 }

@@ -106,6 +106,12 @@ func (c *Conn) setup(cfg Config) error {
 		}
 		if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); serr != nil {
 			serr = os.NewSyscallError("setsockopt SO_TIMESTAMPNS", serr)
+			return
+		}
+		if cfg.IgnoreOutgoing {
+			if serr = unix.SetsockoptInt(int(fd), unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1); serr != nil {
+				serr = os.NewSyscallError("setsockopt PACKET_IGNORE_OUTGOING", serr)
+			}
 		}
 	})
 	if err != nil {

@@ -518,6 +518,13 @@ func FuzzFileReader(f *testing.F) {
 		f.Add(buf.Bytes())
 	}
 	f.Add([]byte{0x0a, 0x0d, 0x0d, 0x0a, 0xff, 0xff, 0xff, 0x7f})
+	for _, name := range []string{"editcap-usec.pcap", "editcap-nsec.pcap", "editcap.pcapng"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := NewFileReader(bytes.NewReader(b))
 		if err != nil {
@@ -529,4 +536,47 @@ func FuzzFileReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestOpenFileForeign reads files that Wireshark's editcap wrote from a
+// rawlab recording (testdata/, made with editcap -F pcap|nsecpcap|pcapng):
+// microsecond and nanosecond pcap, and pcapng from another writer.
+func TestOpenFileForeign(t *testing.T) {
+	recs := testRecords()
+	for _, tt := range []struct {
+		file     string
+		format   Format
+		res      time.Duration
+		keepMeta bool // pcapng keeps direction and comments
+	}{
+		{"editcap-usec.pcap", FormatPcap, time.Microsecond, false},
+		{"editcap-nsec.pcap", FormatPcap, time.Nanosecond, false},
+		{"editcap.pcapng", FormatPcapng, time.Nanosecond, true},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			r, err := OpenFile(filepath.Join("testdata", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			if r.Format() != tt.format {
+				t.Errorf("format %v, want %v", r.Format(), tt.format)
+			}
+			var want []Record
+			for _, rec := range recs {
+				w := rec
+				w.Time = w.Time.Truncate(tt.res)
+				if w.Length == 0 {
+					w.Length = len(w.Data)
+				}
+				if !tt.keepMeta {
+					w.Dir, w.Comment = 0, ""
+				}
+				want = append(want, w)
+			}
+			if diff := cmp.Diff(want, readAll(t, r)); diff != "" {
+				t.Errorf("records (-want +got):\n%s", diff)
+			}
+		})
+	}
 }

@@ -77,6 +77,9 @@ type RingConfig struct {
 	// PollTimeout bounds how long ReadFrame sleeps in poll(2) before it
 	// looks at its context and at Close again; 0 means 100 ms.
 	PollTimeout time.Duration
+	// IgnoreOutgoing asks the kernel not to pass the frames this host sends
+	// (PACKET_IGNORE_OUTGOING, Linux 4.20), as tcpdump -Q in does.
+	IgnoreOutgoing bool
 }
 
 // Ring defaults: 32 blocks of 1 MiB, 32 MiB in all, hold about 300,000
@@ -140,6 +143,18 @@ func NewRing(ifname string, cfg RingConfig) (*Ring, error) {
 	if err := r.setupPoller(); err != nil {
 		tp.Close()
 		return nil, fmt.Errorf("capture: open ring on %s: %w", ifname, err)
+	}
+	if cfg.IgnoreOutgoing {
+		fd := r.pollFD()
+		err := errors.New("afpacket socket not found")
+		if fd >= 0 {
+			err = unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1)
+		}
+		if err != nil {
+			r.pf.Close()
+			tp.Close()
+			return nil, fmt.Errorf("capture: open ring on %s: %w", ifname, os.NewSyscallError("setsockopt PACKET_IGNORE_OUTGOING", err))
+		}
 	}
 	filter := ApplySnapLen(cfg.Filter, cfg.SnapLen)
 	if err := tp.SetBPF(filter); err != nil {

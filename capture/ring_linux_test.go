@@ -202,3 +202,32 @@ func TestRingFilterBeforeAttach(t *testing.T) {
 		t.Errorf("ReadFrame: % x, %v; want no frame through the dhcp filter", data, err)
 	}
 }
+
+// TestRingIgnoreOutgoing: with IgnoreOutgoing the ring sees the peer's
+// echo replies and none of our requests.
+func TestRingIgnoreOutgoing(t *testing.T) {
+	a, b := labPair(t)
+	icmp, err := BuiltinFilter("icmp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := ringIn(t, a, "a0", RingConfig{Filter: icmp, IgnoreOutgoing: true, BlockSize: 1 << 16, NumBlocks: 4})
+	peer := b.HardwareAddr(t, "b0")
+	pingFrom(t, a, "3", "198.18.7.2")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := range 3 {
+		data, info, err := r.ReadFrame(ctx)
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		if info.Dir != Inbound || len(data) < 35 || data[34] != 0 || !bytes.Equal(data[6:12], peer) {
+			t.Errorf("frame %d: direction %v, % x; want only echo replies from the peer", i, info.Dir, data)
+		}
+	}
+	short, cancelShort := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancelShort()
+	if data, info, err := r.ReadFrame(short); err == nil {
+		t.Errorf("a fourth frame (%v): % x", info.Dir, data)
+	}
+}

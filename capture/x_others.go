@@ -70,6 +70,8 @@ type RingConfig struct {
 	NumBlocks    int
 	BlockTimeout time.Duration
 	PollTimeout  time.Duration
+	// IgnoreOutgoing drops the frames this host sends.
+	IgnoreOutgoing bool
 }
 
 // NewRing is implemented on Linux only.
