@@ -338,7 +338,9 @@ func summarizeIPv4(s *Summary, p *Packet, l3 []byte, err error) {
 		info += ", bad ip cksum"
 	}
 	s.Info = info
-	s.Error = errText(err)
+	if err != nil {
+		s.Error = errText(err)
+	}
 }
 
 func summarizeUDP(s *Summary, p *Packet, datagram []byte) string {

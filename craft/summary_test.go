@@ -61,6 +61,8 @@ func TestSummarizeString(t *testing.T) {
 		{"port unreachable", unreach, head + "ethertype IPv4 (0x0800), length 42: 198.18.0.2 > 198.18.0.1: ICMP port unreachable, length 8, hex 00000000", "icmp"},
 		{"fragment", frag, head + "ethertype IPv4 (0x0800), length 42: 198.18.0.1 > 198.18.0.2: ip-proto-17 fragment (id 5, offset 0, more), length 8, hex 0102030405060708", "ipv4"},
 		{"ipv6", ipv6, head + "ethertype IPv6 (0x86dd), length 62: fe80::1 > ff02::1: ip6-next-header-58, payload length 8, hex 8000000000000000", "ipv6"},
+		{"not dhcp on dhcp ports", AppendUDP(nil, eth, ipHdr, UDP{SrcPort: 68, DstPort: 67}, []byte("hello")),
+			head + "ethertype IPv4 (0x0800), length 60: 198.18.0.1.68 > 198.18.0.2.67: BOOTP/DHCP, length 5, hex 68656c6c6f [truncated: craft: dhcp: message of 5 bytes, want at least 240: unexpected EOF]", "udp"},
 		{"tcp", tcp, head + "ethertype IPv4 (0x0800), length 57: 198.18.0.1.22 > 198.18.0.2.50000: Flags [S.], seq 1000:1003, ack 2000, win 64000, length 3, hex 616263", "tcp"},
 		{"tcp bad checksum", badTCP, head + "ethertype IPv4 (0x0800), length 57: 198.18.0.1.22 > 198.18.0.2.50000: Flags [S.], seq 1000:1003, ack 2000, win 64000, length 3, bad tcp cksum, hex 616262", "tcp"},
 		{"unknown ethertype", append(AppendEthernet(nil, Ethernet{Dst: peer, Src: mac, EtherType: 0x88b5}), 0xde, 0xad),
