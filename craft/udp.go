@@ -14,6 +14,12 @@ type UDP struct {
 // UDPHeaderLen is the length of a UDP header.
 const UDPHeaderLen = 8
 
+// MaxUDPPayload is the largest UDP payload an IPv4 datagram without options
+// carries: 65535 - 20 - 8 bytes. The builders do not check it (they return
+// no error); with a longer payload the length fields wrap, so callers that
+// take payloads from users must.
+const MaxUDPPayload = 65535 - IPv4HeaderLen - UDPHeaderLen
+
 // AppendUDPDatagram appends a UDP header and payload to b, with the length
 // and the checksum over the IPv4 pseudo-header (RFC 768: source, destination,
 // zero, protocol 17, UDP length) computed. A computed checksum of 0 is sent
