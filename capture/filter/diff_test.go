@@ -1,5 +1,14 @@
 package filter
 
+// The differential test compiles testdata/expressions.txt with rawlab and
+// with libpcap (tcpdump -ddd), runs both programs over the frame corpus
+// (testdata/lab.pcap, recorded by testdata/mklab.sh, plus generatedFrames)
+// and requires the same verdict for every pair. With tcpdump installed it
+// compares live (the Linux flavour, tcpdump -i, needs root for a namespace);
+// without it, it uses testdata/libpcap.json. Regenerate that file as root:
+//
+//	go test ./capture/filter -run TestDifferentialLibpcap -update
+
 import (
 	"bufio"
 	"context"

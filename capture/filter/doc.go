@@ -27,6 +27,18 @@
 // Options.KernelVLAN the program follows libpcap on a live Linux socket
 // instead, where the kernel strips the outer tag.
 //
+// The optimizer works like libpcap's (value numbering of packet loads,
+// facts learnt from branches, jump threading, dead code removal), so
+// programs come out close to libpcap's in size; Options.NoOptimize turns it
+// off, like tcpdump -O. Like libpcap's, it may drop a load whose value
+// decides nothing, which changes the verdict only on a frame too short for
+// that load. Dump prints a program as "tcpdump -d" does.
+//
+// Differences from libpcap 1.10: out-of-range protocol numbers ("ip proto
+// 300", "ether proto 70000") and shifts of a variable by more than 31 bits
+// are errors (libpcap emits code that never matches, or that the kernel
+// refuses); a divisor that folds to zero is always an error.
+//
 // Not supported (a *SyntaxError says so): host and network names (no DNS or
 // /etc/networks lookups), gateway, protochain, inbound/outbound, ifindex,
 // mpls, pppoe, geneve, vxlan, llc, 802.11, ATM, MTP, ISO/IS-IS, decnet

@@ -119,6 +119,9 @@ func Compile(expr string, opt Options) ([]bpf.Instruction, error) {
 		}
 	}
 	prog := emit(root, opt.SnapLen, !opt.NoOptimize)
+	if err := check(prog); err != nil {
+		return nil, fmt.Errorf("filter: internal error compiling %q: %w", expr, err)
+	}
 	if len(prog) > MaxInstructions {
 		return nil, fmt.Errorf("filter: program too long: %d instructions, the kernel accepts %d: %q", len(prog), MaxInstructions, expr)
 	}
@@ -136,4 +139,32 @@ func CompileRaw(expr string, opt Options) ([]bpf.RawInstruction, error) {
 		return nil, fmt.Errorf("filter: assemble %q: %w", expr, err)
 	}
 	return raw, nil
+}
+
+// check verifies what the kernel's checker will: every jump lands inside
+// the program and the last instruction returns. A failure is a compiler bug.
+func check(prog []bpf.Instruction) error {
+	if len(prog) == 0 {
+		return fmt.Errorf("empty program")
+	}
+	for i, ins := range prog {
+		var skips []uint32
+		switch j := ins.(type) {
+		case bpf.Jump:
+			skips = []uint32{j.Skip}
+		case bpf.JumpIf:
+			skips = []uint32{uint32(j.SkipTrue), uint32(j.SkipFalse)}
+		case bpf.JumpIfX:
+			skips = []uint32{uint32(j.SkipTrue), uint32(j.SkipFalse)}
+		}
+		for _, s := range skips {
+			if uint64(i)+1+uint64(s) >= uint64(len(prog)) {
+				return fmt.Errorf("instruction %d jumps past the end", i)
+			}
+		}
+	}
+	if _, ok := prog[len(prog)-1].(bpf.RetConstant); !ok {
+		return fmt.Errorf("program does not end in a return")
+	}
+	return nil
 }

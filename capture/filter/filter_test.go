@@ -280,9 +280,9 @@ func TestOptimizerKeepsMeaning(t *testing.T) {
 func TestValidateRejectsBadPrograms(t *testing.T) {
 	for _, prog := range [][]bpf.RawInstruction{
 		nil,
-		{{Op: 0x28, K: 12}},                                 // no ret
-		{{Op: 0x15, Jt: 3, K: 1}, {Op: 0x06}},               // jump past the end
-		{{Op: 0x02, K: 16}, {Op: 0x06}},                     // scratch out of range
+		{{Op: 0x28, K: 12}},                   // no ret
+		{{Op: 0x15, Jt: 3, K: 1}, {Op: 0x06}}, // jump past the end
+		{{Op: 0x02, K: 16}, {Op: 0x06}},       // scratch out of range
 		{{Op: 0x05, K: 0xffffffff}, {Op: 0x06}, {Op: 0x06}}, // ja out of range
 	} {
 		if err := validate(prog); err == nil {
