@@ -82,6 +82,11 @@ func FuzzClientFrame(f *testing.F) {
 	for _, frame := range testFrames(f) {
 		f.Add(frame)
 	}
+	for _, g := range goldenServers {
+		for _, rec := range readGolden(f, g.name) {
+			f.Add(rec.Data)
+		}
+	}
 	f.Fuzz(func(t *testing.T, frame []byte) {
 		link := newFakeLink(nil)
 		cfg := testConfig()

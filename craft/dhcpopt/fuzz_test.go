@@ -21,6 +21,14 @@ func FuzzDecodeOption(f *testing.F) {
 	f.Add(uint8(77), b(4, "iPXE"))
 	f.Add(uint8(97), make([]byte, 17))
 	f.Add(uint8(200), b(1, 2, 3))
+	for _, name := range goldenNames {
+		for _, m := range goldenOptions(f, name) {
+			opts, _ := Parse(m)
+			for _, o := range opts {
+				f.Add(uint8(o.Code), []byte(o.Raw))
+			}
+		}
+	}
 	f.Fuzz(func(t *testing.T, code uint8, data []byte) {
 		o := Decode(Code(code), data)
 		if o.Name == "" || o.Text == "" {
@@ -45,6 +53,12 @@ func FuzzDomainSearch(f *testing.F) {
 	f.Add(b(1, "a", 0xc0, 4, 1, "b", 0xc0, 0))
 	f.Add(b(0x40, 0))
 	f.Add(b(0))
+	for _, m := range goldenOptions(f, "dnsmasq") {
+		opts, _ := Parse(m)
+		if o, ok := Find(opts, DomainSearch); ok {
+			f.Add([]byte(o.Raw))
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		names, err := DecodeDomainSearch(data)
 		if err != nil {
@@ -77,6 +91,14 @@ func FuzzClasslessRoutes(f *testing.F) {
 	f.Add(b(25, 10, 229, 0, 128, 1, 2, 3, 4))
 	f.Add(b(33, 1, 2, 3, 4, 5, 6, 7, 8, 9))
 	f.Add(b(32, 10))
+	for _, name := range []string{"dnsmasq", "kea"} {
+		for _, m := range goldenOptions(f, name) {
+			opts, _ := Parse(m)
+			if o, ok := Find(opts, ClasslessStaticRoute); ok {
+				f.Add([]byte(o.Raw))
+			}
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		routes, err := DecodeClasslessRoutes(data)
 		if err != nil {
@@ -100,6 +122,11 @@ func FuzzClasslessRoutes(f *testing.F) {
 func FuzzParse(f *testing.F) {
 	f.Add(b(53, 1, 2, 0, 119, 4, 3, "lab", 119, 6, 4, "test", 0, 255))
 	f.Add(b(53))
+	for _, name := range goldenNames {
+		for _, m := range goldenOptions(f, name) {
+			f.Add(m)
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		opts, _ := Parse(data)
 		for _, o := range opts {
