@@ -744,3 +744,34 @@ func TestHold(t *testing.T) {
 		t.Errorf("rebinding from %s to %s, want from %s to 255.255.255.255", p.IP.Src, p.IP.Dst, l.Address)
 	}
 }
+
+// TestRFC5227Timing checks the full check's schedule (RFC 5227 §2.1.1) on a
+// free address: PROBE_NUM probes, at least PROBE_MIN apart, and no verdict
+// before ANNOUNCE_WAIT after the last one.
+func TestRFC5227Timing(t *testing.T) {
+	t.Parallel()
+	link := newFakeLink(nil)
+	cfg := testConfig()
+	cfg.ARPCheck = ARPCheckRFC5227
+	cfg.Rand = func(n time.Duration) time.Duration { return 0 } // PROBE_WAIT 0, PROBE_MIN spacing
+	c := newTestClient(t, link, cfg)
+	start := time.Now()
+	addr := netip.MustParseAddr("198.18.0.100")
+	holder, err := c.CheckAddress(ctxT(t), addr)
+	if err != nil || holder != nil {
+		t.Fatalf("CheckAddress of a free address = %v, %v", holder, err)
+	}
+	took := time.Since(start)
+	sent := link.frames()
+	if len(sent) != probeNum {
+		t.Fatalf("%d probes sent, want %d", len(sent), probeNum)
+	}
+	for i := 1; i < len(sent); i++ {
+		if gap := sent[i].at.Sub(sent[i-1].at); gap < probeMin {
+			t.Errorf("probe %d sent %v after the previous, want at least %v", i+1, gap, probeMin)
+		}
+	}
+	if after := start.Add(took).Sub(sent[len(sent)-1].at); after < announceWait {
+		t.Errorf("verdict %v after the last probe, want at least ANNOUNCE_WAIT %v", after, announceWait)
+	}
+}
