@@ -129,6 +129,12 @@ func TestGoldenLayers(t *testing.T) {
 		if diff := cmp.Diff(wantARP[i], a, cmpOpts); diff != "" {
 			t.Errorf("frame %d (-want +got):\n%s", i, diff)
 		}
+		// The contract builder makes the kernel's frame, padded to 60 bytes.
+		built := AppendARP(nil, eth, a)
+		want := append(append([]byte(nil), frame...), make([]byte, MinFrameLen-len(frame))...)
+		if diff := cmp.Diff(want, built); diff != "" {
+			t.Errorf("frame %d: AppendARP (-kernel +craft):\n%s", i, diff)
+		}
 	}
 	var a2 ARP
 	DecodeARP(arp[2][14:], &a2)
@@ -157,6 +163,10 @@ func TestGoldenLayers(t *testing.T) {
 		// ping -s 40 -p 7261776c6162: 8 bytes of timestamp, then the pattern.
 		if len(p.ICMP.Data) != 40 || !strings.Contains(string(p.ICMP.Data), "rawlab") {
 			t.Errorf("frame %d: data %q, want 40 bytes with the ping pattern", i, p.ICMP.Data)
+		}
+		// The contract builder makes the kernel's frame byte for byte.
+		if diff := cmp.Diff(icmp[i], AppendICMPEcho(nil, p.Eth, p.IPv4, p.ICMP)); diff != "" {
+			t.Errorf("frame %d: AppendICMPEcho (-kernel +craft):\n%s", i, diff)
 		}
 		l3 := icmp[i][EthernetHeaderLen:]
 		if !IPv4ChecksumOK(l3) || Checksum(l3[20:]) != 0 {
