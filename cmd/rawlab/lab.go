@@ -219,6 +219,9 @@ func newLabStatusCmd(a *app, lf *labFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := needRoot("lab status"); err != nil {
+				return err
+			}
 			st, err := printStatus(cmd.Context(), a, l)
 			if err != nil {
 				return err
