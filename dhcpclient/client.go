@@ -61,7 +61,8 @@ func New(conn Conn, cfg Config) (*Client, error) {
 	if lg == nil {
 		lg = slog.New(slog.DiscardHandler)
 	}
-	return &Client{cfg: cfg, conn: conn, log: lg, buf: make([]byte, 4096), created: time.Now()}, nil
+	return &Client{cfg: cfg, conn: conn, log: lg, buf: make([]byte, 4096), created: time.Now(),
+		report: Report{Steps: []Step{}}}, nil
 }
 
 // Close closes the connection Dial opened (New's conn is the caller's) and

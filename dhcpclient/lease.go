@@ -165,6 +165,17 @@ type leaseWire struct {
 // MarshalJSON encodes l with lease_time, t1 and t2 in seconds.
 func (l *Lease) MarshalJSON() ([]byte, error) {
 	type plain Lease
+	cp := *l
+	if cp.Routers == nil {
+		cp.Routers = []netip.Addr{}
+	}
+	if cp.DNS == nil {
+		cp.DNS = []netip.Addr{}
+	}
+	if cp.Options == nil {
+		cp.Options = []dhcpopt.Option{}
+	}
+	l = &cp
 	w := leaseWire{LeaseTime: secs32(l.LeaseTime), T1: secs32(l.T1), T2: secs32(l.T2)}
 	if !l.Acquired.IsZero() && !l.Infinite() {
 		w.Expires = l.Expiry().UTC().Format(time.RFC3339)
