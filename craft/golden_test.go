@@ -20,10 +20,10 @@ import (
 )
 
 // The golden files under testdata/ were captured by testdata/capture.sh in
-// network namespaces: a Linux kernel answering ARP and ICMP echo, dnsmasq
-// serving busybox udhcpc. Each .pcap sits next to the `tcpdump -X -e -n -r`
+// network namespaces: a Linux kernel answering ARP and ICMP echo; dnsmasq
+// and Kea serving busybox udhcpc; ISC dhcpd serving ISC dhclient. Each .pcap sits next to the `tcpdump -X -e -n -r`
 // text it gives.
-var goldenFiles = []string{"arp.pcap", "icmp.pcap", "dhcp.pcap", "dhcp-broadcast.pcap", "dhcp-isc.pcap"}
+var goldenFiles = []string{"arp.pcap", "icmp.pcap", "dhcp.pcap", "dhcp-broadcast.pcap", "dhcp-isc.pcap", "dhcp-kea.pcap"}
 
 // readPcap returns the frames of testdata/name.
 func readPcap(tb testing.TB, name string) [][]byte {
@@ -214,6 +214,8 @@ func TestGoldenDHCP(t *testing.T) {
 		{"dhcp-broadcast.pcap", "02:00:5e:00:01:02", "02:00:5e:00:01:01", "198.18.1.1", "198.18.1.100", dora},
 		// ISC dhcpd and ISC dhclient: TOS 0x10, TTL 128, other option orders.
 		{"dhcp-isc.pcap", "02:00:5e:00:02:02", "02:00:5e:00:02:01", "198.18.2.1", "198.18.2.100", dora},
+		// Kea 2.2 and udhcpc: DF set, messages not padded to 300 bytes.
+		{"dhcp-kea.pcap", "02:00:5e:00:03:02", "02:00:5e:00:03:01", "198.18.3.1", "198.18.3.100", dora},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

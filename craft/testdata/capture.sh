@@ -17,6 +17,7 @@
 #   dhcp-broadcast.pcap  Discover/Offer/Request/Ack with the broadcast bit set
 #              (udhcpc -B), so that dnsmasq broadcasts its replies
 #   dhcp-isc.pcap  ISC dhclient and ISC dhcpd: Discover/Offer/Request/Ack
+#   dhcp-kea.pcap  busybox udhcpc and Kea: Discover/Offer/Request/Ack
 set -eu
 P=rlcraft$$
 A=${P}a B=${P}b
@@ -170,6 +171,34 @@ echo $! >"$TMP/dhclient-timeout.pid"
 waitcap
 kill "$(cat "$TMP/dhclient-timeout.pid")" "$(cat "$TMP/dhcpd-proc.pid")" 2>/dev/null || true
 rm -f "$TMP/dhclient-timeout.pid" "$TMP/dhcpd-proc.pid"
+teardown
+
+# DHCP between busybox udhcpc and Kea (raw sockets, in-memory leases).
+setup 02:00:5e:00:03:01 02:00:5e:00:03:02
+inns "$A" ip addr add 198.18.3.1/24 dev "${A}0"
+cat >"$TMP/kea.json" <<CONF
+{"Dhcp4": {
+	"interfaces-config": {"interfaces": ["${A}0"], "dhcp-socket-type": "raw"},
+	"lease-database": {"type": "memfile", "persist": false},
+	"valid-lifetime": 3600,
+	"subnet4": [{"id": 1, "subnet": "198.18.3.0/24",
+		"pools": [{"pool": "198.18.3.100 - 198.18.3.150"}],
+		"option-data": [{"name": "routers", "data": "198.18.3.1"},
+			{"name": "domain-name", "data": "lab.rawlab.test"}]}],
+	"loggers": [{"name": "kea-dhcp4", "output_options": [{"output": "stdout"}], "severity": "INFO"}]
+}}
+CONF
+inns "$A" env KEA_PIDFILE_DIR="$TMP" KEA_LOCKFILE_DIR="$TMP" kea-dhcp4 -c "$TMP/kea.json" >"$TMP/kea.out" 2>&1 &
+echo $! >"$TMP/kea.pid"
+i=0
+until grep -q "DHCP4_STARTED" "$TMP/kea.out"; do
+	i=$((i + 1)); [ $i -lt 200 ] || { cat "$TMP/kea.out"; exit 1; }
+	sleep 0.05
+done
+startcap "$B" "${B}0" dhcp-kea.pcap 4 udp port 67 or udp port 68
+inns "$B" timeout 20 busybox udhcpc -f -q -n -t 3 -T 1 -i "${B}0" -s /bin/true -x hostname:rawlab >/dev/null 2>&1
+waitcap
+kill "$(cat "$TMP/kea.pid")"; rm -f "$TMP/kea.pid"
 teardown
 
 for f in *.pcap; do text "$f"; done
