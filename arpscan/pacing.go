@@ -32,9 +32,10 @@ func newBucket(rate float64, burst int, now int64) *bucket {
 	if math.IsInf(rate, 1) {
 		return &bucket{rate: rate}
 	}
-	// Room for ~5 ms of frames absorbs a late wake-up without losing rate,
-	// but never less than a batch nor less than one frame.
-	c := max(1, float64(burst), math.Min(rate*0.005, 4096))
+	// Room for 50 ms of frames: a wake-up that comes late (a busy machine)
+	// is made up for, as arp-scan makes up its cumulative timing error, so
+	// that the average rate holds; never less than a batch.
+	c := max(1, float64(burst), math.Min(rate*0.05, 16384))
 	return &bucket{rate: rate, capacity: c, tokens: 1, last: now}
 }
 

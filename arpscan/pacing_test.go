@@ -21,9 +21,14 @@ func TestBucket(t *testing.T) {
 	if n := b.take(2*ms, 1); n != 1 {
 		t.Errorf("after 2 ms: take = %d, want 1", n)
 	}
-	// A late wake-up keeps the average rate: capacity 2.5 frames (5 ms).
-	if n := b.take(12*ms, 10); n != 2 {
-		t.Errorf("after a 10 ms oversleep: take = %d, want 2 (capacity)", n)
+	// A late wake-up keeps the average rate: the 5 frames owed after a
+	// 10 ms oversleep leave at once...
+	if n := b.take(12*ms, 10); n != 5 {
+		t.Errorf("after a 10 ms oversleep: take = %d, want 5", n)
+	}
+	// ...but no more than 50 ms worth (25 frames) after a long stall.
+	if n := b.take(1012*ms, 100); n != 25 {
+		t.Errorf("after a 1 s stall: take = %d, want 25 (capacity)", n)
 	}
 
 	// 100,000 frames/s over one simulated second, asking for batches of

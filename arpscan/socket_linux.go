@@ -449,7 +449,7 @@ func (c *PacketConn) ringNext(msgs []Msg) int {
 // never set less than two block timeouts ahead: ReadFrames after a past
 // deadline still returns every frame that arrived before it.
 func (c *PacketConn) SetReadDeadline(t time.Time) error {
-	if c.ring != nil {
+	if c.ring != nil && !t.IsZero() {
 		if soon := time.Now().Add(2 * ringBlockTimeout * time.Millisecond); t.Before(soon) {
 			t = soon
 		}

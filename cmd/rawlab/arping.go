@@ -106,7 +106,7 @@ func runArping(ctx context.Context, a *app, f *arpingFlags, target string) error
 			}
 		}
 	}
-	conn, err := arpscan.Dial(ifi, arpscan.DialConfig{RecvBuffer: 1 << 20})
+	conn, err := arpscan.Dial(ifi, arpscan.DialConfig{RecvBuffer: 1 << 20, RingSize: -1})
 	if err != nil {
 		return usageError(err)
 	}

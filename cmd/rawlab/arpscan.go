@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 
 	"github.com/rawlab/rawlab/arpscan"
 	"github.com/rawlab/rawlab/capture"
@@ -410,16 +409,6 @@ func interfacePrefixes(ifi *net.Interface) ([]netip.Prefix, error) {
 	return out, nil
 }
 
-// isTerminal reports whether w is a terminal (TCGETS succeeds on it).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
-}
-
 func runArpscan(ctx context.Context, a *app, f *arpscanFlags, args []string) (err error) {
 	p, err := planArpscan(a, f, args)
 	if err != nil {
@@ -428,9 +417,14 @@ func runArpscan(ctx context.Context, a *app, f *arpscanFlags, args []string) (er
 	for _, w := range p.warn {
 		fmt.Fprintln(a.stderr, "rawlab: warning:", w)
 	}
-	dc := arpscan.DialConfig{Passive: f.passive, Promiscuous: f.passive}
+	// A receive ring where replies come fast (no syscall per frame); plain
+	// recvmmsg below that, where a frame is handed over the moment it lands.
+	dc := arpscan.DialConfig{Passive: f.passive, Promiscuous: f.passive, RingSize: -1}
 	if !f.passive && p.cfg.Rate > 20000 {
-		dc.RingSize = 16 << 20 // room for 131,072 replies while the reader catches up
+		// A reply takes 128 bytes of ring, and the ring's pages count in
+		// the resident size from the start: room for one reply per target
+		// (the reader drains it meanwhile), between 1 and 16 MiB.
+		dc.RingSize = min(16<<20, max(1<<20, 128*p.targets.Len()))
 	}
 	conn, err := arpscan.Dial(p.ifi, dc)
 	if err != nil {
