@@ -114,7 +114,7 @@ dhcp() { # dhcp OUT full|dora UDHCPC_FLAGS...
 		2>"$TMP/dnsmasq.err" &
 	echo $! >"$TMP/dnsmasq.pid"
 	i=0
-	until grep -q "DHCP, IP range" "$TMP/dnsmasq.err"; do
+	until grep -qs "DHCP, IP range" "$TMP/dnsmasq.err"; do
 		i=$((i + 1)); [ $i -lt 100 ] || { cat "$TMP/dnsmasq.err"; exit 1; }
 		sleep 0.05
 	done
@@ -156,7 +156,7 @@ inns "$A" dhcpd -4 -f -d -cf "$TMP/dhcpd.conf" -lf "$TMP/dhcpd.leases" -pf "$TMP
 	>"$TMP/dhcpd.err" 2>&1 &
 echo $! >"$TMP/dhcpd-proc.pid"
 i=0
-until grep -q "^Sending on" "$TMP/dhcpd.err"; do
+until grep -qs "^Sending on" "$TMP/dhcpd.err"; do
 	i=$((i + 1)); [ $i -lt 100 ] || { cat "$TMP/dhcpd.err"; exit 1; }
 	sleep 0.05
 done
@@ -191,7 +191,7 @@ CONF
 inns "$A" env KEA_PIDFILE_DIR="$TMP" KEA_LOCKFILE_DIR="$TMP" kea-dhcp4 -c "$TMP/kea.json" >"$TMP/kea.out" 2>&1 &
 echo $! >"$TMP/kea.pid"
 i=0
-until grep -q "DHCP4_STARTED" "$TMP/kea.out"; do
+until grep -qs "DHCP4_STARTED" "$TMP/kea.out"; do
 	i=$((i + 1)); [ $i -lt 200 ] || { cat "$TMP/kea.out"; exit 1; }
 	sleep 0.05
 done
