@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -362,5 +363,33 @@ func TestArping(t *testing.T) {
 	code, stdout, _ = arpIn(t, l.scanner, "arping", "-i", "eth0", "-c", "1", "--probe", "198.18.0.5")
 	if code != 0 || !strings.Contains(stdout, "["+mac+"]") {
 		t.Errorf("arping --probe: exit %d\n%s", code, stdout)
+	}
+}
+
+// TestArpscanFormatAndVendors: --format prints one template line per host;
+// --macfile names a MAC, --ouifile replaces the built-in table.
+func TestArpscanFormatAndVendors(t *testing.T) {
+	l := newLab(t, "af", 2, "198.18.0.1/24")
+	dir := t.TempDir()
+	macA, macB := l.want["198.18.0.5"], l.want["198.18.0.10"]
+	macfile := filepath.Join(dir, "mac-vendor.txt")
+	ouifile := filepath.Join(dir, "ieee-oui.txt")
+	writeFile(t, macfile, "# local names\n"+macA+"\tLab host A\n")
+	writeFile(t, ouifile, strings.ToUpper(strings.ReplaceAll(macB[:8], ":", ""))+"\tOUI of B\n")
+	code, stdout, stderr := arpIn(t, l.scanner, "arpscan", "-i", "eth0", "--rate", "max", "--macfile", macfile,
+		"--ouifile", ouifile, "--format", "{{.IP}} {{.MAC}} {{.Vendor}} {{.Replies}}", "198.18.0.0/28")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	want := "198.18.0.5 " + macA + " Lab host A 1\n198.18.0.10 " + macB + " OUI of B 1\n"
+	if stdout != want {
+		t.Errorf("stdout\n%s\nwant\n%s", stdout, want)
+	}
+}
+
+func writeFile(t *testing.T, path, s string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
