@@ -189,6 +189,10 @@ func newLabDownCmd(a *app, lf *labFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:     "down",
 		Short:   "Stop the DHCP server and remove the lab's namespaces (idempotent)",
+		Long: `down stops the embedded DHCP server (by the pid in its pid file), ends any
+other process still running inside a lab namespace (SIGTERM, then SIGKILL after
+2 s), and deletes the namespaces; the veth pairs and the bridge go with them.
+Running it on a lab that is down is not an error.`,
 		Example: "  sudo rawlab lab down",
 		Args:    positional(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
