@@ -187,8 +187,8 @@ func labUp(ctx context.Context, l *lab.Lab, cfg lab.Config) error {
 
 func newLabDownCmd(a *app, lf *labFlags) *cobra.Command {
 	return &cobra.Command{
-		Use:     "down",
-		Short:   "Stop the DHCP server and remove the lab's namespaces (idempotent)",
+		Use:   "down",
+		Short: "Stop the DHCP server and remove the lab's namespaces (idempotent)",
 		Long: `down stops the embedded DHCP server (by the pid in its pid file), ends any
 other process still running inside a lab namespace (SIGTERM, then SIGKILL after
 2 s), and deletes the namespaces; the veth pairs and the bridge go with them.
