@@ -2,6 +2,7 @@ package dhcpclient
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 
 	"github.com/rawlab/rawlab/capture"
@@ -21,6 +22,13 @@ func Dial(ifname string, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	return DialInterface(ifi, cfg)
+}
+
+// DialInterface is Dial for an interface the caller has already looked up
+// (with capture.LookupInterface), saving a second lookup.
+func DialInterface(ifi *net.Interface, cfg Config) (*Client, error) {
+	ifname := ifi.Name
 	if cfg.HWAddr == nil {
 		cfg.HWAddr = ifi.HardwareAddr
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -483,7 +484,17 @@ func runDHCP(ctx context.Context, a *app, f *dhcpFlags, verb string) (err error)
 	if err != nil {
 		return err
 	}
-	c, err := dhcpclient.Dial(p.ifi.Name, p.cfg)
+	// Results go out in one write at the end (or when the buffer fills).
+	out := bufio.NewWriter(a.stdout)
+	stdout := a.stdout
+	a.stdout = out
+	defer func() {
+		a.stdout = stdout
+		if ferr := out.Flush(); ferr != nil && err == nil {
+			err = ferr
+		}
+	}()
+	c, err := dhcpclient.DialInterface(p.ifi, p.cfg)
 	if err != nil {
 		var ce *dhcpclient.ConfigError
 		if errors.As(err, &ce) {
@@ -614,6 +625,11 @@ func dhcpLease(ctx context.Context, a *app, f *dhcpFlags, p *dhcpPlan, c *dhcpcl
 	}
 	if !f.releaseOnExit {
 		return nil
+	}
+	if w, ok := a.stdout.(*bufio.Writer); ok {
+		if err := w.Flush(); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(a.stderr, "rawlab: holding %s (renewing at T1, rebinding at T2) until interrupted; then releasing it\n", l.Address)
 	l, err = c.Hold(ctx, l, func(nl *dhcpclient.Lease) error {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Code is a DHCPv4 option code (RFC 2132 §2). Its String is the IANA name; it
@@ -332,8 +333,10 @@ func normalize(s string) string {
 	}, s)
 }
 
-// byName maps every normalized key, IANA name and alias to its code.
-var byName = func() map[string]Code {
+// byName maps every normalized key, IANA name and alias to its code. It is
+// built on first use, so that programs that never parse a name do not pay
+// for it at start-up.
+var byName = sync.OnceValue(func() map[string]Code {
 	m := make(map[string]Code, 2*len(table)+len(aliases))
 	for c, in := range table {
 		m[normalize(in.name)] = c
@@ -343,7 +346,7 @@ var byName = func() map[string]Code {
 		m[k] = c
 	}
 	return m
-}()
+})
 
 // ParseCode parses an option code given as a decimal number (0-255), as
 // 0x-prefixed hex, or by name: the short key ("router", "dns", "domain-search"),
@@ -360,7 +363,7 @@ func ParseCode(s string) (Code, error) {
 	if t[0] >= '0' && t[0] <= '9' {
 		return 0, fmt.Errorf("dhcpopt: option code %q: not a number from 0 to 255", s)
 	}
-	if c, ok := byName[normalize(t)]; ok {
+	if c, ok := byName()[normalize(t)]; ok {
 		return c, nil
 	}
 	return 0, fmt.Errorf("dhcpopt: option code %q: unknown option name", s)
