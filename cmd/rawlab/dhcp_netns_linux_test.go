@@ -243,3 +243,26 @@ func TestDHCPCommandNoPrivilege(t *testing.T) {
 		t.Errorf("%s was created", pcap)
 	}
 }
+
+// TestDHCPCommandConflict leases on a segment where a kernel already holds
+// the first address dnsmasq offers: the default ARP check finds it, the
+// output names the holder's MAC, and the client ends with the next address.
+func TestDHCPCommandConflict(t *testing.T) {
+	netnstest.Require(t)
+	seg := netnstest.NewSegment(t, "dhcpcf")
+	hosts := seg.AddHosts(t, "dhcpch", "198.18.0.1/24", "198.18.0.100/24")
+	dnsmasqDHCP(t, hosts[0], "198.18.0.100", "198.18.0.101")
+	cli := netnstest.New(t, "dhcpcc")
+	seg.Attach(t, cli, "eth0")
+	holder := hosts[1].HardwareAddr(t, "eth0").String()
+	code, stdout, stderr := rawlabIn(t, cli, "dhcp", "lease", "-i", "eth0", "--timeout", "1s")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"CONFLICT: 198.18.0.100 offered by 198.18.0.1 is in use by " + holder + "; declined",
+		"DHCPDECLINE (conflict 198.18.0.100)", "Lease 198.18.0.101/24 on eth0"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+}

@@ -43,6 +43,16 @@ func printExchange(a *app, rep dhcpclient.Report) {
 	if n := st.Ignored.Total(); n > 0 {
 		fmt.Fprintf(w, "  (%d sent, %d received, %d ignored: %s)\n", st.Sent, st.Received, n, ignoredText(st.Ignored))
 	}
+	for _, n := range rep.NAKs {
+		fmt.Fprintf(w, "  DHCPNAK from %s (%s) for %s", n.Server, n.ServerMAC, n.Requested)
+		if n.Message != "" {
+			fmt.Fprintf(w, ": %q", n.Message)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, c := range rep.Conflicts {
+		fmt.Fprintf(w, "  CONFLICT: %s offered by %s is in use by %s; declined\n", c.Address, c.Server, c.Holder)
+	}
 	fmt.Fprintln(w)
 }
 
