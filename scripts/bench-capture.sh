@@ -18,7 +18,13 @@
 # tools, alternating which goes first), CPUS (trafgen processes, default
 # every online CPU), RAWLAB (a rawlab binary; default: go build ./cmd/rawlab),
 # RAWLAB_ARGS (extra arguments for rawlab capture), TCPDUMP_ARGS (extra
-# arguments for tcpdump).
+# arguments for tcpdump), BENCH_DEBUG=1 (print each tool's user and system
+# time, per-thread CPU and context switches).
+#
+# CPU is the capturing process's user+system time from /proc/PID/stat,
+# read once the tool has drained its ring. On a virtual machine this also
+# counts the softirq work (copying frames into the ring) that happens to
+# run while the process is on a CPU, for both tools alike.
 set -euo pipefail
 
 FRAMES=${FRAMES:-1000000}
@@ -93,11 +99,13 @@ link_stat() {
 
 # cpu_ticks PID: user+system clock ticks of a running process.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-# cpu_split PID: "user system" clock ticks, and the precise on-CPU time of
-# all threads from schedstat.
-cpu_split() {
-	awk '{ printf "%s %s ", $14, $15 }' "/proc/$1/stat"
-	for f in /proc/"$1"/task/*/schedstat; do printf "%s " "$(awk "{ printf \"%.3f\", \$1 / 1e9 }" "$f")"; done; cat /proc/"$1"/task/*/status | awk "/voluntary_ctxt/ { s[\$1] += \$2 } END { for (k in s) printf \" %s %d\", k, s[k] }"
+# cpu_detail PID: user and system seconds, the on-CPU seconds of each thread
+# (schedstat) and the context switches of all threads, for BENCH_DEBUG.
+cpu_detail() {
+	awk -v hz="$hz" '{ printf "user %.2f s, system %.2f s; threads", $14 / hz, $15 / hz }' "/proc/$1/stat"
+	cat /proc/"$1"/task/*/schedstat | awk '{ printf " %.3f", $1 / 1e9 }'
+	cat /proc/"$1"/task/*/status | awk '/^voluntary_ctxt/ { v += $2 } /^nonvoluntary_ctxt/ { n += $2 }
+		END { printf " s; context switches %d voluntary, %d involuntary\n", v, n }'
 }
 
 # wait_line FILE PATTERN PID: until FILE has a line matching PATTERN (the
@@ -169,7 +177,9 @@ run_one() {
 
 	wait_idle "$pid"
 	ticks=$(cpu_ticks "$pid")
-	[[ -n ${BENCH_DEBUG:-} ]] && echo "$name user/sys ticks: $(cpu_split "$pid"); $(grep -E 'voluntary' "/proc/$pid/status" | tr -s '\t\n' '  ')" >&2
+	if [[ -n ${BENCH_DEBUG:-} ]]; then
+		echo "$name: $(cpu_detail "$pid")" >&2
+	fi
 	kill -INT "$pid"
 	wait "$pid" || true
 	pids=("${pids[@]/$pid/}")
