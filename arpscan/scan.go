@@ -94,6 +94,10 @@ type Config struct {
 	MaxUnexpected int
 }
 
+// maxSleep bounds one sleep of the sender, so that it re-reads the adaptive
+// wait now and then even without a wake-up.
+const maxSleep = 50 * time.Millisecond
+
 // RateMax is the Rate that sends as fast as the link takes frames.
 var RateMax = math.Inf(1)
 
@@ -442,7 +446,8 @@ func (s *Scanner) send(ctx context.Context) error {
 		if wait <= 0 {
 			continue
 		}
-		timer.Reset(wait)
+		// Re-check at least every maxSleep: the adaptive wait may shrink.
+		timer.Reset(min(wait, maxSleep))
 		select {
 		case <-timer.C:
 		case <-s.wake:
@@ -605,9 +610,13 @@ func (s *Scanner) handle(m *Msg, p *Packet) {
 				// busy machine or a ring block not yet handed over
 				// lengthens it, and no retry goes out for an answer
 				// already queued.
+				before := s.est.rto(s.cfg.MinTimeout, s.cfg.Timeout)
 				s.est.add(time.Now().UnixNano() - s.lastSend[i].Load())
 				s.srtt.Store(s.est.srtt)
 				s.rttvar.Store(s.est.rttvar)
+				if after := s.est.rto(s.cfg.MinTimeout, s.cfg.Timeout); after < before*9/10 {
+					s.signal() // the sender may sleep on a longer wait
+				}
 			}
 			if s.live.Add(-1) == 0 || s.limitReached() {
 				s.signal()
