@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/rawlab/rawlab/capture"
 	"github.com/rawlab/rawlab/craft"
 )
 
@@ -773,5 +775,65 @@ func TestRFC5227Timing(t *testing.T) {
 	}
 	if after := start.Add(took).Sub(sent[len(sent)-1].at); after < announceWait {
 		t.Errorf("verdict %v after the last probe, want at least ANNOUNCE_WAIT %v", after, announceWait)
+	}
+}
+
+// vlanLink wraps a fakeLink: frames from the client must carry VLAN 7; the
+// replies go back tagged in the data, or untagged with the tag in FrameInfo
+// as a kernel that strips tags delivers them.
+type vlanLink struct {
+	*fakeLink
+	stripped bool
+}
+
+func (v *vlanLink) ReadFrame(ctx context.Context, b []byte) (int, capture.FrameInfo, error) {
+	n, info, err := v.fakeLink.ReadFrame(ctx, b)
+	if err == nil && v.stripped && n > 16 && b[12] == 0x81 {
+		info.VLAN, info.VLANTPID, info.VLANTCI = true, 0x8100, uint16(b[14])<<8|uint16(b[15])
+		copy(b[12:], b[16:n])
+		n -= 4
+	}
+	return n, info, err
+}
+
+func TestVLAN(t *testing.T) {
+	for _, stripped := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stripped=%v", stripped), func(t *testing.T) {
+			srv := newFakeServer()
+			inner := srv.handler(t)
+			var untagged int
+			link := newFakeLink(func(frame []byte) [][]byte {
+				var eth craft.Ethernet
+				if _, err := craft.DecodeEthernet(frame, &eth); err != nil || eth.VLAN == nil || eth.VLAN.ID != 7 {
+					untagged++
+					return nil
+				}
+				plain := append(append([]byte(nil), frame[:12]...), frame[16:]...)
+				var out [][]byte
+				for _, r := range inner(plain) {
+					// A reply on another VLAN first, then the real one on VLAN 7.
+					other := append(append(append([]byte(nil), r[:12]...), 0x81, 0x00, 0x00, 0x08), r[12:]...)
+					out = append(out, other, append(append(append([]byte(nil), r[:12]...), 0x81, 0x00, 0x00, 0x07), r[12:]...))
+				}
+				return out
+			})
+			cfg := testConfig()
+			cfg.VLAN = &craft.VLAN{ID: 7}
+			cfg.ARPCheck = ARPCheckNone
+			c, err := New(&vlanLink{link, stripped}, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := c.Lease(ctxT(t), Selection{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if untagged != 0 || l.Address != srv.pool[0] {
+				t.Errorf("%d untagged frames sent; lease %s", untagged, l.Address)
+			}
+			if got := c.Report().Stats.Ignored.VLAN; got != 2 {
+				t.Errorf("ignored %d frames of VLAN 8, want 2", got)
+			}
+		})
 	}
 }
