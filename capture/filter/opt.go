@@ -626,34 +626,36 @@ func thread(blocks []*block) bool {
 		}
 		s := edgeState(blocks[q], blockOut(blocks[q], in[q]), t)
 		var defs uint32
+		best := t
 		for n := 0; n < 64; n++ {
 			b := blocks[t]
 			if b.kind == iRet {
-				return t
+				break
 			}
 			c := s.clone()
-			bdefs := defs
 			for _, ins := range b.stmts {
 				c.step(ins)
 				_, d := useDef(ins)
-				bdefs |= d
+				defs |= d
 			}
 			next := b.jt
 			if b.kind == iCond {
 				r, ok := c.decide(b)
 				if !ok {
-					return t
+					break
 				}
 				if !r {
 					next = b.jf
 				}
 			}
-			if bdefs&liveIn[next] != 0 {
-				return t
+			// Blocks skipped on the way may define registers that blocks
+			// skipped after them use; only the landing block matters.
+			if defs&liveIn[next] == 0 {
+				best = next
 			}
-			s, defs, t = c, bdefs, next
+			s, t = c, next
 		}
-		return t
+		return best
 	}
 	for q, b := range blocks {
 		if b.dead {
