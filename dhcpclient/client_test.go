@@ -191,6 +191,7 @@ func TestRetransmission(t *testing.T) {
 	cfg := testConfig()
 	cfg.ARPCheck = ARPCheckNone
 	cfg.Tries = 4
+	cfg.Timeout = 200 * time.Millisecond
 	c := newTestClient(t, link, cfg)
 	if _, err := c.Lease(ctxT(t), Selection{}); err != nil {
 		t.Fatal(err)
@@ -572,7 +573,7 @@ func TestDiscoverWaitCollectsAll(t *testing.T) {
 	ha, hb := a.handler(t), b.handler(t)
 	link := newFakeLink(func(f []byte) [][]byte { return append(ha(f), hb(f)...) })
 	c := newTestClient(t, link, testConfig())
-	offers, err := c.Discover(ctxT(t), 30*time.Millisecond)
+	offers, err := c.Discover(ctxT(t), 300*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -240,6 +240,9 @@ func fixedRand(top bool) func(time.Duration) time.Duration {
 func xidOf(m *dhcpv4.DHCPv4) uint32 { return binary.BigEndian.Uint32(m.TransactionID[:]) }
 
 func testConfig() Config {
-	return Config{Interface: "fake0", HWAddr: clientMAC, Timeout: 40 * time.Millisecond, Tries: 3,
-		Rand: fixedRand(false), ProbeWait: 20 * time.Millisecond}
+	// The fake answers inside WriteFrame, so replies are queued before the
+	// client waits: the timeouts only matter when nothing answers, and are
+	// generous so that a loaded machine does not retransmit.
+	return Config{Interface: "fake0", HWAddr: clientMAC, Timeout: 500 * time.Millisecond, Tries: 3,
+		Rand: fixedRand(false), ProbeWait: 100 * time.Millisecond}
 }
