@@ -145,6 +145,10 @@ func (c *Client) discover(ctx context.Context, wait time.Duration, sel Selection
 // the offer sel picks, DHCPREQUEST in SELECTING state, DHCPACK, then the ARP
 // conflict check. A DHCPNAK restarts from INIT once; a conflict sends a
 // DHCPDECLINE and restarts from INIT once. Both are kept in the Report.
+//
+// RFC 2131 §3.1 asks a client to wait 10 s after a DHCPDECLINE before it
+// starts again; Lease restarts at once (a lab tool shows the server's next
+// choice), and restarts once only, so it cannot loop.
 func (c *Client) Lease(ctx context.Context, sel Selection) (*Lease, error) {
 	naks, conflicts := 0, 0
 	for {
