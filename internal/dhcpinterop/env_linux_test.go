@@ -2,6 +2,7 @@ package dhcpinterop
 
 import (
 	"net"
+	"os"
 	"net/netip"
 	"os/exec"
 	"testing"
@@ -28,7 +29,12 @@ func newEnv(t *testing.T, s server) *env {
 	t.Helper()
 	netnstest.Require(t)
 	if _, err := exec.LookPath(s.bin); err != nil {
-		t.Fatalf("%s is needed for this test (CI installs it): %v", s.bin, err)
+		// CI installs every server and sets RAWLAB_REQUIRE_NETNS=1: there a
+		// missing one is a failure, elsewhere a reason to skip.
+		if os.Getenv("RAWLAB_REQUIRE_NETNS") == "1" {
+			t.Fatalf("%s is needed for this test: %v", s.bin, err)
+		}
+		t.Skipf("%s not installed (apt-get install dnsmasq-base kea-dhcp4-server isc-dhcp-server busybox): %v", s.bin, err)
 	}
 	e := &env{seg: netnstest.NewSegment(t, "di"), client: netnstest.New(t, "dic"), srv: netnstest.New(t, "dis"), dir: t.TempDir(), s: s}
 	e.seg.Attach(t, e.srv, "eth0")
