@@ -2,8 +2,8 @@ package dhcpinterop
 
 import (
 	"net"
-	"os"
 	"net/netip"
+	"os"
 	"os/exec"
 	"testing"
 	"time"
