@@ -838,3 +838,19 @@ func TestVLAN(t *testing.T) {
 		})
 	}
 }
+
+func TestInitRebootConflict(t *testing.T) {
+	srv := newFakeServer()
+	want := netip.MustParseAddr("198.18.0.120")
+	srv.holders[want] = holderMAC
+	link := newFakeLink(srv.handler(t))
+	c := newTestClient(t, link, testConfig())
+	_, err := c.RequestAddress(ctxT(t), want)
+	var ce *ConflictError
+	if !errors.As(err, &ce) || ce.Address != want || ce.Holder.String() != holderMAC.String() {
+		t.Fatalf("RequestAddress of a held address = %v, want *ConflictError naming %s", err, holderMAC)
+	}
+	if srv.seen[dhcpv4.MessageTypeDecline] != 1 {
+		t.Errorf("server saw %v, want one DHCPDECLINE", srv.seen)
+	}
+}

@@ -267,11 +267,30 @@ func (c *Client) request(ctx context.Context, rs requestSpec) (*Lease, error) {
 
 // RequestAddress asks for addr in the INIT-REBOOT state (RFC 2131 §4.3.2):
 // a broadcast DHCPREQUEST with option 50 and no server identifier. A
-// DHCPNAK is returned as *NAKError (no restart).
+// DHCPNAK is returned as *NAKError (no restart). The acknowledged address
+// goes through the ARP conflict check; a conflict is declined and returned
+// as *ConflictError.
 func (c *Client) RequestAddress(ctx context.Context, addr netip.Addr) (*Lease, error) {
 	c.xid = c.newXID()
 	c.start = time.Now()
-	return c.request(ctx, requestSpec{state: StateInitReboot, requested: addr})
+	l, err := c.request(ctx, requestSpec{state: StateInitReboot, requested: addr})
+	if err != nil {
+		return nil, err
+	}
+	// RFC 2131 §3.2 step 3: the client SHOULD check the address, as in §3.1.
+	holder, err := c.CheckAddress(ctx, l.Address)
+	if err != nil {
+		return nil, err
+	}
+	if holder != nil {
+		ce := &ConflictError{Address: l.Address, Holder: holder, Server: l.Server}
+		c.report.Conflicts = append(c.report.Conflicts, ce)
+		if err := c.Decline(ctx, l.Address, l.Server, fmt.Sprintf("address in use by %s", holder)); err != nil {
+			return nil, err
+		}
+		return nil, ce
+	}
+	return l, nil
 }
 
 // serverMAC returns the Ethernet destination for a unicast to the server of
