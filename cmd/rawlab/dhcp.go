@@ -205,7 +205,8 @@ func newDHCPRequestCmd(a *app, f *dhcpFlags) *cobra.Command {
 		Long: `request asks for an address the client knows (after a reboot, RFC 2131 §3.2):
 a broadcast DHCPREQUEST with the address in option 50 and no server
 identifier. The server answers DHCPACK, or DHCPNAK when the address is wrong
-for the link (exit status 1, the server and its message named).`,
+for the link (exit status 1, the server and its message named). An
+acknowledged address goes through the ARP conflict check, as in lease.`,
 		Example: `  rawlab dhcp request -i veth1 --ip 198.18.0.100
   rawlab dhcp request -i veth1 --lease-file lease.json --apply`,
 		Args: positional(cobra.NoArgs),
