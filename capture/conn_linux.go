@@ -206,6 +206,12 @@ func (c *Conn) WriteFrame(ctx context.Context, frame []byte) error {
 // error then wraps ctx.Err()), or the deadline set by SetReadDeadline
 // passes (a *net.OpError whose Timeout() is true).
 func (c *Conn) ReadFrame(ctx context.Context, b []byte) (n int, info FrameInfo, err error) {
+	return c.readFrame(ctx, b, nil)
+}
+
+// readFrame is ReadFrame; if src is not nil it also gets the frame's
+// source address from sockaddr_ll, read under the same lock.
+func (c *Conn) readFrame(ctx context.Context, b []byte, src *net.HardwareAddr) (n int, info FrameInfo, err error) {
 	if err := ctx.Err(); err != nil {
 		return 0, info, fmt.Errorf("capture: read %s: %w", c.ifi.Name, err)
 	}
@@ -270,20 +276,21 @@ func (c *Conn) ReadFrame(ctx context.Context, b []byte) (n int, info FrameInfo, 
 	info.Type = PacketType(c.rsa.Pkttype)
 	info.Dir = info.Type.Direction()
 	n = min(c.rn, len(b))
+	if src != nil {
+		*src = make(net.HardwareAddr, min(int(c.rsa.Halen), len(c.rsa.Addr)))
+		copy(*src, c.rsa.Addr[:])
+	}
 	return n, info, nil
 }
 
 // ReadFrom implements net.PacketConn: it reads a frame as ReadFrame does
 // with no context, and returns its source MAC as a *packet.Addr.
 func (c *Conn) ReadFrom(b []byte) (int, net.Addr, error) {
-	n, _, err := c.ReadFrame(context.Background(), b)
+	var src net.HardwareAddr
+	n, _, err := c.readFrame(context.Background(), b, &src)
 	if err != nil {
 		return 0, nil, err
 	}
-	c.rmu.Lock()
-	src := make(net.HardwareAddr, min(int(c.rsa.Halen), len(c.rsa.Addr)))
-	copy(src, c.rsa.Addr[:])
-	c.rmu.Unlock()
 	return n, &packet.Addr{HardwareAddr: src}, nil
 }
 

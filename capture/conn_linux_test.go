@@ -194,7 +194,6 @@ func TestConnARPExchange(t *testing.T) {
 		t.Fatalf("WriteFrame: %v", err)
 	}
 	reply, info := readUntil(ctx, t, c, isARPReply(labB, mac))
-	t.Logf("reply after %v", time.Since(sent))
 	if info.Dir != Inbound || info.Type != PacketHost {
 		t.Errorf("reply direction %v type %v, want in host", info.Dir, info.Type)
 	}
@@ -360,4 +359,35 @@ func pingFrom(t *testing.T, ns *netnstest.NS, count string, dst string) {
 		t.Skipf("ping: %v", err)
 	}
 	ns.Exec(t, "ping", "-n", "-q", "-c", count, "-i", "0.05", "-W", "2", dst)
+}
+
+// TestConnPacketConn uses the Conn as a net.PacketConn: WriteTo an ARP
+// request, ReadFrom the reply with the peer's MAC as the address.
+func TestConnPacketConn(t *testing.T) {
+	a, b := labPair(t)
+	c := listenIn(t, a, "a0", mustFilter(t, "arp"))
+	var pc net.PacketConn = c
+	peer := b.HardwareAddr(t, "b0")
+	mac := c.Interface().HardwareAddr
+	if _, err := pc.WriteTo(arpRequestFrom(mac, labA, labB), &net.IPAddr{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 2048)
+	match := isARPReply(labB, mac)
+	for {
+		n, addr, err := pc.ReadFrom(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !match(buf[:n]) {
+			continue
+		}
+		if addr.String() != peer.String() || addr.Network() != "packet" {
+			t.Errorf("ReadFrom address %v (%s), want %v", addr, addr.Network(), peer)
+		}
+		return
+	}
 }

@@ -156,11 +156,15 @@ func NewRing(ifname string, cfg RingConfig) (*Ring, error) {
 			return nil, fmt.Errorf("capture: open ring on %s: %w", ifname, os.NewSyscallError("setsockopt PACKET_IGNORE_OUTGOING", err))
 		}
 	}
-	filter := ApplySnapLen(cfg.Filter, cfg.SnapLen)
-	if err := tp.SetBPF(filter); err != nil {
-		r.pf.Close()
-		tp.Close()
-		return nil, fmt.Errorf("capture: open ring on %s: attach filter: %w", ifname, os.NewSyscallError("setsockopt SO_ATTACH_FILTER", err))
+	// No filter and the default snap length: nothing to attach, which
+	// spares the kernel a filter run per frame.
+	if len(cfg.Filter) > 0 || cfg.SnapLen < DefaultSnapLen {
+		filter := ApplySnapLen(cfg.Filter, cfg.SnapLen)
+		if err := tp.SetBPF(filter); err != nil {
+			r.pf.Close()
+			tp.Close()
+			return nil, fmt.Errorf("capture: open ring on %s: attach filter: %w", ifname, os.NewSyscallError("setsockopt SO_ATTACH_FILTER", err))
+		}
 	}
 	r.vmUntil = time.Now()
 	if len(cfg.Filter) > 0 {

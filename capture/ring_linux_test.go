@@ -153,6 +153,22 @@ func TestRingReadFrame(t *testing.T) {
 	if _, _, err := r.ReadFrame(short); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("quiet ring: %v, want context.DeadlineExceeded", err)
 	}
+
+	// Close wakes a ReadFrame waiting on a quiet ring.
+	errc := make(chan error, 1)
+	go func() {
+		_, _, err := r.ReadFrame(ctx)
+		errc <- err
+	}()
+	time.AfterFunc(50*time.Millisecond, func() { r.Close() })
+	select {
+	case err := <-errc:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Errorf("ReadFrame during Close: %v, want net.ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ReadFrame still waiting 5 s after Close")
+	}
 }
 
 // udpFrameTo is a 60-byte UDP frame (discard port 9) from src to dst.
