@@ -250,17 +250,33 @@ func TestDHCPCommandNoPrivilege(t *testing.T) {
 func TestDHCPCommandConflict(t *testing.T) {
 	netnstest.Require(t)
 	seg := netnstest.NewSegment(t, "dhcpcf")
-	hosts := seg.AddHosts(t, "dhcpch", "198.18.0.1/24", "198.18.0.100/24")
+	hosts := seg.AddHosts(t, "dhcpch", "198.18.0.1/24", "198.18.0.2/24")
 	dnsmasqDHCP(t, hosts[0], "198.18.0.100", "198.18.0.101")
 	cli := netnstest.New(t, "dhcpcc")
 	seg.Attach(t, cli, "eth0")
+
+	// dnsmasq picks the first address from a hash of the MAC: ask which,
+	// then let the other host's kernel hold it.
+	code, stdout, stderr := rawlabIn(t, cli, "dhcp", "discover", "-i", "eth0", "--timeout", "1s", "--json")
+	var d struct {
+		Offers []struct {
+			Address string `json:"address"`
+		} `json:"offers"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &d); code != 0 || err != nil || len(d.Offers) != 1 {
+		t.Fatalf("discover: exit %d, %v\n%s\n%s", code, err, stdout, stderr)
+	}
+	taken := d.Offers[0].Address
+	free := map[string]string{"198.18.0.100": "198.18.0.101", "198.18.0.101": "198.18.0.100"}[taken]
+	hosts[1].AddAddr(t, "eth0", taken+"/24")
 	holder := hosts[1].HardwareAddr(t, "eth0").String()
-	code, stdout, stderr := rawlabIn(t, cli, "dhcp", "lease", "-i", "eth0", "--timeout", "1s")
+
+	code, stdout, stderr = rawlabIn(t, cli, "dhcp", "lease", "-i", "eth0", "--timeout", "1s")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	for _, want := range []string{"CONFLICT: 198.18.0.100 offered by 198.18.0.1 is in use by " + holder + "; declined",
-		"DHCPDECLINE (conflict 198.18.0.100)", "Lease 198.18.0.101/24 on eth0"} {
+	for _, want := range []string{"CONFLICT: " + taken + " offered by 198.18.0.1 is in use by " + holder + "; declined",
+		"DHCPDECLINE (conflict " + taken + ")", "Lease " + free + "/24 on eth0"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}
