@@ -375,8 +375,6 @@ func planDHCP(a *app, f *dhcpFlags, verb string) (*dhcpPlan, error) {
 	if f.noARPCheck {
 		cfg.ARPCheck = dhcpclient.ARPCheckNone
 	}
-	// RFC 5227 §2.3: a host that is going to use the address announces it.
-	cfg.Announce = f.apply && cfg.ARPCheck == dhcpclient.ARPCheckRFC5227
 	if f.wait < 0 {
 		return nil, bad("wait", fmt.Errorf("%v is negative", f.wait))
 	}
@@ -621,7 +619,7 @@ func dhcpLease(ctx context.Context, a *app, f *dhcpFlags, p *dhcpPlan, c *dhcpcl
 		printFailure(a, c.Report(), err)
 		return outcome("lease", err)
 	}
-	if err := finishLease(a, f, p, l, c.Report()); err != nil {
+	if err := finishLease(ctx, a, f, p, c, l); err != nil {
 		return err
 	}
 	if !f.releaseOnExit {
@@ -668,12 +666,20 @@ func dhcpLease(ctx context.Context, a *app, f *dhcpFlags, p *dhcpPlan, c *dhcpcl
 }
 
 // finishLease applies, saves and prints a lease.
-func finishLease(a *app, f *dhcpFlags, p *dhcpPlan, l *dhcpclient.Lease, rep dhcpclient.Report) error {
+func finishLease(ctx context.Context, a *app, f *dhcpFlags, p *dhcpPlan, c *dhcpclient.Client, l *dhcpclient.Lease) error {
 	if f.apply {
 		if err := dhcpclient.Apply(l); err != nil {
 			return failure(err)
 		}
+		// RFC 5227 §2.3: a host that begins to use an address it probed
+		// with the full check announces it.
+		if p.cfg.ARPCheck == dhcpclient.ARPCheckRFC5227 {
+			if err := c.Announce(ctx, l.Address); err != nil {
+				return failure(err)
+			}
+		}
 	}
+	rep := c.Report()
 	if p.leaseOut != "" {
 		if err := dhcpclient.SaveLease(p.leaseOut, l); err != nil {
 			return failure(err)
@@ -709,7 +715,7 @@ func dhcpRequest(ctx context.Context, a *app, f *dhcpFlags, p *dhcpPlan, c *dhcp
 		printFailure(a, c.Report(), err)
 		return outcome(verb, err)
 	}
-	return finishLease(a, f, p, l, c.Report())
+	return finishLease(ctx, a, f, p, c, l)
 }
 
 func dhcpRelease(ctx context.Context, a *app, p *dhcpPlan, c *dhcpclient.Client, verb string) error {
