@@ -103,6 +103,9 @@ type Report struct {
 	// Received counts the ARP frames read; Ignored those that did not
 	// decode as Ethernet/IPv4 ARP.
 	Received, Ignored int
+	// Dropped counts frames the kernel dropped before they could be read
+	// (receive buffer or ring full), when the connection can tell.
+	Dropped int
 }
 
 // MarshalJSON encodes the report with the elapsed time in seconds.
@@ -119,9 +122,10 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 		Sent       int     `json:"sent"`
 		Responded  int     `json:"responded"`
 		ElapsedS   float64 `json:"elapsed_s"`
+		Dropped    int     `json:"kernel_drops"`
 		Hosts      []Host  `json:"hosts"`
 		Unexpected []Host  `json:"unexpected"`
-	}{r.Targets, r.Sent, r.Responded, r.Elapsed.Seconds(), hosts, unexp})
+	}{r.Targets, r.Sent, r.Responded, r.Elapsed.Seconds(), r.Dropped, hosts, unexp})
 }
 
 // response is one (address, MAC) pair seen, as the receiver records it.

@@ -92,7 +92,15 @@ type Config struct {
 	Trace func(d Direction, frame []byte, strippedVLAN int, t time.Time)
 	// MaxUnexpected bounds the untargeted answers kept; 0 means 4096.
 	MaxUnexpected int
+	// MaxPending bounds the targets asked once and neither answered nor
+	// given up yet (a window, as in TCP): beyond it the sender waits for
+	// the receiver; 0 means DefaultMaxPending.
+	MaxPending int
 }
+
+// DefaultMaxPending is the default Config.MaxPending: fewer replies than a
+// 16 MiB socket buffer or receive ring holds.
+const DefaultMaxPending = 8192
 
 // maxSleep bounds one sleep of the sender, so that it re-reads the adaptive
 // wait now and then even without a wake-up.
@@ -126,6 +134,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxUnexpected <= 0 {
 		c.MaxUnexpected = 4096
+	}
+	if c.MaxPending <= 0 {
+		c.MaxPending = DefaultMaxPending
 	}
 	return c
 }
@@ -330,7 +341,15 @@ func (s *Scanner) Run(ctx context.Context) (*Report, error) {
 	if err == nil && s.readErr != nil {
 		err = s.readErr
 	}
-	return s.report(elapsed), err
+	r := s.report(elapsed)
+	if st, ok := s.conn.(interface {
+		Stats() (received, dropped uint64, err error)
+	}); ok {
+		if _, drops, serr := st.Stats(); serr == nil {
+			r.Dropped = int(drops)
+		}
+	}
+	return r, err
 }
 
 // send is the sending loop: due retries first, then fresh targets, as the
@@ -400,7 +419,13 @@ func (s *Scanner) send(ctx context.Context) error {
 				idx = append(idx, i)
 			}
 		}
-		for next < n && len(idx) < allowed {
+		// Flow control: at most MaxPending targets sent once and neither
+		// answered nor given up, so that a reader falling behind (a busy
+		// machine) is waited for instead of overrunning its buffer.
+		room := cfg.MaxPending - (next - (n - int(s.live.Load())))
+		windowFull := room <= 0
+		for next < n && len(idx) < allowed && room > 0 {
+			room--
 			i := int32(s.t.at(next))
 			next++
 			idx = append(idx, i)
@@ -422,7 +447,7 @@ func (s *Scanner) send(ctx context.Context) error {
 		// Nothing sent: sleep until tokens for a batch, the next due retry,
 		// or a wake-up from the receiver.
 		wait := time.Duration(math.MaxInt64)
-		ready := next < n || len(carry) > 0
+		ready := (next < n && !windowFull) || len(carry) > 0
 		for k := 1; k <= cfg.Retry; k++ {
 			due, ok := s.headDue(k, base)
 			switch {
@@ -434,6 +459,9 @@ func (s *Scanner) send(ctx context.Context) error {
 			default:
 				wait = 0 // a last wait ended: expire it at once
 			}
+		}
+		if windowFull && next < n {
+			wait = min(wait, time.Millisecond) // poll for the reader to catch up
 		}
 		if ready {
 			wait = min(wait, max(b.wait(now, batch), time.Microsecond))

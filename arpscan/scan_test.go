@@ -366,3 +366,20 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestScanWindow: with MaxPending 4 and nobody answering, the sender never
+// has more than 4 targets outstanding: 16 targets go out in 4 waves, each
+// after the previous wave's wait.
+func TestScanWindow(t *testing.T) {
+	c := newFakeConn()
+	cfg := Config{Rate: RateMax, Retry: 1, Timeout: 20 * time.Millisecond, Fixed: true, MaxPending: 4}
+	r := runScan(t, c, mustTargets(t, "198.18.0.0/28"), cfg)
+	if r.Sent != 16 {
+		t.Fatalf("sent %d, want 16", r.Sent)
+	}
+	for i := 4; i < len(c.sent); i++ {
+		if gap := c.sent[i].at.Sub(c.sent[i-4].at); gap < cfg.Timeout {
+			t.Errorf("request %d went out %v after request %d: more than 4 outstanding", i, gap, i-4)
+		}
+	}
+}

@@ -34,15 +34,19 @@ type DialConfig struct {
 	BypassQdisc bool
 	// RingSize is the size in bytes of the TPACKET_V3 receive ring; 0 means
 	// 4 MiB, a negative value no ring (recvmmsg instead). An ARP reply takes
-	// 128 bytes of ring, so 8 MiB holds a /16's replies.
+	// 128 bytes of ring (plus a block header per 255), so 16 MiB holds
+	// about 130,000 replies.
 	RingSize int
 }
 
 // ringBlockSize is the size of one TPACKET_V3 block; ringBlockTimeout how
 // long the kernel waits before handing over a block that is not full
 // (tp_retire_blk_tov, in ms).
+// Blocks are small so that at high rates they fill (and are handed over)
+// well before the timeout, and a ring of many of them holds many frames
+// whatever the rate: 32 KiB is 255 ARP replies.
 const (
-	ringBlockSize    = 256 << 10
+	ringBlockSize    = 32 << 10
 	ringBlockTimeout = 1
 )
 
@@ -342,7 +346,7 @@ func parseControl(b []byte, m *Msg) {
 }
 
 // setupRing switches the socket to TPACKET_V3 and maps a receive ring of
-// about size bytes (whole 256 KiB blocks, at least 4).
+// about size bytes (whole blocks, at least 4).
 func (c *PacketConn) setupRing(size int) error {
 	if size == 0 {
 		size = 4 << 20

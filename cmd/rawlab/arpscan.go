@@ -498,6 +498,9 @@ func runArpscan(ctx context.Context, a *app, f *arpscanFlags, args []string) (er
 			runErr = fmt.Errorf("arpscan: --pcap: %w", cerr)
 		}
 	}
+	if rep != nil && rep.Dropped > 0 {
+		fmt.Fprintf(a.stderr, "rawlab: warning: the kernel dropped %d frames before they were read; answers may be missing\n", rep.Dropped)
+	}
 	if rep != nil {
 		if werr := printReport(a, f, p, rep); werr != nil && runErr == nil {
 			runErr = werr
@@ -575,16 +578,41 @@ func printReport(a *app, f *arpscanFlags, p *scanPlan, rep *arpscan.Report) erro
 	w := a.stdout
 	switch {
 	case a.json:
-		b, err := json.Marshal(struct {
-			Interface string          `json:"interface"`
-			Passive   bool            `json:"passive,omitempty"`
-			Report    *arpscan.Report `json:"report"`
-		}{p.ifi.Name, f.passive, rep})
+		// The same object json.Marshal would give, written host by host so
+		// that a /16's report is never held twice in memory.
+		bw := bufio.NewWriterSize(w, 64<<10)
+		head, err := json.Marshal(struct {
+			Interface string  `json:"interface"`
+			Passive   bool    `json:"passive,omitempty"`
+			Targets   int     `json:"targets"`
+			Sent      int     `json:"sent"`
+			Responded int     `json:"responded"`
+			ElapsedS  float64 `json:"elapsed_s"`
+			Dropped   int     `json:"kernel_drops"`
+		}{p.ifi.Name, f.passive, rep.Targets, rep.Sent, rep.Responded, rep.Elapsed.Seconds(), rep.Dropped})
 		if err != nil {
 			return fmt.Errorf("arpscan: %w", err)
 		}
-		_, err = fmt.Fprintf(w, "%s\n", b)
-		return err
+		bw.Write(head[:len(head)-1])
+		for _, part := range []struct {
+			name  string
+			hosts []arpscan.Host
+		}{{"hosts", rep.Hosts}, {"unexpected", rep.Unexpected}} {
+			fmt.Fprintf(bw, ",%q:[", part.name)
+			for i, h := range part.hosts {
+				raw, err := json.Marshal(h)
+				if err != nil {
+					return fmt.Errorf("arpscan: %w", err)
+				}
+				if i > 0 {
+					bw.WriteByte(',')
+				}
+				bw.Write(raw)
+			}
+			bw.WriteByte(']')
+		}
+		bw.WriteString("}\n")
+		return bw.Flush()
 	case f.jsonl:
 		bw := bufio.NewWriterSize(w, 64<<10)
 		for _, hs := range []struct {
