@@ -86,7 +86,7 @@ func TestCraftARPHex(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	lines := strings.SplitN(stdout, "\n", 2)
-	wantLine := "02:00:00:00:00:01 > ff:ff:ff:ff:ff:ff, ethertype 802.1Q (0x8100), length 60: vlan 10, p 0, ethertype ARP (0x0806), Request who-has 198.18.0.1 tell 0.0.0.0, length 28"
+	wantLine := "02:00:00:00:00:01 > ff:ff:ff:ff:ff:ff, ethertype 802.1Q (0x8100), length 60: vlan 10, p 0, ethertype ARP (0x0806), Request who-has 198.18.0.1 tell 0.0.0.0, length 42"
 	if diff := cmp.Diff(wantLine, lines[0]); diff != "" {
 		t.Errorf("summary line (-want +got):\n%s", diff)
 	}
