@@ -285,6 +285,9 @@ func runCapture(ctx context.Context, a *app, f captureFlags) error {
 		loopErr = errors.Join(loopErr, rec.Close())
 	}
 	fmt.Fprintf(a.stderr, "%d captured, %d dropped by kernel\n", n, stats.Drops)
+	if serr == nil {
+		fmt.Fprintf(a.stderr, "%d received by filter\n", stats.Packets)
+	}
 	if loopErr != nil {
 		return fmt.Errorf("capture: %w", loopErr)
 	}
