@@ -417,10 +417,12 @@ func runArpscan(ctx context.Context, a *app, f *arpscanFlags, args []string) (er
 	for _, w := range p.warn {
 		fmt.Fprintln(a.stderr, "rawlab: warning:", w)
 	}
-	// A receive ring where replies come fast (no syscall per frame); plain
-	// recvmmsg below that, where a frame is handed over the moment it lands.
+	// A receive ring where many replies come fast (no syscall per frame);
+	// plain recvmmsg otherwise, where a frame is handed over the moment it
+	// lands and closing costs one RCU grace period, not two (tearing a ring
+	// down waits for one more, ~12 ms).
 	dc := arpscan.DialConfig{Passive: f.passive, Promiscuous: f.passive, RingSize: -1}
-	if !f.passive && p.cfg.Rate > 20000 {
+	if !f.passive && p.cfg.Rate > 20000 && p.targets.Len() >= 4096 {
 		// A reply takes 128 bytes of ring, and the ring's pages count in
 		// the resident size from the start: room for one reply per target
 		// (the reader drains it meanwhile), between 1 and 16 MiB.
@@ -490,6 +492,14 @@ func runArpscan(ctx context.Context, a *app, f *arpscanFlags, args []string) (er
 		rep, runErr = s.Run(ctx)
 		stopBar()
 	}
+	// Tear the socket down while the report is printed: releasing a packet
+	// socket waits for one or two RCU grace periods (10-40 ms).
+	closed := make(chan struct{})
+	go func() {
+		conn.Close()
+		close(closed)
+	}()
+	defer func() { <-closed }()
 	if rec != nil {
 		recMu.Lock()
 		cerr := errors.Join(recErr, rec.Close())
