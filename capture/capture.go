@@ -1,8 +1,10 @@
 package capture
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"golang.org/x/net/bpf"
@@ -133,4 +135,17 @@ type Config struct {
 	// sends on the interface (PACKET_IGNORE_OUTGOING, Linux 4.20); frames
 	// this socket sends are never looped back to it anyway.
 	IgnoreOutgoing bool
+}
+
+// sameContext reports whether a and b are the same context, without the
+// panic that == gives for a context of an uncomparable type.
+func sameContext(a, b context.Context) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	ta := reflect.TypeOf(a)
+	if ta != reflect.TypeOf(b) || !ta.Comparable() {
+		return false
+	}
+	return a == b
 }

@@ -50,7 +50,13 @@ type Conn struct {
 	// ReadFrame combines with its context's deadline.
 	dmu          sync.Mutex
 	readDeadline time.Time
-	readGen      uint64 // bumped at the end of every ReadFrame, under dmu
+	// reading is the context of the read in progress, if any. The
+	// context watched is registered once (context.AfterFunc allocates)
+	// and kept while ReadFrame is called with the same context, so that a
+	// read loop allocates nothing.
+	reading    context.Context
+	watched    context.Context
+	stopWatch  func() bool
 
 	smu   sync.Mutex
 	stats Stats
@@ -229,26 +235,21 @@ func (c *Conn) readFrame(ctx context.Context, b []byte, src *net.HardwareAddr) (
 		return 0, info, err
 	}
 	if ctx.Done() != nil {
-		// Cancellation sets a deadline in the past, which wakes the read.
-		// A cancellation that comes after this read returned must not
-		// touch the next read: the generation tells them apart.
-		c.dmu.Lock()
-		gen := c.readGen
-		c.dmu.Unlock()
-		stop := context.AfterFunc(ctx, func() {
-			c.dmu.Lock()
-			defer c.dmu.Unlock()
-			if c.readGen == gen {
-				c.pc.SetReadDeadline(time.Unix(1, 0))
-			}
-		})
-		defer stop()
+		c.watch(ctx)
 	}
+	c.dmu.Lock()
+	c.reading = ctx
+	c.dmu.Unlock()
 	defer func() {
 		c.dmu.Lock()
-		c.readGen++
+		c.reading = nil
 		c.dmu.Unlock()
 	}()
+	// A cancellation between the check above and c.reading being set
+	// found no read to wake: look again.
+	if err := ctx.Err(); err != nil {
+		return 0, info, fmt.Errorf("capture: read %s: %w", c.ifi.Name, err)
+	}
 
 	c.rbuf, c.rn, c.rerr = b, 0, 0
 	err = c.rc.Read(c.readFn)
@@ -281,6 +282,25 @@ func (c *Conn) readFrame(ctx context.Context, b []byte, src *net.HardwareAddr) (
 		copy(*src, c.rsa.Addr[:])
 	}
 	return n, info, nil
+}
+
+// watch arranges for the cancellation of ctx to wake a read made with it,
+// by setting a read deadline in the past. Called with rmu held.
+func (c *Conn) watch(ctx context.Context) {
+	if sameContext(ctx, c.watched) {
+		return
+	}
+	if c.stopWatch != nil {
+		c.stopWatch()
+	}
+	c.watched = ctx
+	c.stopWatch = context.AfterFunc(ctx, func() {
+		c.dmu.Lock()
+		defer c.dmu.Unlock()
+		if sameContext(c.reading, ctx) {
+			c.pc.SetReadDeadline(time.Unix(1, 0))
+		}
+	})
 }
 
 // ReadFrom implements net.PacketConn: it reads a frame as ReadFrame does
@@ -344,6 +364,14 @@ func (c *Conn) Close() error {
 	c.closeOnce.Do(func() {
 		c.closed.Store(true)
 		c.closeErr = c.pc.Close()
+		// The socket is closed, so a read in progress returns and
+		// releases rmu.
+		c.rmu.Lock()
+		if c.stopWatch != nil {
+			c.stopWatch()
+			c.stopWatch, c.watched = nil, nil
+		}
+		c.rmu.Unlock()
 	})
 	return c.closeErr
 }

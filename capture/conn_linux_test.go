@@ -391,3 +391,29 @@ func TestConnPacketConn(t *testing.T) {
 		return
 	}
 }
+
+// TestConnReadAllocs checks that a read loop with a cancellable context
+// allocates nothing per frame.
+func TestConnReadAllocs(t *testing.T) {
+	a, b := labPair(t)
+	rx := listenIn(t, a, "a0", Config{})
+	tx := listenIn(t, b, "b0", Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	frame := udpFrameTo(tx.Interface().HardwareAddr, rx.Interface().HardwareAddr)
+	const runs = 100
+	for range runs + 1 {
+		if err := tx.WriteFrame(ctx, frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buf := make([]byte, 2048)
+	allocs := testing.AllocsPerRun(runs, func() {
+		if _, _, err := rx.ReadFrame(ctx, buf); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per ReadFrame, want 0", allocs)
+	}
+}

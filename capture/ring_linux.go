@@ -276,7 +276,7 @@ func (r *Ring) pollFD() int {
 // wrapping net.ErrClosed after Close.
 func (r *Ring) ReadFrame(ctx context.Context) ([]byte, FrameInfo, error) {
 	r.mu.Lock()
-	if ctx != r.lastCtx {
+	if !sameContext(ctx, r.lastCtx) {
 		r.lastCtx, r.lastDone = ctx, ctx.Done()
 	}
 	done := r.lastDone
