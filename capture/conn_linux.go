@@ -54,9 +54,9 @@ type Conn struct {
 	// context watched is registered once (context.AfterFunc allocates)
 	// and kept while ReadFrame is called with the same context, so that a
 	// read loop allocates nothing.
-	reading    context.Context
-	watched    context.Context
-	stopWatch  func() bool
+	reading   context.Context
+	watched   context.Context
+	stopWatch func() bool
 
 	smu   sync.Mutex
 	stats Stats
