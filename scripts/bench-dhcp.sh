@@ -6,7 +6,8 @@
 #
 # For each server, each client runs RUNS times as a whole process, timed from
 # fork to exit inside the client namespace (the loop runs there, so no run pays
-# for `ip netns exec`):
+# for `ip netns exec`); the clients take turns within each run, so that a busy
+# moment of the machine falls on all of them alike:
 #   rawlab-noarp  rawlab dhcp lease -i rl0 --no-arp-check
 #   udhcpc        busybox udhcpc -i rl0 -q -n -f -s /bin/true
 #   dhclient      dhclient -1 -sf /bin/true (timed until it forks once bound;
@@ -30,58 +31,56 @@
 # namespaces removed, on exit (trap), also on failure or Ctrl-C.
 set -euo pipefail
 
-# In-namespace mode: `bench-dhcp.sh __time CLIENT RUNS WORK RAWLAB` runs inside
-# the client namespace (started there once by `ip netns exec`) and prints one
-# wall time per run, so that no run pays for entering the namespace.
+# In-namespace mode: `bench-dhcp.sh __time "CLIENTS" RUNS WORK RAWLAB` runs
+# inside the client namespace (started there once by `ip netns exec`, so that no
+# run pays for entering it) and prints "client t0 t1 status" per run.
 if [[ ${1:-} == __time ]]; then
-	cl=$2 runs=$3 work=$4 RAWLAB=$5 CIF=rl0
+	clients=$2 runs=$3 work=$4 RAWLAB=$5 CIF=rl0
 	for ((i = 1; i <= runs; i++)); do
-		rc=0
-		case $cl in
-		rawlab-noarp)
-			t0=$EPOCHREALTIME
-			"$RAWLAB" dhcp lease -i $CIF --no-arp-check >/dev/null 2>>"$work/client.log" || rc=$?
-			t1=$EPOCHREALTIME
-			;;
-		rawlab)
-			t0=$EPOCHREALTIME
-			"$RAWLAB" dhcp lease -i $CIF >/dev/null 2>>"$work/client.log" || rc=$?
-			t1=$EPOCHREALTIME
-			;;
-		udhcpc)
-			t0=$EPOCHREALTIME
-			busybox udhcpc -i $CIF -q -n -f -s /bin/true >/dev/null 2>>"$work/client.log" || rc=$?
-			t1=$EPOCHREALTIME
-			;;
-		dhclient)
-			rm -f "$work/dhclient.leases" "$work/dhclient.pid"
-			t0=$EPOCHREALTIME
-			dhclient -1 -4 -sf /bin/true -lf "$work/dhclient.leases" -pf "$work/dhclient.pid" $CIF \
-				>/dev/null 2>>"$work/client.log" || rc=$?
-			t1=$EPOCHREALTIME
-			# -1 forks once bound: stop the daemon by its pid file
-			if [[ -s $work/dhclient.pid ]]; then
-				kill "$(cat "$work/dhclient.pid")" 2>/dev/null || true
-			fi
-			;;
-		dhcpcd)
+		for cl in $clients; do
+			rc=0
+			case $cl in
+			rawlab-noarp)
+				t0=$EPOCHREALTIME
+				"$RAWLAB" dhcp lease -i $CIF --no-arp-check >/dev/null 2>>"$work/client.log" || rc=$?
+				t1=$EPOCHREALTIME
+				;;
+			rawlab)
+				t0=$EPOCHREALTIME
+				"$RAWLAB" dhcp lease -i $CIF >/dev/null 2>>"$work/client.log" || rc=$?
+				t1=$EPOCHREALTIME
+				;;
+			udhcpc)
+				t0=$EPOCHREALTIME
+				busybox udhcpc -i $CIF -q -n -f -s /bin/true >/dev/null 2>>"$work/client.log" || rc=$?
+				t1=$EPOCHREALTIME
+				;;
+			dhclient)
+				rm -f "$work/dhclient.leases" "$work/dhclient.pid"
+				t0=$EPOCHREALTIME
+				dhclient -1 -4 -sf /bin/true -lf "$work/dhclient.leases" -pf "$work/dhclient.pid" $CIF \
+					>/dev/null 2>>"$work/client.log" || rc=$?
+				t1=$EPOCHREALTIME
+				# -1 forks once bound: stop the daemon by its pid file
+				if [[ -s $work/dhclient.pid ]]; then
+					kill "$(cat "$work/dhclient.pid")" 2>/dev/null || true
+				fi
+				;;
+			dhcpcd)
+				rm -f /var/lib/dhcpcd/$CIF*.lease
+				t0=$EPOCHREALTIME
+				dhcpcd -1 -4 -c /bin/true $CIF >/dev/null 2>>"$work/client.log" || rc=$?
+				t1=$EPOCHREALTIME
+				dhcpcd -x $CIF >/dev/null 2>&1 || true
+				;;
+			*) echo "unknown client $cl" >&2; exit 2 ;;
+			esac
+			# leave rl0 as it was: no address, no route, no old dhcpcd lease
+			ip addr flush dev $CIF
+			ip route flush dev $CIF 2>/dev/null || true
 			rm -f /var/lib/dhcpcd/$CIF*.lease
-			t0=$EPOCHREALTIME
-			dhcpcd -1 -4 -c /bin/true $CIF >/dev/null 2>>"$work/client.log" || rc=$?
-			t1=$EPOCHREALTIME
-			dhcpcd -x $CIF >/dev/null 2>&1 || true
-			;;
-		*) echo "unknown client $cl" >&2; exit 2 ;;
-		esac
-		# leave rl0 as it was: no address, no route, no old dhcpcd lease
-		ip addr flush dev $CIF
-		ip route flush dev $CIF 2>/dev/null || true
-		rm -f /var/lib/dhcpcd/$CIF*.lease
-		if ((rc != 0)); then
-			echo fail
-		else
-			echo $(((${t1/./} - ${t0/./}) / 1000)).$(((${t1/./} - ${t0/./}) % 1000 / 100))
-		fi
+			echo "$cl $t0 $t1 $rc"
+		done
 	done
 	exit 0
 fi
@@ -129,7 +128,9 @@ if [[ -z ${RAWLAB:-} ]]; then
 	RAWLAB=$work/rawlab
 fi
 "$RAWLAB" lab --prefix "$PREFIX" down >/dev/null 2>&1 || true
-"$RAWLAB" lab --prefix "$PREFIX" up --no-dhcp --hosts 0 >/dev/null
+"$RAWLAB" lab --prefix "$PREFIX" up --no-dhcp --hosts 0 >/dev/null 2>"$work/lab.log" ||
+	die "lab up failed: $(cat "$work/lab.log")"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs (the figures are only as quiet as the machine)" >&2
 
 # Background processes are started with `ip netns exec` directly (it execs in
 # place), so that $! is the daemon's own PID.
@@ -224,31 +225,37 @@ stop_server() {
 # median: of the numbers on stdin.
 median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) {print "-"; exit} if (NR%2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
-# wire_times PCAP: DISCOVER->ACK in ms for each transaction in the capture.
+# wire_times PCAP TIMES CLIENT: DISCOVER->ACK in ms of each transaction whose
+# DISCOVER falls inside one of CLIENT's runs (TIMES: "client t0 t1 status").
 wire_times() {
 	tshark -r "$1" -Y dhcp -T fields -e frame.time_epoch -e dhcp.id -e dhcp.option.dhcp 2>/dev/null |
-		awk '$3==1 && !($2 in d) {d[$2]=$1} $3==5 && ($2 in d) && !($2 in a) {a[$2]=$1; printf "%.3f\n", ($1-d[$2])*1000}'
+		awk '$3==1 && !($2 in d) {d[$2]=$1} $3==5 && ($2 in d) && !($2 in a) {a[$2]=$1; printf "%.6f %.3f\n", d[$2], ($1-d[$2])*1000}' |
+		awk -v cl="$3" 'NR==FNR { if ($1 == cl) { n++; t0[n]=$2; t1[n]=$3 } next }
+			{ for (i = 1; i <= n; i++) if ($1 >= t0[i] && $1 <= t1[i]) { print $2; break } }' "$2" -
 }
 
-declare -A med wire
+declare -A med wire low
 for srv in $SERVERS; do
 	start_server "$srv"
+	pcap=$work/$srv.pcap
+	ip netns exec "$CNS" tcpdump -i $CIF -U --immediate-mode -w "$pcap" 'udp port 67 or udp port 68' 2>"$work/tcpdump.log" &
+	tpid=$!
+	pids+=("$tpid")
+	wait_line "$work/tcpdump.log" "listening on" 10
+	# The clients take turns within each run, so that a busy moment of the
+	# machine falls on all of them alike.
+	ip netns exec "$CNS" bash "$self" __time "$CLIENTS" "$RUNS" "$work" "$RAWLAB" >"$work/$srv.times"
+	kill -INT "$tpid" 2>/dev/null || true
+	wait "$tpid" 2>/dev/null || true
+	stop_server
 	for cl in $CLIENTS; do
-		pcap=$work/$srv-$cl.pcap
-		ip netns exec "$CNS" tcpdump -i $CIF -U --immediate-mode -w "$pcap" 'udp port 67 or udp port 68' 2>"$work/tcpdump.log" &
-		tpid=$!
-		pids+=("$tpid")
-		wait_line "$work/tcpdump.log" "listening on" 10
-		ip netns exec "$CNS" bash "$self" __time "$cl" "$RUNS" "$work" "$RAWLAB" >"$work/times"
-		kill -INT "$tpid" 2>/dev/null || true
-		wait "$tpid" 2>/dev/null || true
-		fails=$(grep -c fail "$work/times" || true)
-		med[$srv,$cl]=$(grep -v fail "$work/times" | median)
-		wire[$srv,$cl]=$(wire_times "$pcap" | median)
+		fails=$(awk -v cl="$cl" '$1 == cl && $4 != 0' "$work/$srv.times" | wc -l)
+		med[$srv,$cl]=$(awk -v cl="$cl" '$1 == cl && $4 == 0 { printf "%.1f\n", ($3 - $2) * 1000 }' "$work/$srv.times" | median)
+		low[$srv,$cl]=$(awk -v cl="$cl" '$1 == cl && $4 == 0 { printf "%.1f\n", ($3 - $2) * 1000 }' "$work/$srv.times" | sort -n | head -1)
+		wire[$srv,$cl]=$(wire_times "$pcap" "$work/$srv.times" "$cl" | median)
 		printf '%-8s %-13s median %9s ms  wire DISCOVER->ACK %7s ms  (%d runs, %d failed)\n' \
 			"$srv" "$cl" "${med[$srv,$cl]}" "${wire[$srv,$cl]}" "$RUNS" "$fails" >&2
 	done
-	stop_server
 done
 
 ratio() { # a b: a/b, or "-"
@@ -256,11 +263,11 @@ ratio() { # a b: a/b, or "-"
 }
 
 echo
-echo "Whole-process medians over $RUNS runs (ms); wire = DISCOVER->ACK on the wire (ms)"
-printf '%-8s %-13s %10s %9s %12s %10s\n' SERVER CLIENT MEDIAN WIRE "/dhclient" "/dhcpcd"
+echo "Whole process over $RUNS runs (ms, median and fastest); wire = median DISCOVER->ACK on the wire (ms)"
+printf '%-8s %-13s %10s %9s %9s %12s %10s\n' SERVER CLIENT MEDIAN MIN WIRE "/dhclient" "/dhcpcd"
 for srv in $SERVERS; do
 	for cl in $CLIENTS; do
-		printf '%-8s %-13s %10s %9s %12s %10s\n' "$srv" "$cl" "${med[$srv,$cl]}" "${wire[$srv,$cl]}" \
+		printf '%-8s %-13s %10s %9s %9s %12s %10s\n' "$srv" "$cl" "${med[$srv,$cl]}" "${low[$srv,$cl]:--}" "${wire[$srv,$cl]}" \
 			"$(ratio "${med[$srv,$cl]}" "${med[$srv,dhclient]:--}")" "$(ratio "${med[$srv,$cl]}" "${med[$srv,dhcpcd]:--}")"
 	done
 done
