@@ -251,7 +251,8 @@ for srv in $SERVERS; do
 	for cl in $CLIENTS; do
 		fails=$(awk -v cl="$cl" '$1 == cl && $4 != 0' "$work/$srv.times" | wc -l)
 		med[$srv,$cl]=$(awk -v cl="$cl" '$1 == cl && $4 == 0 { printf "%.1f\n", ($3 - $2) * 1000 }' "$work/$srv.times" | median)
-		low[$srv,$cl]=$(awk -v cl="$cl" '$1 == cl && $4 == 0 { printf "%.1f\n", ($3 - $2) * 1000 }' "$work/$srv.times" | sort -n | head -1)
+		low[$srv,$cl]=$(awk -v cl="$cl" '$1 == cl && $4 == 0 { t = ($3 - $2) * 1000; if (n++ == 0 || t < m) m = t }
+			END { if (n) printf "%.1f\n", m; else print "-" }' "$work/$srv.times")
 		wire[$srv,$cl]=$(wire_times "$pcap" "$work/$srv.times" "$cl" | median)
 		printf '%-8s %-13s median %9s ms  wire DISCOVER->ACK %7s ms  (%d runs, %d failed)\n' \
 			"$srv" "$cl" "${med[$srv,$cl]}" "${wire[$srv,$cl]}" "$RUNS" "$fails" >&2
