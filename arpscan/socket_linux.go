@@ -50,9 +50,10 @@ const (
 	ringBlockTimeout = 1
 )
 
-// PacketConn is the AF_PACKET implementation of Conn: one socket bound to
-// ETH_P_ARP with a BPF filter attached before bind, written with
-// sendmmsg(2) and read with recvmmsg(2) through the runtime poller.
+// PacketConn is the AF_PACKET implementation of Conn: a send-only socket
+// (protocol 0) written with sendmmsg(2), and a receive socket bound to
+// ETH_P_ARP with a BPF filter attached before bind, read from a TPACKET_V3
+// ring or with recvmmsg(2) through the runtime poller.
 type PacketConn struct {
 	ifi    *net.Interface
 	sendFD int
@@ -106,23 +107,31 @@ func Dial(ifi *net.Interface, cfg DialConfig) (*PacketConn, error) {
 		return nil, &net.OpError{Op: "dial", Net: "packet", Source: nil, Addr: nil,
 			Err: fmt.Errorf("arpscan: %s %s: %w", op, ifi.Name, os.NewSyscallError(op, err))}
 	}
-	// One socket for both directions: created with protocol 0 (nothing is
-	// queued on it yet), filtered, then bound to ARP. A socket bound to one
-	// protocol never sees its own frames (only ETH_P_ALL taps do), so
-	// nothing it sends comes back. One socket, not two, also because closing
-	// a packet socket waits for an RCU grace period (packet_release calls
-	// synchronize_net), about 10 ms each.
+	// Send socket: protocol 0, so nothing is ever queued on it, and kept
+	// out of the runtime poller: a socket the poller watches wakes it for
+	// every frame the driver frees (EPOLLOUT from sock_def_write_space),
+	// tens of thousands of context switches in a fast scan.
+	c.sendFD, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		c.sendFD = -1
+		return fail("socket", err)
+	}
+	if err := unix.Bind(c.sendFD, &unix.SockaddrLinklayer{Ifindex: ifi.Index}); err != nil {
+		return fail("bind", err)
+	}
+	if cfg.BypassQdisc {
+		if err := unix.SetsockoptInt(c.sendFD, unix.SOL_PACKET, unix.PACKET_QDISC_BYPASS, 1); err != nil {
+			return fail("setsockopt", err)
+		}
+	}
+	// Receive socket: created with protocol 0 (nothing is queued on it
+	// yet), filtered, then bound to ARP. A socket bound to one protocol
+	// never sees frames sent from this host (only ETH_P_ALL taps do).
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
 	if err != nil {
 		return fail("socket", err)
 	}
 	c.recvFD = fd
-	c.sendFD = fd
-	if cfg.BypassQdisc {
-		if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_QDISC_BYPASS, 1); err != nil {
-			return fail("setsockopt", err)
-		}
-	}
 	if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, prog); err != nil {
 		return fail("setsockopt", err)
 	}
@@ -481,6 +490,19 @@ func (c *PacketConn) Stats() (received, dropped uint64, err error) {
 // Close closes both sockets; it is safe to call twice.
 func (c *PacketConn) Close() error {
 	c.closeOnce.Do(func() {
+		// Releasing a packet socket waits for an RCU grace period
+		// (packet_release calls synchronize_net), tearing a ring down for
+		// another: the two sockets are released in parallel, so that their
+		// waits overlap.
+		var sendErr error
+		var wg sync.WaitGroup
+		if c.sendFD >= 0 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sendErr = unix.Close(c.sendFD)
+			}()
+		}
 		var errs []error
 		if c.recv != nil {
 			errs = append(errs, c.recv.Close())
@@ -493,7 +515,8 @@ func (c *PacketConn) Close() error {
 			c.ring = nil
 		}
 		c.readMu.Unlock()
-		c.closeErr = errors.Join(errs...)
+		wg.Wait()
+		c.closeErr = errors.Join(append(errs, sendErr)...)
 	})
 	return c.closeErr
 }
