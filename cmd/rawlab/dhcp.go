@@ -513,6 +513,10 @@ func runDHCP(ctx context.Context, a *app, f *dhcpFlags, verb string) (err error)
 		c.SetRecorder(rec)
 	}
 	defer func() {
+		if ferr := out.Flush(); ferr != nil && err == nil {
+			err = ferr
+		}
+		deferSocketRelease()
 		cerr := c.Close()
 		if rec != nil {
 			cerr = errors.Join(cerr, rec.Close())
