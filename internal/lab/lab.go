@@ -77,9 +77,13 @@ func (l *Lab) NS(name string) string {
 	return l.Prefix + name
 }
 
-// Files of the run directory.
-func (l *Lab) PIDFile() string   { return filepath.Join(l.RunDir, "server.pid") }
-func (l *Lab) LogFile() string   { return filepath.Join(l.RunDir, "server.log") }
+// PIDFile is where the DHCP server's pid is kept.
+func (l *Lab) PIDFile() string { return filepath.Join(l.RunDir, "server.pid") }
+
+// LogFile is the DHCP server's log (its stdout and stderr).
+func (l *Lab) LogFile() string { return filepath.Join(l.RunDir, "server.log") }
+
+// LeaseFile is the DHCP server's lease table, JSON (see labdhcp.ReadLeaseFile).
 func (l *Lab) LeaseFile() string { return filepath.Join(l.RunDir, "leases.json") }
 
 // Config says how to build the lab.
