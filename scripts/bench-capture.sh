@@ -21,10 +21,12 @@
 # arguments for tcpdump), BENCH_DEBUG=1 (print each tool's user and system
 # time, per-thread CPU and context switches).
 #
-# CPU is the capturing process's user+system time from /proc/PID/stat,
-# read once the tool has drained its ring. On a virtual machine this also
-# counts the softirq work (copying frames into the ring) that happens to
-# run while the process is on a CPU, for both tools alike.
+# "CPU s" is the capturing process's on-CPU time (all threads, from
+# /proc/PID/task/*/schedstat) from its "listening on" line until it has
+# drained its ring: the cost of the capture itself. "total" adds start-up
+# (for rawlab, allocating the ring) from /proc/PID/stat. On a virtual
+# machine both also count the softirq work (copying frames into the ring)
+# that happens to run while the process is on a CPU, for both tools alike.
 set -euo pipefail
 
 FRAMES=${FRAMES:-1000000}
@@ -99,6 +101,8 @@ link_stat() {
 
 # cpu_ticks PID: user+system clock ticks of a running process.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# cpu_ns PID: on-CPU nanoseconds of all the process's threads (schedstat).
+cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%d", s }'; }
 # cpu_detail PID: user and system seconds, the on-CPU seconds of each thread
 # (schedstat) and the context switches of all threads, for BENCH_DEBUG.
 cpu_detail() {
@@ -146,7 +150,7 @@ wait_idle() {
 # NAME sent arrived infile drops cpu_seconds elapsed_send
 declare -A R
 run_one() {
-	local name=$1 file log pid sent0 sent1 arr0 arr1 t0 t1 ticks drops infile
+	local name=$1 file log pid sent0 sent1 arr0 arr1 t0 t1 ticks drops infile cpu0 cpu1
 	log=$work/$name.log
 	case $name in
 	rawlab)
@@ -165,6 +169,7 @@ run_one() {
 	pid=$!
 	pids+=("$pid")
 	wait_line "$log" "listening on" "$pid"
+	cpu0=$(cpu_ns "$pid")
 
 	sent0=$(link_stat "$NS_TX" "$IF_TX" tx_packets)
 	arr0=$(link_stat "$NS_RX" "$IF_RX" rx_packets)
@@ -176,6 +181,7 @@ run_one() {
 	arr1=$(link_stat "$NS_RX" "$IF_RX" rx_packets)
 
 	wait_idle "$pid"
+	cpu1=$(cpu_ns "$pid")
 	ticks=$(cpu_ticks "$pid")
 	if [[ -n ${BENCH_DEBUG:-} ]]; then
 		echo "$name: $(cpu_detail "$pid")" >&2
@@ -196,18 +202,19 @@ run_one() {
 	R[$name.arrived]=$((arr1 - arr0))
 	R[$name.infile]=$infile
 	R[$name.drops]=$drops
-	R[$name.cpu]=$(awk -v t="$ticks" -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }')
+	R[$name.cpu]=$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+	R[$name.total]=$(awk -v t="$ticks" -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }')
 	R[$name.send]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 }
 
-printf '%-8s %10s %10s %10s %10s %8s %8s %11s %12s\n' \
-	tool sent arrived "in file" "kern drop" kept% "CPU s" "CPU ns/fr" "send fr/s"
+printf '%-8s %10s %10s %10s %10s %8s %7s %10s %7s %12s\n' \
+	tool sent arrived "in file" "kern drop" kept% "CPU s" "CPU ns/fr" total "send fr/s"
 report() {
 	local n=$1
 	awk -v n="$n" -v s="${R[$n.sent]}" -v a="${R[$n.arrived]}" -v f="${R[$n.infile]}" \
-		-v d="${R[$n.drops]}" -v c="${R[$n.cpu]}" -v t="${R[$n.send]}" 'BEGIN {
-		printf "%-8s %10d %10d %10d %10d %7.2f%% %8.2f %11.0f %12.0f\n",
-			n, s, a, f, d, (a ? 100 * f / a : 0), c, (f ? 1e9 * c / f : 0), (t > 0 ? s / t : 0)
+		-v d="${R[$n.drops]}" -v c="${R[$n.cpu]}" -v t="${R[$n.send]}" -v tot="${R[$n.total]}" 'BEGIN {
+		printf "%-8s %10d %10d %10d %10d %7.2f%% %7.3f %10.0f %7.2f %12.0f\n",
+			n, s, a, f, d, (a ? 100 * f / a : 0), c, (f ? 1e9 * c / f : 0), tot, (t > 0 ? s / t : 0)
 	}'
 }
 
