@@ -43,14 +43,14 @@ done
 [[ -d /dev/shm ]] || die "/dev/shm missing"
 
 suffix=$$
-NS_TX=rlb-tx-$suffix
-NS_RX=rlb-rx-$suffix
+NS_TX=rlcap-tx-$suffix
+NS_RX=rlcap-rx-$suffix
 IF_TX=bt$suffix
 IF_RX=br$suffix
 IF_TX=${IF_TX:0:15}
 IF_RX=${IF_RX:0:15}
-SHM_NG=/dev/shm/rlbench-$suffix.pcapng
-SHM_PCAP=/dev/shm/rlbench-$suffix.pcap
+SHM_NG=/dev/shm/rlcap-$suffix.pcapng
+SHM_PCAP=/dev/shm/rlcap-$suffix.pcap
 work=$(mktemp -d /tmp/bench-capture.XXXXXX)
 pids=()
 
