@@ -460,6 +460,9 @@ iproute2, nothing else.`,
 			if d := cmd.ArgsLenAtDash(); d != 0 && len(args) > 0 {
 				return usageErrorf("lab demo: extra flags for dhcp lease go after --")
 			}
+			if a.json {
+				return usageErrorf("lab demo prints a walk-through for people; for JSON run `rawlab lab up` and `rawlab lab exec -- rawlab dhcp lease -i rl0 --json`")
+			}
 			l, err := lf.open()
 			if err != nil {
 				return err
@@ -511,9 +514,6 @@ func runDemo(ctx context.Context, a *app, l *lab.Lab, exe, pcap, xid string, ext
 		return failure(err)
 	}
 	c.Stdout, c.Stderr = a.stdout, a.stderr
-	if a.json {
-		c.Args = append(c.Args, "--json")
-	}
 	runErr := c.Run()
 
 	fmt.Fprintf(a.stdout, "\n# rawlab read %s  (what crossed the wire)\n", pcap)

@@ -27,6 +27,7 @@ func TestLabBadInput(t *testing.T) {
 		{"serve without interface", []string{"lab", "serve"}, "no interface given"},
 		{"demo bad xid", []string{"lab", "demo", "--xid", "zz"}, "--xid"},
 		{"demo args before --", []string{"lab", "demo", "extra"}, "after --"},
+		{"demo json", []string{"lab", "demo", "--json"}, "for JSON run"},
 		{"unknown verb", []string{"lab", "sideways"}, "unknown command \"sideways\""},
 	}
 	for _, tt := range tests {
