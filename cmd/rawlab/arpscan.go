@@ -414,9 +414,6 @@ func runArpscan(ctx context.Context, a *app, f *arpscanFlags, args []string) (er
 	if err != nil {
 		return err
 	}
-	for _, w := range p.warn {
-		fmt.Fprintln(a.stderr, "rawlab: warning:", w)
-	}
 	// A receive ring where many replies come fast (no syscall per frame);
 	// plain recvmmsg otherwise, where a frame is handed over the moment it
 	// lands and closing costs one RCU grace period, not two (tearing a ring
@@ -433,6 +430,9 @@ func runArpscan(ctx context.Context, a *app, f *arpscanFlags, args []string) (er
 		return usageError(err)
 	}
 	defer conn.Close()
+	for _, w := range p.warn {
+		fmt.Fprintln(a.stderr, "rawlab: warning:", w)
+	}
 
 	var rec *capture.Recorder
 	var recMu sync.Mutex

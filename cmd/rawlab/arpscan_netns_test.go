@@ -345,6 +345,32 @@ func TestArpscanInterfaceErrors(t *testing.T) {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2, nothing, one line", args, code, stdout, stderr)
 		}
 	}
+	// Without CAP_NET_RAW (every capability dropped from the bounding set):
+	// exit 2 with the setcap hint, and nothing sent.
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("setpriv (util-linux) not installed")
+	}
+	a.LinkUp(t, "eth0")
+	before := b.Exec(t, "cat", "/sys/class/net/eth0/statistics/rx_packets")
+	for _, args := range [][]string{
+		{"arpscan", "-i", "eth0", "198.18.0.0/24"},
+		{"arping", "-i", "eth0", "198.18.0.2"},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		cmd := a.Command(ctx, setpriv, append([]string{"--bounding-set=-all", "--inh-caps=-all", "--", netnstest.Rawlab(t)}, args...)...)
+		var out, errOut strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		err := cmd.Run()
+		cancel()
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != 2 || out.Len() != 0 || strings.Count(errOut.String(), "\n") != 1 || !strings.Contains(errOut.String(), "setcap") {
+			t.Errorf("%v without CAP_NET_RAW: %v, stdout %q, stderr %q; want exit 2, nothing, one line with the setcap hint", args, err, out.String(), errOut.String())
+		}
+	}
+	if after := b.Exec(t, "cat", "/sys/class/net/eth0/statistics/rx_packets"); after != before {
+		t.Errorf("frames reached the peer without CAP_NET_RAW: rx_packets %s -> %s", strings.TrimSpace(before), strings.TrimSpace(after))
+	}
 }
 
 // TestArping: replies with RTTs, exit 0; a silent address exits 1; an RFC
