@@ -3,10 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/rawlab/rawlab/arpscan"
 )
 
 func arpRun(args ...string) (int, string, string) {
@@ -103,5 +109,59 @@ func TestWithVLAN(t *testing.T) {
 	want := []byte{1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 0x81, 0x00, 0x00, 42, 0x08, 0x06, 0xaa}
 	if !bytes.Equal(got, want) {
 		t.Errorf("withVLAN = % x, want % x", got, want)
+	}
+}
+
+// lockedBuffer is a goroutine-safe bytes.Buffer.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// nullConn never answers; the scanner over it is only asked for progress.
+type nullConn struct{}
+
+func (nullConn) WriteFrames(f [][]byte) (int, error)   { return len(f), nil }
+func (nullConn) ReadFrames([]arpscan.Msg) (int, error) { return 0, os.ErrDeadlineExceeded }
+func (nullConn) SetReadDeadline(time.Time) error       { return nil }
+func (nullConn) Close() error                          { return nil }
+
+func TestProgressBar(t *testing.T) {
+	ts, err := arpscan.ParseTargets([]string{"198.18.0.0/24"}, nil, arpscan.TargetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := arpscan.NewScanner(nullConn{}, ts, arpscan.Config{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not a terminal: auto draws nothing, whatever the estimate.
+	var quiet lockedBuffer
+	startProgress(&quiet, "auto", s, time.Hour)()
+	if quiet.String() != "" {
+		t.Errorf("auto progress on a non-terminal wrote %q", quiet.String())
+	}
+	var w lockedBuffer
+	stop := startProgress(&w, "always", s, time.Hour)
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(w.String(), "0/256 done, 0 answered, 0 sent") && time.Now().Before(deadline) {
+		runtime.Gosched()
+	}
+	stop()
+	out := w.String()
+	if !strings.HasPrefix(out, "\r[..............................] 0/256 done") || !strings.HasSuffix(out, "\r\033[K") {
+		t.Errorf("progress output %q: want a bar, then the line cleared", out)
 	}
 }
