@@ -111,6 +111,13 @@ type FrameInfo struct {
 	VLANTPID uint16
 }
 
+// Frame is one frame read by Ring.ReadBatch: its data, which points into
+// the ring, and what the kernel said about it.
+type Frame struct {
+	Data []byte
+	Info FrameInfo
+}
+
 // Stats are a socket's kernel counters, cumulative since it was opened.
 type Stats struct {
 	// Packets counts frames that passed the filter, dropped ones included

@@ -32,10 +32,20 @@
 // length on the wire and a VLAN tag the kernel stripped, which InsertVLAN
 // puts back) and SO_TIMESTAMPNS; reads and writes allocate nothing.
 //
-// Ring is the high-rate path, gopacket's afpacket TPACKET_V3 ring read with
-// ZeroCopyReadPacketData. Three things are added to afpacket:
+// Ring is the high-rate path over a TPACKET_V3 ring. gopacket's afpacket
+// opens the socket, sets up the ring and attaches the filter; Ring then maps
+// the same ring a second time (mmap(2) on the socket: the pages are shared)
+// and walks its blocks itself, reading struct tpacket_block_desc
+// (block_status, num_pkts, offset_to_first_pkt) and each struct
+// tpacket3_hdr (tp_next_offset, tp_sec, tp_nsec, tp_snaplen, tp_len,
+// tp_status, tp_mac, the VLAN fields) and the struct sockaddr_ll after it
+// (sll_pkttype), and handing a block back by storing TP_STATUS_KERNEL in
+// its block_status. That spares afpacket's per-frame lock and CaptureInfo,
+// and lets ReadBatch return every ready frame of a block in one call.
+// Either way, Ring adds to afpacket:
 //
-//   - Direction. afpacket does not expose sll_pkttype, but each frame in a
+//   - Direction. Should the mapping fail, Ring reads through afpacket's
+//     ZeroCopyReadPacketData, which does not expose sll_pkttype; each frame in a
 //     V3 block is preceded by its struct tpacket3_hdr and a struct
 //     sockaddr_ll at fixed offsets (UAPI). Ring finds that header from the
 //     frame's address and accepts it only if it is self-consistent (its
@@ -59,8 +69,12 @@
 // the filter). ApplySnapLen caps a program's returns to a snap length.
 //
 // Recorder writes pcapng (one Interface Description Block with if_name and
-// nanosecond if_tsresol, epb_flags with the direction, opt_comment) or
-// classic pcap with nanosecond timestamps, through one 1 MiB buffer. A
+// if_tsresol 9 or 6, epb_flags with the direction, opt_comment, an
+// Interface Statistics Block with the kernel's counters) or classic pcap
+// with nanosecond or microsecond timestamps. It encodes the blocks itself,
+// byte for byte as pcapgo would, straight into one 1 MiB buffer;
+// WriteFrames records a ReadBatch's frames under one lock, putting back the
+// VLAN tags the kernel stripped as it copies them. A
 // block is never split between two writes to the file, and a timer flushes
 // the buffer every FlushInterval (1 s by default): a capture killed with
 // SIGKILL is readable up to its last whole block, losing at most the last

@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,10 +9,6 @@ import (
 	"runtime"
 	"sync"
 	"time"
-
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // Format is a capture file format. Its zero value is invalid.
@@ -22,7 +17,7 @@ type Format uint8
 // File formats.
 const (
 	FormatPcapng Format = 1 // pcapng (draft-ietf-opsawg-pcapng)
-	FormatPcap   Format = 2 // classic pcap, nanosecond timestamps
+	FormatPcap   Format = 2 // classic pcap (pcap-savefile(5))
 )
 
 // String returns "pcapng", "pcap" or "invalid".
@@ -49,6 +44,44 @@ func ParseFormat(s string) (Format, error) {
 	}
 }
 
+// TimePrecision is the resolution of the timestamps a Recorder writes. Its
+// zero value is invalid; RecorderOptions take it to mean Nanosecond.
+type TimePrecision uint8
+
+// Timestamp precisions, as tcpdump's --time-stamp-precision names them.
+const (
+	// Nanosecond: pcapng if_tsresol 9, classic pcap magic 0xa1b23c4d.
+	Nanosecond TimePrecision = 1
+	// Microsecond: pcapng if_tsresol 6, classic pcap magic 0xa1b2c3d4,
+	// which every pcap reader understands.
+	Microsecond TimePrecision = 2
+)
+
+// String returns "nano", "micro" or "invalid".
+func (p TimePrecision) String() string {
+	switch p {
+	case Nanosecond:
+		return "nano"
+	case Microsecond:
+		return "micro"
+	default:
+		return "invalid"
+	}
+}
+
+// ParseTimePrecision parses "nano" or "micro" (also "nanosecond" and
+// "microsecond").
+func ParseTimePrecision(s string) (TimePrecision, error) {
+	switch s {
+	case "nano", "nanosecond":
+		return Nanosecond, nil
+	case "micro", "microsecond":
+		return Microsecond, nil
+	default:
+		return 0, fmt.Errorf("capture: unknown time stamp precision %q (want micro or nano)", s)
+	}
+}
+
 // Record is one frame to record or read back.
 type Record struct {
 	Time    time.Time // zero means time.Now() when recorded
@@ -69,6 +102,8 @@ const (
 type RecorderOptions struct {
 	// Format is FormatPcapng (the default when zero) or FormatPcap.
 	Format Format
+	// Precision is the timestamps' resolution; zero means Nanosecond.
+	Precision TimePrecision
 	// Interface is written as the pcapng if_name.
 	Interface string
 	// SnapLen truncates the recorded frames; 0 means DefaultSnapLen.
@@ -87,31 +122,32 @@ type RecorderOptions struct {
 }
 
 // Recorder writes frames to a pcapng or classic pcap stream. It is safe
-// for concurrent use. Writes go to a buffer; Flush, Close, a full buffer
-// and the FlushInterval timer write it out. The buffer only ever holds
-// whole blocks and a block is never split between two writes to the
-// underlying writer (unless it is larger than the buffer), so a file cut
-// short by SIGKILL ends on a block boundary up to the last flush.
+// for concurrent use. Blocks are encoded straight into one buffer; Flush,
+// Close, a full buffer and the FlushInterval timer write it out. The
+// buffer only ever holds whole blocks and a block is never split between
+// two writes to the underlying writer (unless it is larger than the
+// buffer), so a file cut short by SIGKILL ends on a block boundary up to
+// the last flush.
 type Recorder struct {
 	mu      sync.Mutex
-	bw      *bufio.Writer
-	ng      *pcapgo.NgWriter
-	pw      *pcapgo.Writer
+	w       io.Writer
+	buf     []byte // whole blocks not yet written; cap is the buffer size
 	format  Format
+	micro   bool // Microsecond precision
 	snaplen int
 	file    *os.File // owned, when made by CreateRecorder
 	closed  bool
-	err     error // first write error; sticky
-	scratch [32]byte
+	err     error  // first write error; sticky
+	packets uint64 // frames written (isb_usrdeliv)
 
 	done chan struct{}
 	wg   sync.WaitGroup
 }
 
 // NewRecorder writes a file header to w (pcapng: a Section Header Block and
-// one Interface Description Block with if_name and if_tsresol 9, i.e.
-// nanoseconds; pcap: the nanosecond-magic header) and returns a Recorder
-// writing to w. Close flushes; it does not close w.
+// one Interface Description Block with if_name, if_os and if_tsresol 9 or
+// 6; pcap: the nanosecond- or microsecond-magic header) and returns a
+// Recorder writing to w. Close flushes; it does not close w.
 func NewRecorder(w io.Writer, opt RecorderOptions) (*Recorder, error) {
 	if err := opt.fill(); err != nil {
 		return nil, err
@@ -126,6 +162,13 @@ func (opt *RecorderOptions) fill() error {
 	case FormatPcapng, FormatPcap:
 	default:
 		return fmt.Errorf("capture: invalid file format %d", opt.Format)
+	}
+	switch opt.Precision {
+	case 0:
+		opt.Precision = Nanosecond
+	case Nanosecond, Microsecond:
+	default:
+		return fmt.Errorf("capture: invalid time stamp precision %d", opt.Precision)
 	}
 	if opt.SnapLen < 0 {
 		return fmt.Errorf("capture: invalid snap length %d", opt.SnapLen)
@@ -150,39 +193,23 @@ func (opt *RecorderOptions) fill() error {
 
 func newRecorder(w io.Writer, opt RecorderOptions) (*Recorder, error) {
 	r := &Recorder{
-		bw:      bufio.NewWriterSize(w, opt.BufferSize),
+		w:       w,
+		buf:     make([]byte, 0, opt.BufferSize),
 		format:  opt.Format,
+		micro:   opt.Precision == Microsecond,
 		snaplen: opt.SnapLen,
 		done:    make(chan struct{}),
 	}
 	switch opt.Format {
 	case FormatPcapng:
-		// NgWriter wraps its writer in bufio.NewWriter, which returns r.bw
-		// itself since r.bw is at least 4096 bytes: both share one buffer.
-		ng, err := pcapgo.NewNgWriterInterface(r.bw, pcapgo.NgInterface{
-			Name:                opt.Interface,
-			OS:                  runtime.GOOS,
-			LinkType:            layers.LinkTypeEthernet,
-			SnapLength:          uint32(opt.SnapLen),
-			TimestampResolution: 9,
-		}, pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{
-			Hardware:    runtime.GOARCH,
-			OS:          runtime.GOOS,
-			Application: opt.Application,
-		}})
-		if err != nil {
-			return nil, fmt.Errorf("capture: write pcapng header: %w", err)
-		}
-		r.ng = ng
+		r.buf = appendSHB(r.buf, opt.Application)
+		r.buf = appendIDB(r.buf, opt.Interface, uint32(opt.SnapLen), r.micro)
 	case FormatPcap:
-		r.pw = pcapgo.NewWriterNanos(r.bw)
-		if err := r.pw.WriteFileHeader(uint32(opt.SnapLen), layers.LinkTypeEthernet); err != nil {
-			return nil, fmt.Errorf("capture: write pcap header: %w", err)
-		}
+		r.buf = appendPcapHeader(r.buf, uint32(opt.SnapLen), r.micro)
 	}
 	// The header goes out at once: a capture killed before its first
 	// flush is still a valid, empty file.
-	if err := r.bw.Flush(); err != nil {
+	if err := r.flush(); err != nil {
 		return nil, fmt.Errorf("capture: write %s header: %w", opt.Format, err)
 	}
 	if opt.FlushInterval > 0 {
@@ -190,6 +217,111 @@ func newRecorder(w io.Writer, opt RecorderOptions) (*Recorder, error) {
 		go r.flushLoop(opt.FlushInterval)
 	}
 	return r, nil
+}
+
+// Block types, option codes and constants of pcapng
+// (draft-ietf-opsawg-pcapng §4, §3.5) and pcap-savefile(5).
+const (
+	ngSHB         = 0x0A0D0D0A
+	ngIDB         = 0x00000001
+	ngISB         = 0x00000005
+	ngEPB         = 0x00000006
+	ngByteOrder   = 0x1A2B3C4D
+	ngEndOfOpt    = 0
+	ngComment     = 1
+	ngSHBHardware = 2
+	ngSHBOS       = 3
+	ngSHBUserAppl = 4
+	ngIFName      = 2
+	ngIFTsresol   = 9
+	ngIFOS        = 12
+	ngEPBFlags    = 2
+	ngISBStart    = 2
+	ngISBEnd      = 3
+	ngISBIfRecv   = 4
+	ngISBIfDrop   = 5
+	ngISBUsrDeliv = 8
+	linkEthernet  = 1 // LINKTYPE_ETHERNET
+
+	pcapMagicMicro = 0xa1b2c3d4
+	pcapMagicNano  = 0xa1b23c4d
+)
+
+var le = binary.LittleEndian
+
+// appendOption appends a pcapng option (code, length, value padded to 32
+// bits, §3.5).
+func appendOption(b []byte, code uint16, value []byte) []byte {
+	b = le.AppendUint16(b, code)
+	b = le.AppendUint16(b, uint16(len(value)))
+	b = append(b, value...)
+	return append(b, zeros[:pad4(len(value))]...)
+}
+
+// optionLen is the size of an option with an n-byte value.
+func optionLen(n int) int { return 4 + n + pad4(n) }
+
+func pad4(n int) int { return (4 - n&3) & 3 }
+
+// appendSHB appends a Section Header Block (§4.1), little endian: type,
+// length, byte-order magic, version 1.0, section length -1 (unknown), and
+// the options shb_userappl, shb_hardware, shb_os.
+func appendSHB(b []byte, app string) []byte {
+	total := 28 + optionLen(len(app)) + optionLen(len(runtime.GOARCH)) + optionLen(len(runtime.GOOS)) + 4
+	b = le.AppendUint32(b, ngSHB)
+	b = le.AppendUint32(b, uint32(total))
+	b = le.AppendUint32(b, ngByteOrder)
+	b = le.AppendUint16(b, 1)
+	b = le.AppendUint16(b, 0)
+	b = le.AppendUint64(b, ^uint64(0))
+	b = appendOption(b, ngSHBUserAppl, []byte(app))
+	b = appendOption(b, ngSHBHardware, []byte(runtime.GOARCH))
+	b = appendOption(b, ngSHBOS, []byte(runtime.GOOS))
+	b = le.AppendUint32(b, ngEndOfOpt)
+	return le.AppendUint32(b, uint32(total))
+}
+
+// appendIDB appends an Interface Description Block (§4.2): link type
+// Ethernet, snap length, and the options if_name (when not empty), if_os
+// and if_tsresol (9: nanoseconds, or 6: microseconds).
+func appendIDB(b []byte, name string, snaplen uint32, micro bool) []byte {
+	total := 16 + optionLen(len(runtime.GOOS)) + optionLen(1) + 4 + 4
+	if name != "" {
+		total += optionLen(len(name))
+	}
+	b = le.AppendUint32(b, ngIDB)
+	b = le.AppendUint32(b, uint32(total))
+	b = le.AppendUint16(b, linkEthernet)
+	b = le.AppendUint16(b, 0)
+	b = le.AppendUint32(b, snaplen)
+	if name != "" {
+		b = appendOption(b, ngIFName, []byte(name))
+	}
+	b = appendOption(b, ngIFOS, []byte(runtime.GOOS))
+	tsresol := byte(9)
+	if micro {
+		tsresol = 6
+	}
+	b = appendOption(b, ngIFTsresol, []byte{tsresol})
+	b = le.AppendUint32(b, ngEndOfOpt)
+	return le.AppendUint32(b, uint32(total))
+}
+
+// appendPcapHeader appends the classic pcap file header
+// (pcap-savefile(5)): magic, version 2.4, thiszone 0, sigfigs 0, snaplen,
+// link type.
+func appendPcapHeader(b []byte, snaplen uint32, micro bool) []byte {
+	magic := uint32(pcapMagicNano)
+	if micro {
+		magic = pcapMagicMicro
+	}
+	b = le.AppendUint32(b, magic)
+	b = le.AppendUint16(b, 2)
+	b = le.AppendUint16(b, 4)
+	b = le.AppendUint32(b, 0)
+	b = le.AppendUint32(b, 0)
+	b = le.AppendUint32(b, snaplen)
+	return le.AppendUint32(b, linkEthernet)
 }
 
 // CreateRecorder creates (or truncates) the file at path and returns a
@@ -232,20 +364,30 @@ func (r *Recorder) flushLoop(every time.Duration) {
 			return
 		case <-t.C:
 			r.mu.Lock()
-			if !r.closed && r.err == nil && r.bw.Buffered() > 0 {
-				r.err = r.bw.Flush()
+			if !r.closed && r.err == nil && len(r.buf) > 0 {
+				r.err = r.flush()
 			}
 			r.mu.Unlock()
 		}
 	}
 }
 
+// flush writes out the buffer, which holds whole blocks, in one write.
+func (r *Recorder) flush() error {
+	if len(r.buf) == 0 {
+		return nil
+	}
+	_, err := r.w.Write(r.buf)
+	r.buf = r.buf[:0]
+	return err
+}
+
 // reserve makes room for a block of n bytes in the buffer, flushing what
 // it holds if the block would not fit, so that no block straddles two
 // writes.
 func (r *Recorder) reserve(n int) error {
-	if r.bw.Available() < n && r.bw.Buffered() > 0 {
-		return r.bw.Flush()
+	if len(r.buf)+n > cap(r.buf) && len(r.buf) > 0 {
+		return r.flush()
 	}
 	return nil
 }
@@ -253,110 +395,195 @@ func (r *Recorder) reserve(n int) error {
 // Write records one frame, truncated to the snap length. For pcapng it
 // writes an Enhanced Packet Block with epb_flags carrying rec.Dir (when not
 // zero) and opt_comment carrying rec.Comment (when not empty, at most 65535
-// bytes). A frame without a comment allocates nothing.
+// bytes). It allocates nothing.
 func (r *Recorder) Write(rec Record) error {
-	r.mu.Lock()
-	err := r.write(&rec)
-	r.mu.Unlock()
-	return err
-}
-
-func (r *Recorder) write(rec *Record) error {
-	if r.closed {
-		return fmt.Errorf("capture: write record: %w", os.ErrClosed)
-	}
-	if r.err != nil {
-		return fmt.Errorf("capture: write record: %w", r.err)
-	}
-	data := rec.Data
-	if len(data) > r.snaplen {
-		data = data[:r.snaplen]
-	}
-	length := rec.Length
-	if length < len(rec.Data) {
-		length = len(rec.Data)
-	}
 	ts := rec.Time
 	if ts.IsZero() {
 		ts = time.Now()
 	}
-	var err error
-	switch {
-	case r.pw != nil:
-		if err = r.reserve(16 + len(data)); err == nil {
-			err = r.pw.WritePacket(gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(data), Length: length}, data)
-		}
-	case rec.Comment != "":
-		err = r.writeCommented(ts, data, length, rec.Dir, rec.Comment)
-	default:
-		err = r.writeEPB(ts, data, length, rec.Dir)
+	length := max(rec.Length, len(rec.Data))
+	r.mu.Lock()
+	err := r.check()
+	if err == nil {
+		err = r.writeFrame(ts.UnixNano(), rec.Data, nil, length, rec.Dir, rec.Comment)
 	}
+	r.mu.Unlock()
 	if err != nil {
-		r.err = err
 		return fmt.Errorf("capture: write record: %w", err)
 	}
 	return nil
 }
 
-// writeEPB writes an Enhanced Packet Block for interface 0 by hand, so that
-// the common case allocates nothing (pcapgo builds an option slice per
-// packet). Layout (pcapng §4.3), little endian as the section header says:
+// WriteFrames records frames read from a Ring (ReadBatch) under one lock:
+// each with its kernel timestamp, length on the wire and direction, and
+// with the 802.1Q/802.1ad tag the kernel stripped put back after the MAC
+// addresses, as InsertVLAN does (the length on the wire then counts the
+// tag). It allocates nothing.
+func (r *Recorder) WriteFrames(frames []Frame) error {
+	r.mu.Lock()
+	err := r.check()
+	for i := 0; err == nil && i < len(frames); i++ {
+		f := &frames[i]
+		length := max(f.Info.Length, len(f.Data))
+		if f.Info.VLAN && len(f.Data) >= 12 {
+			var tag [4]byte
+			binary.BigEndian.PutUint16(tag[0:2], f.Info.VLANTPID)
+			binary.BigEndian.PutUint16(tag[2:4], f.Info.VLANTCI)
+			err = r.writeFrame(f.Info.Time.UnixNano(), f.Data, &tag, length+4, f.Info.Dir, "")
+		} else {
+			err = r.writeFrame(f.Info.Time.UnixNano(), f.Data, nil, length, f.Info.Dir, "")
+		}
+	}
+	r.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("capture: write record: %w", err)
+	}
+	return nil
+}
+
+// check returns the reason the Recorder cannot write, if any.
+func (r *Recorder) check() error {
+	if r.closed {
+		return os.ErrClosed
+	}
+	return r.err
+}
+
+// appendPayload appends the first n bytes of data with tag (when not nil)
+// inserted after its 12 bytes of MAC addresses.
+func appendPayload(b, data []byte, tag *[4]byte, n int) []byte {
+	if tag == nil {
+		return append(b, data[:n]...)
+	}
+	if n <= 12 {
+		return append(b, data[:n]...)
+	}
+	b = append(b, data[:12]...)
+	if n <= 16 {
+		return append(b, tag[:n-12]...)
+	}
+	b = append(b, tag[:]...)
+	return append(b, data[12:n-4]...)
+}
+
+// writeFrame encodes one frame into the buffer: a pcapng Enhanced Packet
+// Block or a pcap record. ns is the time in Unix nanoseconds; data, with
+// tag inserted, is cut to the snap length; length is the length on the
+// wire. A sticky error is set on failure.
+//
+// Enhanced Packet Block (pcapng §4.3), little endian as the section
+// header says:
 //
 //	0  block type 0x00000006
 //	4  block total length
-//	8  interface ID
-//	12 timestamp, upper 32 bits (units of if_tsresol: nanoseconds)
+//	8  interface ID (0)
+//	12 timestamp, upper 32 bits (units of if_tsresol)
 //	16 timestamp, lower 32 bits
 //	20 captured length
 //	24 original length
 //	28 packet data, padded to 32 bits
-//	   options: epb_flags (code 2, length 4, value), opt_endofopt (0, 0)
+//	   options: opt_comment (code 1), epb_flags (code 2, length 4,
+//	   direction in bits 0-1), opt_endofopt (0, 0)
 //	   block total length again
-func (r *Recorder) writeEPB(ts time.Time, data []byte, length int, dir Direction) error {
-	pad := (4 - len(data)&3) & 3
-	total := 28 + len(data) + pad + 4
-	if dir != 0 {
-		total += 12
+//
+// pcap record (pcap-savefile(5)): ts_sec, ts_usec or ts_nsec, incl_len,
+// orig_len, then the data.
+func (r *Recorder) writeFrame(ns int64, data []byte, tag *[4]byte, length int, dir Direction, comment string) error {
+	capLen := len(data)
+	if tag != nil {
+		capLen += 4
+	}
+	capLen = min(capLen, r.snaplen)
+	length = max(length, capLen)
+	var total, optLen int
+	if r.format == FormatPcap {
+		total = 16 + capLen
+	} else {
+		if len(comment) > maxComment {
+			comment = comment[:maxComment]
+		}
+		if comment != "" {
+			optLen += optionLen(len(comment))
+		}
+		if dir != 0 {
+			optLen += 8
+		}
+		if optLen > 0 {
+			optLen += 4
+		}
+		total = 28 + capLen + pad4(capLen) + optLen + 4
 	}
 	if err := r.reserve(total); err != nil {
+		r.err = err
 		return err
 	}
-	// reserve made room for the whole block (unless it is larger than the
-	// buffer): build it in place and hand it to bufio in one Write.
-	b := r.bw.AvailableBuffer()
-	if cap(b) < total {
-		b = r.scratch[:0]
-	}
-	nanos := uint64(ts.UnixNano())
-	b = binary.LittleEndian.AppendUint32(b, 6)
-	b = binary.LittleEndian.AppendUint32(b, uint32(total))
-	b = binary.LittleEndian.AppendUint32(b, 0)
-	b = binary.LittleEndian.AppendUint32(b, uint32(nanos>>32))
-	b = binary.LittleEndian.AppendUint32(b, uint32(nanos))
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(data)))
-	b = binary.LittleEndian.AppendUint32(b, uint32(length))
-	if cap(b)-len(b) < total-28 {
-		// A block larger than the buffer: header, data and trailer apart.
-		if _, err := r.bw.Write(b); err != nil {
-			return err
+	b := r.buf
+	if r.format == FormatPcap {
+		sec, frac := ns/1e9, ns%1e9
+		if frac < 0 {
+			sec, frac = sec-1, frac+1e9
 		}
-		if _, err := r.bw.Write(data); err != nil {
-			return err
+		if r.micro {
+			frac /= 1000
 		}
-		b = r.scratch[:0]
+		b = le.AppendUint32(b, uint32(sec))
+		b = le.AppendUint32(b, uint32(frac))
+		b = le.AppendUint32(b, uint32(capLen))
+		b = le.AppendUint32(b, uint32(length))
 	} else {
-		b = append(b, data...)
+		ts := uint64(ns)
+		if r.micro {
+			ts = uint64(ns / 1000)
+		}
+		b = le.AppendUint32(b, ngEPB)
+		b = le.AppendUint32(b, uint32(total))
+		b = le.AppendUint32(b, 0)
+		b = le.AppendUint32(b, uint32(ts>>32))
+		b = le.AppendUint32(b, uint32(ts))
+		b = le.AppendUint32(b, uint32(capLen))
+		b = le.AppendUint32(b, uint32(length))
 	}
-	b = append(b, zeros[:pad]...)
-	if dir != 0 {
-		b = binary.LittleEndian.AppendUint16(b, 2) // epb_flags
-		b = binary.LittleEndian.AppendUint16(b, 4)
-		b = binary.LittleEndian.AppendUint32(b, uint32(dir)&3) // bits 0-1: direction
-		b = binary.LittleEndian.AppendUint32(b, 0)             // opt_endofopt
+	if cap(b)-len(b) < total-(len(b)-len(r.buf)) {
+		// A block larger than the whole buffer: header, data and trailer
+		// go out in separate writes.
+		r.buf = b
+		if err := r.flush(); err != nil {
+			r.err = err
+			return err
+		}
+		if tag == nil {
+			_, r.err = r.w.Write(data[:capLen])
+		} else {
+			_, r.err = r.w.Write(appendPayload(nil, data, tag, capLen))
+		}
+		if r.err != nil {
+			return r.err
+		}
+		b = r.buf
+	} else {
+		b = appendPayload(b, data, tag, capLen)
 	}
-	b = binary.LittleEndian.AppendUint32(b, uint32(total))
-	_, err := r.bw.Write(b)
-	return err
+	if r.format == FormatPcapng {
+		b = append(b, zeros[:pad4(capLen)]...)
+		if comment != "" {
+			b = le.AppendUint16(b, ngComment)
+			b = le.AppendUint16(b, uint16(len(comment)))
+			b = append(b, comment...)
+			b = append(b, zeros[:pad4(len(comment))]...)
+		}
+		if dir != 0 {
+			b = le.AppendUint16(b, ngEPBFlags)
+			b = le.AppendUint16(b, 4)
+			b = le.AppendUint32(b, uint32(dir)&3)
+		}
+		if optLen > 0 {
+			b = le.AppendUint32(b, ngEndOfOpt)
+		}
+		b = le.AppendUint32(b, uint32(total))
+	}
+	r.buf = b
+	r.packets++
+	return nil
 }
 
 // zeros pads blocks to 32 bits.
@@ -365,64 +592,73 @@ var zeros [4]byte
 // maxComment is the longest opt_comment an option's 16-bit length allows.
 const maxComment = 65535
 
-func (r *Recorder) writeCommented(ts time.Time, data []byte, length int, dir Direction, comment string) error {
-	if len(comment) > maxComment {
-		comment = comment[:maxComment]
-	}
-	opts := pcapgo.NgPacketOptions{Comments: []string{comment}}
-	optLen := 4 + len(comment) + (4-len(comment)&3)&3 + 4 // comment, opt_endofopt
-	if dir != 0 {
-		opts.Flags = &pcapgo.NgEpbFlags{Direction: pcapgo.NgEpbFlag(dir) & pcapgo.NgEpbFlagDirectionMask}
-		optLen += 8
-	}
-	if err := r.reserve(28 + len(data) + 3 + optLen + 4); err != nil {
-		return err
-	}
-	ci := gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(data), Length: length}
-	return r.ng.WritePacketWithOptions(ci, data, opts)
-}
-
-// WriteStats writes a pcapng Interface Statistics Block for the interface:
-// the capture's start and end times, isb_ifrecv (s.Packets) and isb_ifdrop
-// (s.Drops). Classic pcap has no place for it; it returns nil.
+// WriteStats writes a pcapng Interface Statistics Block (§4.6) for the
+// interface: the time end, isb_starttime (start), isb_endtime (end),
+// isb_ifdrop (s.Drops, the kernel's drops), isb_ifrecv (s.Packets, the
+// frames the kernel's filter passed, as dumpcap writes them) and
+// isb_usrdeliv (the frames this Recorder wrote). Classic pcap has no place
+// for it; it returns nil.
 func (r *Recorder) WriteStats(start, end time.Time, s Stats) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		return fmt.Errorf("capture: write statistics: %w", os.ErrClosed)
 	}
-	if r.ng == nil {
+	if r.format != FormatPcapng {
 		return nil
 	}
-	if err := r.reserve(128); err != nil {
+	if r.err != nil {
+		return fmt.Errorf("capture: write statistics: %w", r.err)
+	}
+	const total = 20 + 5*12 + 4 + 4 // header, five options, end of options, trailer
+	if err := r.reserve(total); err != nil {
 		r.err = err
 		return fmt.Errorf("capture: write statistics: %w", err)
 	}
-	err := r.ng.WriteInterfaceStats(0, pcapgo.NgInterfaceStatistics{
-		LastUpdate:      end,
-		StartTime:       start,
-		EndTime:         end,
-		PacketsReceived: s.Packets,
-		PacketsDropped:  s.Drops,
-	})
-	if err != nil {
-		r.err = err
-		return fmt.Errorf("capture: write statistics: %w", err)
-	}
+	b := r.buf
+	b = le.AppendUint32(b, ngISB)
+	b = le.AppendUint32(b, total)
+	b = le.AppendUint32(b, 0)
+	b = r.appendTime(b, end)
+	b = le.AppendUint16(b, ngISBStart)
+	b = le.AppendUint16(b, 8)
+	b = r.appendTime(b, start)
+	b = le.AppendUint16(b, ngISBEnd)
+	b = le.AppendUint16(b, 8)
+	b = r.appendTime(b, end)
+	b = le.AppendUint16(b, ngISBIfDrop)
+	b = le.AppendUint16(b, 8)
+	b = le.AppendUint64(b, s.Drops)
+	b = le.AppendUint16(b, ngISBIfRecv)
+	b = le.AppendUint16(b, 8)
+	b = le.AppendUint64(b, s.Packets)
+	b = le.AppendUint16(b, ngISBUsrDeliv)
+	b = le.AppendUint16(b, 8)
+	b = le.AppendUint64(b, r.packets)
+	b = le.AppendUint32(b, ngEndOfOpt)
+	r.buf = le.AppendUint32(b, total)
 	return nil
+}
+
+// appendTime appends a pcapng timestamp in if_tsresol units, upper 32 bits
+// first.
+func (r *Recorder) appendTime(b []byte, t time.Time) []byte {
+	ts := uint64(t.UnixNano())
+	if r.micro {
+		ts = uint64(t.UnixNano() / 1000)
+	}
+	b = le.AppendUint32(b, uint32(ts>>32))
+	return le.AppendUint32(b, uint32(ts))
 }
 
 // Flush writes out the buffered blocks.
 func (r *Recorder) Flush() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed {
-		return fmt.Errorf("capture: flush: %w", os.ErrClosed)
+	if err := r.check(); err != nil {
+		return fmt.Errorf("capture: flush: %w", err)
 	}
-	if r.err != nil {
-		return fmt.Errorf("capture: flush: %w", r.err)
-	}
-	if err := r.bw.Flush(); err != nil {
+	if err := r.flush(); err != nil {
 		r.err = err
 		return fmt.Errorf("capture: flush: %w", err)
 	}
@@ -448,7 +684,7 @@ func (r *Recorder) Close() error {
 	var errs []error
 	if r.err != nil {
 		errs = append(errs, r.err)
-	} else if err := r.bw.Flush(); err != nil {
+	} else if err := r.flush(); err != nil {
 		errs = append(errs, err)
 	}
 	if r.file != nil {

@@ -53,6 +53,17 @@ type Ring struct {
 	vmUntil time.Time
 
 	guessed atomic.Uint64 // frames whose direction came from the MAC fallback
+
+	// The ring walked directly (see mapRing); mem is nil when the
+	// fallback through afpacket's ZeroCopyReadPacketData is in use.
+	mem       []byte
+	blockSize int
+	numBlocks int
+	blk       int            // index of the block being read
+	hdr       unsafe.Pointer // next tpacket3_hdr in that block
+	left      uint32         // frames left in that block
+	held      bool           // that block is ours (TP_STATUS_USER) until released
+	vmUntilNs int64          // vmUntil in Unix nanoseconds
 }
 
 // RingConfig configures NewRing. Zero values take the defaults.
@@ -144,6 +155,7 @@ func NewRing(ifname string, cfg RingConfig) (*Ring, error) {
 		tp.Close()
 		return nil, fmt.Errorf("capture: open ring on %s: %w", ifname, err)
 	}
+	r.mapRing(cfg.BlockSize, cfg.NumBlocks)
 	if cfg.IgnoreOutgoing {
 		fd := r.pollFD()
 		err := errors.New("afpacket socket not found")
@@ -151,8 +163,7 @@ func NewRing(ifname string, cfg RingConfig) (*Ring, error) {
 			err = unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1)
 		}
 		if err != nil {
-			r.pf.Close()
-			tp.Close()
+			r.closeFiles()
 			return nil, fmt.Errorf("capture: open ring on %s: %w", ifname, os.NewSyscallError("setsockopt PACKET_IGNORE_OUTGOING", err))
 		}
 	}
@@ -161,12 +172,12 @@ func NewRing(ifname string, cfg RingConfig) (*Ring, error) {
 	if len(cfg.Filter) > 0 || cfg.SnapLen < DefaultSnapLen {
 		filter := ApplySnapLen(cfg.Filter, cfg.SnapLen)
 		if err := tp.SetBPF(filter); err != nil {
-			r.pf.Close()
-			tp.Close()
+			r.closeFiles()
 			return nil, fmt.Errorf("capture: open ring on %s: attach filter: %w", ifname, os.NewSyscallError("setsockopt SO_ATTACH_FILTER", err))
 		}
 	}
 	r.vmUntil = time.Now()
+	r.vmUntilNs = r.vmUntil.UnixNano()
 	if len(cfg.Filter) > 0 {
 		if insns, ok := bpf.Disassemble(cfg.Filter); ok {
 			if vm, err := bpf.NewVM(insns); err == nil {
@@ -176,8 +187,7 @@ func NewRing(ifname string, cfg RingConfig) (*Ring, error) {
 	}
 	if cfg.Promiscuous {
 		if err := tp.SetPromiscuous(true); err != nil {
-			r.pf.Close()
-			tp.Close()
+			r.closeFiles()
 			return nil, fmt.Errorf("capture: open ring on %s: promiscuous mode: %w", ifname, err)
 		}
 	}
@@ -269,12 +279,214 @@ func (r *Ring) pollFD() int {
 	return int(f.Int())
 }
 
+// mapRing maps afpacket's ring a second time, through the same socket,
+// so that Ring can walk its blocks itself (packet_mmap.rst: a packet
+// socket's ring may be mapped more than once; every mapping shares the
+// same pages). afpacket still sets up the socket, the ring (PACKET_RX_RING
+// with these block size and count) and the filter; only the reading is
+// done here. The kernel accepts the mapping only if its size is exactly
+// the ring's (packet_mmap), which checks that the ring is laid out as
+// blockSize and numBlocks say. If the descriptor cannot be found or the
+// mapping fails, ReadFrame falls back to afpacket's ZeroCopyReadPacketData.
+//
+// What is read directly, per packet_mmap.rst and linux/if_packet.h:
+//
+//	struct tpacket_block_desc: 0 version u32, 4 offset_to_priv u32,
+//	  8 hdr.bh1 { 8 block_status u32, 12 num_pkts u32,
+//	  16 offset_to_first_pkt u32, 20 blk_len u32, ... }
+//
+// A block belongs to user space while block_status has TP_STATUS_USER;
+// it is given back by storing TP_STATUS_KERNEL (0) there, with a barrier
+// (an atomic store), as libpcap does. Within a block, the frames are
+// tpacket3_hdr records (see the offsets below) chained by tp_next_offset.
+// Walking them directly saves afpacket's per-frame lock, time.Time and
+// CaptureInfo construction, and the search for the header in describe.
+func (r *Ring) mapRing(blockSize, numBlocks int) {
+	fd := r.pollFD()
+	if fd < 0 || blockSize <= 0 || numBlocks <= 0 {
+		return
+	}
+	mem, err := unix.Mmap(fd, 0, blockSize*numBlocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return
+	}
+	r.mem, r.blockSize, r.numBlocks = mem, blockSize, numBlocks
+}
+
+// closeFiles unmaps Ring's mapping and closes the poller's descriptor and
+// afpacket's socket.
+func (r *Ring) closeFiles() {
+	if r.mem != nil {
+		unix.Munmap(r.mem)
+		r.mem = nil
+	}
+	r.hdr, r.left, r.held = nil, 0, false
+	if r.pf != nil {
+		r.pf.Close()
+	}
+	r.tp.Close()
+}
+
+// Offsets in a struct tpacket_block_desc (see mapRing) and block states.
+const (
+	blkStatus      = 8
+	blkNumPkts     = 12
+	blkFirstPkt    = 16
+	tpStatusKernel = 0
+	tpStatusUser   = 1
+)
+
+// block returns the address of the current block.
+func (r *Ring) block() unsafe.Pointer {
+	return unsafe.Pointer(&r.mem[r.blk*r.blockSize])
+}
+
+// advance gives the current block back to the kernel if it is done with,
+// and takes the next one if the kernel has handed it over. It reports
+// whether a frame is ready to be read.
+func (r *Ring) advance() bool {
+	for {
+		if r.left > 0 {
+			return true
+		}
+		if r.held {
+			atomic.StoreUint32((*uint32)(unsafe.Add(r.block(), blkStatus)), tpStatusKernel)
+			r.held = false
+			r.blk++
+			if r.blk == r.numBlocks {
+				r.blk = 0
+			}
+		}
+		b := r.block()
+		if atomic.LoadUint32((*uint32)(unsafe.Add(b, blkStatus)))&tpStatusUser == 0 {
+			return false
+		}
+		r.held = true
+		n := *(*uint32)(unsafe.Add(b, blkNumPkts))
+		off := *(*uint32)(unsafe.Add(b, blkFirstPkt))
+		if n == 0 || int(off)+tp3HdrLen > r.blockSize {
+			continue // an empty block: give it back and look at the next
+		}
+		r.hdr, r.left = unsafe.Add(b, off), n
+	}
+}
+
+// next takes the next frame of the current block (advance said there is
+// one) and fills in f. It reports false for a frame to skip (one the
+// late filter rejects, or a header that does not fit in the block).
+func (r *Ring) next(f *Frame) bool {
+	h := r.hdr
+	r.left--
+	if int(uintptr(h)-uintptr(r.block()))+tp3MacMax > r.blockSize {
+		r.left = 0 // a header past the block's end: drop the rest of it
+		return false
+	}
+	nextOff := *(*uint32)(h)
+	mac := int(*(*uint16)(unsafe.Add(h, tp3Mac)))
+	snap := int(*(*uint32)(unsafe.Add(h, tp3Snaplen)))
+	if end := int(uintptr(h)-uintptr(r.block())) + mac + snap; end > r.blockSize || mac < tp3HdrLen {
+		r.left = 0 // corrupt: drop the rest of the block
+		return false
+	}
+	if nextOff != 0 {
+		r.hdr = unsafe.Add(h, nextOff)
+	} else {
+		r.hdr = unsafe.Add(h, (mac+snap+15)&^15) // TPACKET_ALIGN
+	}
+	data := unsafe.Slice((*byte)(unsafe.Add(h, mac)), snap)
+	sec := *(*uint32)(unsafe.Add(h, tp3Sec))
+	nsec := *(*uint32)(unsafe.Add(h, tp3Nsec))
+	if r.vm != nil && int64(sec)*1e9+int64(nsec) < r.vmUntilNs {
+		keep, err := r.vm.Run(data)
+		if err != nil || keep == 0 {
+			return false
+		}
+		data = data[:min(keep, len(data))]
+	}
+	if len(data) > r.snaplen {
+		data = data[:r.snaplen]
+	}
+	f.Data = data
+	f.Info = FrameInfo{
+		Time:   time.Unix(int64(sec), int64(nsec)),
+		Length: int(*(*uint32)(unsafe.Add(h, tp3Len))),
+	}
+	headerInfo(h, &f.Info)
+	return true
+}
+
 // ReadFrame returns the next frame. The slice points into the ring and is
-// valid until the next ReadFrame or Close: copy what must outlive it. It
-// allocates nothing. It returns an error wrapping ctx.Err() once the
-// context is done (seen within PollTimeout while waiting), and one
-// wrapping net.ErrClosed after Close.
+// valid until the next ReadFrame, ReadBatch or Close: copy what must
+// outlive it. It allocates nothing. It returns an error wrapping ctx.Err()
+// once the context is done (seen within PollTimeout while waiting), and
+// one wrapping net.ErrClosed after Close.
 func (r *Ring) ReadFrame(ctx context.Context) ([]byte, FrameInfo, error) {
+	if r.mem == nil {
+		return r.readFrameAfpacket(ctx)
+	}
+	var f [1]Frame
+	if _, err := r.ReadBatch(ctx, f[:]); err != nil {
+		return nil, FrameInfo{}, err
+	}
+	return f[0].Data, f[0].Info, nil
+}
+
+// ReadBatch waits for a frame, then fills frames with as many frames as
+// are ready in the ring block being read (at most len(frames), at least
+// one) and returns how many. The frames' data point into the ring and stay
+// valid until the next ReadBatch, ReadFrame or Close; the block is handed
+// back to the kernel then. A frame not read stays in the ring for the next
+// call. It allocates nothing. Its errors are those of ReadFrame.
+func (r *Ring) ReadBatch(ctx context.Context, frames []Frame) (int, error) {
+	if len(frames) == 0 {
+		return 0, nil
+	}
+	if r.mem == nil {
+		data, info, err := r.readFrameAfpacket(ctx)
+		if err != nil {
+			return 0, err
+		}
+		frames[0] = Frame{Data: data, Info: info}
+		return 1, nil
+	}
+	r.mu.Lock()
+	if !sameContext(ctx, r.lastCtx) {
+		r.lastCtx, r.lastDone = ctx, ctx.Done()
+	}
+	done := r.lastDone
+	for {
+		if r.closed || r.closing.Load() {
+			r.mu.Unlock()
+			return 0, fmt.Errorf("capture: read ring on %s: %w", r.ifi.Name, net.ErrClosed)
+		}
+		if done != nil {
+			select {
+			case <-done:
+				r.mu.Unlock()
+				return 0, fmt.Errorf("capture: read ring on %s: %w", r.ifi.Name, ctx.Err())
+			default:
+			}
+		}
+		if !r.advance() {
+			r.wait(ctx)
+			continue
+		}
+		n := 0
+		for n < len(frames) && r.left > 0 {
+			if r.next(&frames[n]) {
+				n++
+			}
+		}
+		if n > 0 {
+			r.mu.Unlock()
+			return n, nil
+		}
+	}
+}
+
+// readFrameAfpacket is ReadFrame through afpacket, when the ring could not
+// be mapped.
+func (r *Ring) readFrameAfpacket(ctx context.Context) ([]byte, FrameInfo, error) {
 	r.mu.Lock()
 	if !sameContext(ctx, r.lastCtx) {
 		r.lastCtx, r.lastDone = ctx, ctx.Done()
@@ -331,6 +543,10 @@ func (r *Ring) ReadFrame(ctx context.Context) ([]byte, FrameInfo, error) {
 //	sockaddr_ll: 0 sll_family u16, 2 sll_protocol be16, 4 sll_ifindex i32,
 //	  8 sll_hatype u16, 10 sll_pkttype u8, 11 sll_halen u8, 12 sll_addr [8]u8
 const (
+	tp3Sec      = 4
+	tp3Nsec     = 8
+	tp3Snaplen  = 12
+	tp3Len      = 16
 	tp3Status   = 20
 	tp3Mac      = 24
 	tp3VLANTCI  = 32
@@ -358,17 +574,7 @@ const (
 // FallbackDirections counts how often it was used.
 func (r *Ring) describe(data []byte, ifindex int, info *FrameInfo) {
 	if h := ringHeader(data, ifindex); h != nil {
-		info.Type = PacketType(*(*uint8)(unsafe.Add(h, tp3HdrLen+sllPkttype)))
-		info.Dir = info.Type.Direction()
-		status := *(*uint32)(unsafe.Add(h, tp3Status))
-		if status&tpStatusVLANValid != 0 {
-			info.VLAN = true
-			info.VLANTCI = uint16(*(*uint32)(unsafe.Add(h, tp3VLANTCI)))
-			info.VLANTPID = etherTypeVLAN
-			if tpid := *(*uint16)(unsafe.Add(h, tp3VLANTPID)); status&tpStatusVLANTPIDValid != 0 && tpid != 0 {
-				info.VLANTPID = tpid
-			}
-		}
+		headerInfo(h, info)
 		return
 	}
 	r.guessed.Add(1)
@@ -376,6 +582,22 @@ func (r *Ring) describe(data []byte, ifindex int, info *FrameInfo) {
 		info.Type, info.Dir = PacketOutgoing, Outbound
 	} else {
 		info.Type, info.Dir = PacketHost, Inbound
+	}
+}
+
+// headerInfo reads the packet type (direction) and the stripped VLAN tag
+// from the tpacket3_hdr at h and the sockaddr_ll after it.
+func headerInfo(h unsafe.Pointer, info *FrameInfo) {
+	info.Type = PacketType(*(*uint8)(unsafe.Add(h, tp3HdrLen+sllPkttype)))
+	info.Dir = info.Type.Direction()
+	status := *(*uint32)(unsafe.Add(h, tp3Status))
+	if status&tpStatusVLANValid != 0 {
+		info.VLAN = true
+		info.VLANTCI = uint16(*(*uint32)(unsafe.Add(h, tp3VLANTCI)))
+		info.VLANTPID = etherTypeVLAN
+		if tpid := *(*uint16)(unsafe.Add(h, tp3VLANTPID)); status&tpStatusVLANTPIDValid != 0 && tpid != 0 {
+			info.VLANTPID = tpid
+		}
 	}
 }
 
@@ -451,10 +673,7 @@ func (r *Ring) Close() error {
 		r.closed = true
 		r.lastCtx, r.lastDone = nil, nil
 		r.final, _ = r.stats()
-		if r.pf != nil {
-			r.pf.Close()
-		}
-		r.tp.Close()
+		r.closeFiles()
 	}
 	return nil
 }

@@ -85,6 +85,11 @@ func (r *Ring) ReadFrame(ctx context.Context) ([]byte, FrameInfo, error) {
 	return nil, FrameInfo{}, errNotImplemented()
 }
 
+// ReadBatch is implemented on Linux only.
+func (r *Ring) ReadBatch(ctx context.Context, frames []Frame) (int, error) {
+	return 0, errNotImplemented()
+}
+
 // FallbackDirections is implemented on Linux only.
 func (r *Ring) FallbackDirections() uint64 { return 0 }
 
