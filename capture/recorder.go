@@ -418,12 +418,14 @@ func (r *Recorder) Write(rec Record) error {
 // each with its kernel timestamp, length on the wire and direction, and
 // with the 802.1Q/802.1ad tag the kernel stripped put back after the MAC
 // addresses, as InsertVLAN does (the length on the wire then counts the
-// tag). It allocates nothing.
-func (r *Recorder) WriteFrames(frames []Frame) error {
+// tag). It returns how many frames it wrote, all of them unless there is
+// an error. It allocates nothing.
+func (r *Recorder) WriteFrames(frames []Frame) (int, error) {
 	r.mu.Lock()
 	err := r.check()
-	for i := 0; err == nil && i < len(frames); i++ {
-		f := &frames[i]
+	n := 0
+	for ; err == nil && n < len(frames); n++ {
+		f := &frames[n]
 		length := max(f.Info.Length, len(f.Data))
 		if f.Info.VLAN && len(f.Data) >= 12 {
 			var tag [4]byte
@@ -433,12 +435,15 @@ func (r *Recorder) WriteFrames(frames []Frame) error {
 		} else {
 			err = r.writeFrame(f.Info.Time.UnixNano(), f.Data, nil, length, f.Info.Dir, "")
 		}
+		if err != nil {
+			break
+		}
 	}
 	r.mu.Unlock()
 	if err != nil {
-		return fmt.Errorf("capture: write record: %w", err)
+		return n, fmt.Errorf("capture: write record: %w", err)
 	}
-	return nil
+	return n, nil
 }
 
 // check returns the reason the Recorder cannot write, if any.

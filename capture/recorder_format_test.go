@@ -174,8 +174,8 @@ func TestRecorderWriteFrames(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := r.WriteFrames(frames); err != nil {
-				t.Fatal(err)
+			if n, err := r.WriteFrames(frames); n != len(frames) || err != nil {
+				t.Fatalf("WriteFrames = %d, %v; want %d, nil", n, err, len(frames))
 			}
 			if err := r.Close(); err != nil {
 				t.Fatal(err)
@@ -203,7 +203,7 @@ func TestRecorderWriteFrames(t *testing.T) {
 	}
 	defer r.Close()
 	if n := testing.AllocsPerRun(1000, func() {
-		if err := r.WriteFrames(frames); err != nil {
+		if _, err := r.WriteFrames(frames); err != nil {
 			t.Fatal(err)
 		}
 	}); n != 0 {
@@ -225,7 +225,7 @@ func BenchmarkRecorderWriteFrames(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data) * len(frames)))
 	for b.Loop() {
-		if err := r.WriteFrames(frames); err != nil {
+		if _, err := r.WriteFrames(frames); err != nil {
 			b.Fatal(err)
 		}
 	}

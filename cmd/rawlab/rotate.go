@@ -114,38 +114,47 @@ func (r *rotatingRecorder) closeCurrent() error {
 // when a direction is known, trailing length) or a pcap record header and
 // data.
 func (r *rotatingRecorder) blockSize(rec *capture.Record) int64 {
-	n := int64(len(rec.Data))
+	return r.recordSize(len(rec.Data), rec.Dir, rec.Comment)
+}
+
+// recordSize is blockSize for n bytes of frame data.
+func (r *rotatingRecorder) recordSize(n int, dir capture.Direction, comment string) int64 {
+	size := int64(n)
 	if r.opt.Format == capture.FormatPcap {
-		return 16 + n
+		return 16 + size
 	}
-	size := 32 + (n+3)&^3
-	if rec.Dir != 0 {
+	size = 32 + (size+3)&^3
+	if dir != 0 {
 		size += 12
 	}
-	if rec.Comment != "" {
-		size += 4 + (int64(len(rec.Comment))+3)&^3
-		if rec.Dir == 0 {
+	if comment != "" {
+		size += 4 + (int64(len(comment))+3)&^3
+		if dir == 0 {
 			size += 4
 		}
 	}
 	return size
 }
 
-// Write records one frame, moving to the next file first when -C or -G says so.
-func (r *rotatingRecorder) Write(rec capture.Record) error {
-	t := rec.Time
+// step accounts for one record of bs bytes at t (zero: now), moving to
+// the next file first when -C or -G says so. Before the current file is
+// closed, or errRotationDone returned, it calls pending, which writes what
+// the caller still holds for the current file.
+func (r *rotatingRecorder) step(t time.Time, bs int64, pending func() error) error {
 	if t.IsZero() {
 		t = time.Now()
 	}
 	next := false
 	if r.rot.period > 0 && t.Sub(r.started) >= r.rot.period {
 		if r.rot.count > 0 && r.files >= r.rot.count && r.rot.size == 0 {
+			if err := pending(); err != nil {
+				return err
+			}
 			return errRotationDone
 		}
 		next = true
 		r.index = 0
 	}
-	bs := r.blockSize(&rec)
 	if r.rot.size > 0 && r.packets > 0 && r.size+bs > r.rot.size {
 		next = true
 		r.index++
@@ -154,6 +163,9 @@ func (r *rotatingRecorder) Write(rec capture.Record) error {
 		}
 	}
 	if next {
+		if err := pending(); err != nil {
+			return err
+		}
 		if err := r.closeCurrent(); err != nil {
 			return err
 		}
@@ -163,7 +175,48 @@ func (r *rotatingRecorder) Write(rec capture.Record) error {
 	}
 	r.size += bs
 	r.packets++
+	return nil
+}
+
+func nothingPending() error { return nil }
+
+// Write records one frame, moving to the next file first when -C or -G says so.
+func (r *rotatingRecorder) Write(rec capture.Record) error {
+	if err := r.step(rec.Time, r.blockSize(&rec), nothingPending); err != nil {
+		return err
+	}
 	return r.rec.Write(rec)
+}
+
+// WriteFrames records frames as Recorder.WriteFrames does, moving to the
+// next file between two frames when -C or -G says so. It returns how many
+// frames it wrote.
+func (r *rotatingRecorder) WriteFrames(frames []capture.Frame) (int, error) {
+	written, start := 0, 0
+	var i int
+	pending := func() error {
+		n, err := r.rec.WriteFrames(frames[start:i])
+		written += n
+		start = i
+		return err
+	}
+	snap := r.opt.SnapLen
+	if snap <= 0 {
+		snap = capture.DefaultSnapLen
+	}
+	for i = range frames {
+		f := &frames[i]
+		n := len(f.Data)
+		if f.Info.VLAN && n >= 12 {
+			n += 4
+		}
+		if err := r.step(f.Info.Time, r.recordSize(min(n, snap), f.Info.Dir, ""), pending); err != nil {
+			return written, err
+		}
+	}
+	i = len(frames)
+	err := pending()
+	return written, err
 }
 
 // WriteStats writes the interface statistics to the current file.

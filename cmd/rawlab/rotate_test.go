@@ -135,3 +135,80 @@ func TestRotationByTimeStopsAfterCount(t *testing.T) {
 		t.Errorf("files and frames (-want +got):\n%s", diff)
 	}
 }
+
+// TestRotationWriteFrames checks that frames written in batches, as the
+// capture loop writes them, land in the same files, frame for frame, as
+// frames written one at a time, and that a -G -W rotation that ends in the
+// middle of a batch reports the frames it wrote.
+func TestRotationWriteFrames(t *testing.T) {
+	start := time.Date(2026, 11, 2, 3, 4, 5, 0, time.UTC)
+	frames := make([]capture.Frame, 40)
+	for i := range frames {
+		frames[i] = capture.Frame{Data: make([]byte, 96), Info: capture.FrameInfo{
+			Time: start.Add(time.Duration(i) * 100 * time.Millisecond), Length: 96, Dir: capture.Inbound,
+			VLAN: i%3 == 0, VLANTCI: 10, VLANTPID: 0x8100,
+		}}
+	}
+	for _, tt := range []struct {
+		name    string
+		pattern string
+		rot     rotation
+		written int // by WriteFrames before errRotationDone; 0: all, no error
+	}{
+		{"size ring", "ring.pcapng", rotation{size: 1000, count: 3}, 0},
+		{"size", "size.pcapng", rotation{size: 2000}, 0},
+		{"time", "t-%H%M%S.pcapng", rotation{period: time.Second}, 0},
+		{"time count", "t-%H%M%S.pcapng", rotation{period: time.Second, count: 2}, 20},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			opt := capture.RecorderOptions{Interface: "eth0"}
+			one, batched := t.TempDir(), t.TempDir()
+			r, err := newRotatingRecorder(filepath.Join(one, tt.pattern), tt.rot, opt, start)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range frames {
+				b := make([]byte, len(f.Data), len(f.Data)+4)
+				copy(b, f.Data)
+				b = b[:capture.InsertVLAN(b, len(b), f.Info)]
+				if err := r.Write(capture.Record{Time: f.Info.Time, Data: b, Dir: f.Info.Dir}); err != nil {
+					if errors.Is(err, errRotationDone) {
+						break
+					}
+					t.Fatal(err)
+				}
+			}
+			if err := r.Close(); err != nil {
+				t.Fatal(err)
+			}
+			r, err = newRotatingRecorder(filepath.Join(batched, tt.pattern), tt.rot, opt, start)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total := 0
+			for i := 0; i < len(frames); i += 16 {
+				n, err := r.WriteFrames(frames[i:min(i+16, len(frames))])
+				total += n
+				if errors.Is(err, errRotationDone) && tt.written > 0 {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := r.Close(); err != nil {
+				t.Fatal(err)
+			}
+			want := len(frames)
+			if tt.written > 0 {
+				want = tt.written
+			}
+			if total != want {
+				t.Errorf("WriteFrames wrote %d frames, want %d", total, want)
+			}
+			if diff := cmp.Diff(frameCounts(t, one), frameCounts(t, batched)); diff != "" {
+				t.Errorf("files and frames, one at a time (-) and batched (+):\n%s", diff)
+			}
+		})
+	}
+}
