@@ -32,12 +32,12 @@ func newBucket(rate float64, burst int, now int64) *bucket {
 	if math.IsInf(rate, 1) {
 		return &bucket{rate: rate}
 	}
-	// Room for 200 ms of frames: a wake-up that comes late (a busy machine
-	// can leave a process unscheduled for tens of milliseconds) is made up
-	// for, as arp-scan makes up its cumulative timing error, so that the
-	// average rate holds, yet a long stall never turns into a flood;
-	// never less than a batch.
-	c := max(1, float64(burst), math.Min(rate*0.2, 65536))
+	// Room for a second of frames: a wake-up that comes late (a busy
+	// machine can leave a process unscheduled for tens or hundreds of
+	// milliseconds) is made up for, as arp-scan makes up its cumulative
+	// timing error, so that the average rate holds; a longer stall is not
+	// turned into a flood. Never less than a batch.
+	c := max(1, float64(burst), math.Min(rate, 65536))
 	return &bucket{rate: rate, capacity: c, tokens: 1, last: now}
 }
 

@@ -26,9 +26,9 @@ func TestBucket(t *testing.T) {
 	if n := b.take(12*ms, 10); n != 5 {
 		t.Errorf("after a 10 ms oversleep: take = %d, want 5", n)
 	}
-	// ...but no more than 200 ms worth (100 frames) after a long stall.
-	if n := b.take(1012*ms, 1000); n != 100 {
-		t.Errorf("after a 1 s stall: take = %d, want 100 (capacity)", n)
+	// ...but no more than a second's worth (500 frames) after a long stall.
+	if n := b.take(3012*ms, 1000); n != 500 {
+		t.Errorf("after a 3 s stall: take = %d, want 500 (capacity)", n)
 	}
 
 	// 100,000 frames/s over one simulated second, asking for batches of
