@@ -32,6 +32,7 @@ type TargetError struct {
 	Reason string
 }
 
+// Error returns "arpscan: bad target SPEC: REASON".
 func (e *TargetError) Error() string {
 	return fmt.Sprintf("arpscan: bad target %q: %s", e.Spec, e.Reason)
 }
