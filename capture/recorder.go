@@ -427,6 +427,9 @@ func (r *Recorder) WriteFrames(frames []Frame) (int, error) {
 	for ; err == nil && n < len(frames); n++ {
 		f := &frames[n]
 		length := max(f.Info.Length, len(f.Data))
+		if !f.Info.VLAN && r.format == FormatPcapng && r.putEPB(f.Info.Time.UnixNano(), f.Data, length, f.Info.Dir) {
+			continue
+		}
 		if f.Info.VLAN && len(f.Data) >= 12 {
 			var tag [4]byte
 			binary.BigEndian.PutUint16(tag[0:2], f.Info.VLANTPID)
@@ -589,6 +592,48 @@ func (r *Recorder) writeFrame(ns int64, data []byte, tag *[4]byte, length int, d
 	r.buf = b
 	r.packets++
 	return nil
+}
+
+// putEPB is writeFrame's fast path for the common frame: pcapng, no tag
+// to insert, no comment, and room left in the buffer. It fills the block
+// in place and reports false, having written nothing, when the frame is
+// not such a frame.
+func (r *Recorder) putEPB(ns int64, data []byte, length int, dir Direction) bool {
+	capLen := min(len(data), r.snaplen)
+	total := 32 + (capLen+3)&^3
+	if dir != 0 {
+		total += 12
+	}
+	off := len(r.buf)
+	if off+total > cap(r.buf) {
+		return false
+	}
+	ts := uint64(ns)
+	if r.micro {
+		ts = uint64(ns / 1000)
+	}
+	b := r.buf[off : off+total]
+	le.PutUint32(b[0:4], ngEPB)
+	le.PutUint32(b[4:8], uint32(total))
+	le.PutUint32(b[8:12], 0)
+	le.PutUint32(b[12:16], uint32(ts>>32))
+	le.PutUint32(b[16:20], uint32(ts))
+	le.PutUint32(b[20:24], uint32(capLen))
+	le.PutUint32(b[24:28], uint32(max(length, capLen)))
+	p := 28 + copy(b[28:], data[:capLen])
+	for ; p&3 != 0; p++ {
+		b[p] = 0
+	}
+	if dir != 0 {
+		le.PutUint32(b[p:p+4], ngEPBFlags|4<<16) // code 2, length 4
+		le.PutUint32(b[p+4:p+8], uint32(dir)&3)
+		le.PutUint32(b[p+8:p+12], ngEndOfOpt)
+		p += 12
+	}
+	le.PutUint32(b[p:p+4], uint32(total))
+	r.buf = r.buf[:off+total]
+	r.packets++
+	return true
 }
 
 // zeros pads blocks to 32 bits.
