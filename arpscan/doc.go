@@ -23,7 +23,7 @@
 // The protocol logic runs over the Conn interface, so tests drive it with a
 // fake connection and no privileges; Dial opens the real AF_PACKET sockets
 // (packet(7)): a send-only socket written with sendmmsg(2), and a receive
-// socket bound to ETH_P_ARP whose BPF filter (ARP replies, tagged or not) is
+// socket bound to ETH_P_ALL whose BPF filter (ARP replies, tagged or not) is
 // attached before bind, read with recvmmsg(2) or from a TPACKET_V3 ring,
 // with kernel timestamps and the VLAN tag the kernel strips (PACKET_AUXDATA,
 // tp_vlan_tci). A window (Config.MaxPending) keeps the sender from running

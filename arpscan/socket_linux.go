@@ -52,7 +52,7 @@ const (
 
 // PacketConn is the AF_PACKET implementation of Conn: a send-only socket
 // (protocol 0) written with sendmmsg(2), and a receive socket bound to
-// ETH_P_ARP with a BPF filter attached before bind, read from a TPACKET_V3
+// ETH_P_ALL with a BPF filter attached before bind, read from a TPACKET_V3
 // ring or with recvmmsg(2) through the runtime poller.
 type PacketConn struct {
 	ifi    *net.Interface
@@ -125,8 +125,11 @@ func Dial(ifi *net.Interface, cfg DialConfig) (*PacketConn, error) {
 		}
 	}
 	// Receive socket: created with protocol 0 (nothing is queued on it
-	// yet), filtered, then bound to ARP. A socket bound to one protocol
-	// never sees frames sent from this host (only ETH_P_ALL taps do).
+	// yet), filtered, then bound to ETH_P_ALL. Not ETH_P_ARP: when no VLAN
+	// device takes a tagged frame, the kernel clears the tag it stripped
+	// before handing the frame to protocol-bound sockets, and only taps
+	// (ETH_P_ALL) still see it (__netif_receive_skb_core). The filter drops
+	// everything else, this host's own requests included, in the kernel.
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
 	if err != nil {
 		return fail("socket", err)
@@ -162,7 +165,7 @@ func Dial(ifi *net.Interface, cfg DialConfig) (*PacketConn, error) {
 			return fail("setsockopt", err)
 		}
 	}
-	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ARP), Ifindex: ifi.Index}); err != nil {
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index}); err != nil {
 		return fail("bind", err)
 	}
 	c.recv = os.NewFile(uintptr(fd), "packet:"+ifi.Name)

@@ -50,7 +50,7 @@ func vlanHost(t *testing.T, ns *netnstest.NS, vid uint16, cidr string) string {
 	} {
 		fd, err := loadSchedCls(dir.prog, dir.name)
 		if err != nil {
-			t.Skipf("no 8021q and no eBPF VLAN emulation: %v", err)
+			t.Fatalf("no 8021q, and the eBPF VLAN emulation does not load: %v", err)
 		}
 		f := &netlink.BpfFilter{FilterAttrs: netlink.FilterAttrs{LinkIndex: link.Attrs().Index, Parent: dir.parent,
 			Handle: netlink.MakeHandle(0, 1), Protocol: unix.ETH_P_ALL, Priority: 0xbd}, Fd: fd, Name: dir.name, DirectAction: true}
@@ -103,7 +103,7 @@ func vlanPushProgram(vid uint16) []byte {
 func vlanPopProgram(vid uint16) []byte {
 	var p []byte
 	p = append(p, insn(eLdxW, 2, 1, skbVlanPresent, 0)...) // r2 = skb->vlan_present
-	p = append(p, insn(eJeqImm, 2, 0, 5, 0)...)            // untagged: goto drop
+	p = append(p, insn(eJeqImm, 2, 0, 6, 0)...)            // untagged: goto drop
 	p = append(p, insn(eLdxW, 2, 1, skbVlanTCI, 0)...)     // r2 = skb->vlan_tci
 	p = append(p, insn(eAnd64Imm, 2, 0, 0, 0x0fff)...)     // r2 &= VID mask
 	p = append(p, insn(eJneImm, 2, 0, 3, int32(vid))...)   // other VLAN: goto drop
