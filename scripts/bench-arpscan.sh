@@ -111,14 +111,15 @@ run() {
 	wall=$(printf '%s\n' "${walls[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 	rss=$(printf '%s\n' "${rsss[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 	fmin=$(printf '%s\n' "${founds[@]}" | sort -g | head -1)
-	printf '%-36s %9.3f s  found %6s (min of %d runs)  peak RSS %7.1f MiB\n' "$name" "$wall" "$fmin" "$RUNS" "$(echo "$rss / 1024" | bc -l)"
+	printf '%-36s %9.3f s  found %6s (min of %d runs)  peak RSS %7.1f MiB\n' "$name" "$wall" "$fmin" "$RUNS" "$(div "$rss" 1024)"
 	echo "$name|$wall|$fmin|$rss" >>"$results"
 }
+div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", (b == 0 ? 0 : a / b) }'; }
 get() { awk -F'|' -v n="$1" -v f="$2" '$1 == n {print $f}' "$results"; }
 ratio() { # ratio A B: A/B
 	local a b
 	a=$(get "$1" 2); b=$(get "$2" 2)
-	[ -n "$a" ] && [ -n "$b" ] && printf '  %-62s %6.2fx\n' "$2 / $1" "$(echo "$b / $a" | bc -l)"
+	[ -n "$a" ] && [ -n "$b" ] && printf '  %-62s %6.2fx\n' "$2 / $1" "$(div "$b" "$a")"
 }
 
 A=198.18.0.0/24
@@ -156,4 +157,4 @@ echo "(half arp-scan's fastest) with peak RSS < 64 MiB; defaults no slower than 
 echo "load average while measuring: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs (other work skews the times)"
 w=$(get "b rawlab --rate max" 2)
 f=$(get "b rawlab --rate max" 3)
-[ -n "$w" ] && printf 'responder: %d replies in %.3f s of process time, >= %.0f replies/s\n' "$f" "$w" "$(echo "$f / $w" | bc -l)"
+[ -n "$w" ] && printf 'responder: %d replies in %.3f s of process time, >= %.0f replies/s\n' "$f" "$w" "$(div "$f" "$w")"
