@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/rawlab/rawlab/internal/labdhcp"
 	"github.com/rawlab/rawlab/internal/netnstest"
 )
@@ -303,18 +305,37 @@ option staticroutes 198.19.0.0/16 %s, 0.0.0.0/0 %s
 	return p
 }
 
-// udhcpdLease asks udhcpd to write its lease file (SIGUSR1) and reads it
-// back with `busybox dumpleases -f FILE -a` (absolute expiry times).
+// udhcpdLease asks udhcpd to write its lease file (SIGUSR1), waits until it
+// has closed it (inotify IN_CLOSE_WRITE: udhcpd rewrites the file in place,
+// so a read before that could see half of it), and reads it back with
+// `busybox dumpleases -f FILE -a` (absolute expiry times).
 func udhcpdLease(t *testing.T, p *netnstest.Proc, dir, mac string) (string, time.Time) {
 	lf := filepath.Join(dir, "udhcpd.leases")
-	before, _ := os.Stat(lf)
+	in, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		t.Fatalf("inotify: %v", err)
+	}
+	defer unix.Close(in)
+	if _, err := unix.InotifyAddWatch(in, lf, unix.IN_CLOSE_WRITE); err != nil {
+		t.Fatalf("inotify %s: %v", lf, err)
+	}
 	if err := p.Signal(syscall.SIGUSR1); err != nil {
 		t.Fatalf("udhcpd SIGUSR1: %v", err)
 	}
-	netnstest.WaitFor(t, 5*time.Second, "udhcpd lease file rewritten", func() bool {
-		after, err := os.Stat(lf)
-		return err == nil && (before == nil || !after.ModTime().Equal(before.ModTime()) || after.Size() != before.Size())
-	})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(in), Events: unix.POLLIN}}, int(time.Until(deadline).Milliseconds())+1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("poll inotify: %v", err)
+		}
+		if n == 0 {
+			t.Fatalf("udhcpd did not rewrite %s within 5s of SIGUSR1", lf)
+		}
+		break
+	}
 	out, err := exec.Command("busybox", "dumpleases", "-f", lf, "-a").CombinedOutput()
 	if err != nil {
 		t.Fatalf("dumpleases: %v: %s", err, out)
