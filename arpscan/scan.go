@@ -388,10 +388,9 @@ func (s *Scanner) send(ctx context.Context) error {
 				break
 			}
 			last.pop()
+			// A failed swap means the answer came meanwhile: nothing to do.
 			if st&0xff == stLive && s.state[i].CompareAndSwap(st, st&^0xff|stExhausted) {
 				s.live.Add(-1)
-			} else if st&0xff == stLive { // answered meanwhile
-				continue
 			}
 		}
 		if s.live.Load() == 0 {
