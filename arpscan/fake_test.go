@@ -36,6 +36,18 @@ type fakeConn struct {
 	closed   bool
 	untag    int // when >= 0, replies arrive untagged with this VLAN in Msg
 	writeErr error
+	// closedWrite is when CloseWrite was called; writes after it fail.
+	closedWrite time.Time
+}
+
+// CloseWrite records the call; later writes fail, as on a PacketConn.
+func (c *fakeConn) CloseWrite() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closedWrite.IsZero() {
+		c.closedWrite = time.Now()
+	}
+	return nil
 }
 
 func newFakeConn() *fakeConn {
@@ -53,6 +65,9 @@ func (c *fakeConn) WriteFrames(frames [][]byte) (int, error) {
 	defer c.mu.Unlock()
 	if c.writeErr != nil {
 		return 0, c.writeErr
+	}
+	if !c.closedWrite.IsZero() {
+		return 0, errors.New("fake: write after CloseWrite")
 	}
 	now := time.Now()
 	for _, f := range frames {

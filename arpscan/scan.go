@@ -370,6 +370,7 @@ func (s *Scanner) send(ctx context.Context) error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	next := 0 // next fresh target in send order
+	writeDone := false
 	for {
 		if s.live.Load() == 0 || s.limitReached() {
 			return nil
@@ -443,6 +444,16 @@ func (s *Scanner) send(ctx context.Context) error {
 			continue
 		}
 
+		// Every target has had its last try: the send side can go now,
+		// while the last waits run (releasing a packet socket takes an RCU
+		// grace period).
+		if !writeDone && next >= n && len(carry) == 0 && s.retriesDone() {
+			writeDone = true
+			if cw, ok := s.conn.(interface{ CloseWrite() error }); ok {
+				cw.CloseWrite()
+			}
+		}
+
 		// Nothing sent: sleep until tokens for a batch, the next due retry,
 		// or a wake-up from the receiver.
 		wait := time.Duration(math.MaxInt64)
@@ -481,6 +492,16 @@ func (s *Scanner) send(ctx context.Context) error {
 		case <-ctx.Done():
 		}
 	}
+}
+
+// retriesDone reports whether no target waits for another try.
+func (s *Scanner) retriesDone() bool {
+	for k := 1; k < s.cfg.Retry; k++ {
+		if _, ok := s.headDue(k, 0); ok {
+			return false
+		}
+	}
+	return true
 }
 
 // headDue returns when the head of queue k is due, dropping heads that are

@@ -256,6 +256,12 @@ func TestScanRetrySchedule(t *testing.T) {
 	if min := 140 * time.Millisecond; elapsed < min {
 		t.Errorf("scan ended after %v, before the last wait (%v)", elapsed, min)
 	}
+	// The send side was released once the last tries had gone out, not
+	// after the last wait.
+	last := c.sent[len(c.sent)-1].at
+	if c.closedWrite.IsZero() || c.closedWrite.Before(last) || c.closedWrite.Sub(last) > 40*time.Millisecond {
+		t.Errorf("CloseWrite at %v, last request at %v: want it right after the last request", c.closedWrite, last)
+	}
 }
 
 // TestScanAdaptiveEndsEarly: with replies coming at once, the adaptive wait

@@ -84,8 +84,12 @@ type PacketConn struct {
 	pkt    int // packets of cur already read
 	pktOff int // offset in cur of the next packet
 
-	closeOnce sync.Once
-	closeErr  error
+	closeOnce      sync.Once
+	closeErr       error
+	closeWriteOnce sync.Once
+	writeClosed    atomic.Bool
+	sendWG         sync.WaitGroup
+	sendErr        error
 }
 
 var _ Conn = (*PacketConn)(nil)
@@ -221,6 +225,9 @@ func (c *PacketConn) Interface() *net.Interface { return c.ifi }
 // takes. A full transmit queue (ENOBUFS, EAGAIN) is retried after yielding.
 // It allocates nothing once its headers have grown to the batch size.
 func (c *PacketConn) WriteFrames(frames [][]byte) (int, error) {
+	if c.writeClosed.Load() {
+		return 0, &net.OpError{Op: "write", Net: "packet", Err: os.ErrClosed}
+	}
 	if len(frames) > len(c.shdr) {
 		c.shdr = make([]unix.Mmsghdr, len(frames))
 		c.siov = make([]unix.Iovec, len(frames))
@@ -490,6 +497,25 @@ func (c *PacketConn) Stats() (received, dropped uint64, err error) {
 	return uint64(st.Packets), uint64(st.Drops), nil
 }
 
+// CloseWrite releases the send socket in the background and returns at
+// once; WriteFrames fails afterwards. Close waits for the release. The
+// scanner calls it once every target has had its last try, so that the
+// release (an RCU grace period) overlaps the last waits.
+func (c *PacketConn) CloseWrite() error {
+	c.closeWriteOnce.Do(func() {
+		c.writeClosed.Store(true)
+		if c.sendFD < 0 {
+			return
+		}
+		c.sendWG.Add(1)
+		go func() {
+			defer c.sendWG.Done()
+			c.sendErr = unix.Close(c.sendFD)
+		}()
+	})
+	return nil
+}
+
 // Close closes both sockets; it is safe to call twice.
 func (c *PacketConn) Close() error {
 	c.closeOnce.Do(func() {
@@ -497,15 +523,7 @@ func (c *PacketConn) Close() error {
 		// (packet_release calls synchronize_net), tearing a ring down for
 		// another: the two sockets are released in parallel, so that their
 		// waits overlap.
-		var sendErr error
-		var wg sync.WaitGroup
-		if c.sendFD >= 0 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				sendErr = unix.Close(c.sendFD)
-			}()
-		}
+		c.CloseWrite()
 		var errs []error
 		if c.recv != nil {
 			errs = append(errs, c.recv.Close())
@@ -518,8 +536,8 @@ func (c *PacketConn) Close() error {
 			c.ring = nil
 		}
 		c.readMu.Unlock()
-		wg.Wait()
-		c.closeErr = errors.Join(append(errs, sendErr)...)
+		c.sendWG.Wait()
+		c.closeErr = errors.Join(append(errs, c.sendErr)...)
 	})
 	return c.closeErr
 }
