@@ -329,7 +329,7 @@ func appendPcapHeader(b []byte, snaplen uint32, micro bool) []byte {
 // cannot be written the file is removed (unless it is not a regular file,
 // such as a device or a FIFO, which is left alone).
 func CreateRecorder(path string, opt RecorderOptions) (*Recorder, error) {
-	return createRecorder(path, opt, func(f *os.File) io.Writer { return f })
+	return createRecorder(path, opt, fileWriter)
 }
 
 // createRecorder lets tests put a failing writer in front of the file.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"io"
+	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -230,4 +232,43 @@ func BenchmarkRecorderWriteFrames(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(frames)), "ns/frame")
+}
+
+// TestFileWriter checks which writer CreateRecorder uses: raw write(2) for
+// a regular file, the *os.File for anything else.
+func TestFileWriter(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("raw writes are Linux only")
+	}
+	p := filepath.Join(t.TempDir(), "f.pcapng")
+	r, err := CreateRecorder(p, RecorderOptions{FlushInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.w.(*os.File); ok {
+		t.Errorf("regular file written through %T, want the raw writer", r.w)
+	}
+	rec := testRecords()[1]
+	if err := r.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fr, err := OpenFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fr.Close()
+	if got := readAll(t, fr); len(got) != 1 || !bytes.Equal(got[0].Data, rec.Data) {
+		t.Errorf("read back %+v, want the record written", got)
+	}
+	dev, err := CreateRecorder(os.DevNull, RecorderOptions{FlushInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	if _, ok := dev.w.(*os.File); !ok {
+		t.Errorf("%s written through %T, want *os.File", os.DevNull, dev.w)
+	}
 }

@@ -44,8 +44,9 @@ type Ring struct {
 	readyFn     func(fd uintptr) bool
 
 	// The last context ReadFrame saw, and its Done channel.
-	lastCtx  context.Context
-	lastDone <-chan struct{}
+	lastCtx   context.Context
+	lastDone  <-chan struct{}
+	stopAfter func() bool // unregisters the AfterFunc of lastCtx
 
 	// Frames the kernel queued before the filter was attached are
 	// filtered again here (see NewRing).
@@ -86,7 +87,9 @@ type RingConfig struct {
 	// DefaultRingBlockTimeout. It bounds the latency of a quiet capture.
 	BlockTimeout time.Duration
 	// PollTimeout bounds how long ReadFrame sleeps in poll(2) before it
-	// looks at its context and at Close again; 0 means 100 ms.
+	// looks at its context and at Close again, when the socket could not
+	// be registered with Go's network poller (which wakes a read at once
+	// on cancellation or Close); 0 means 100 ms.
 	PollTimeout time.Duration
 	// IgnoreOutgoing asks the kernel not to pass the frames this host sends
 	// (PACKET_IGNORE_OUTGOING, Linux 4.20), as tcpdump -Q in does.
@@ -241,6 +244,13 @@ func (r *Ring) setupPoller() error {
 	}
 	r.pf, r.rc = pf, rc
 	r.readyFn = func(fd uintptr) bool {
+		if r.mem != nil {
+			// The ring is walked directly: the block ReadBatch waits for
+			// is ready when the kernel has set TP_STATUS_USER in it, which
+			// is what packet_poll reports as POLLIN. Reading it here
+			// spares a poll(2) per wait. ReadBatch holds r.mu.
+			return r.closing.Load() || atomic.LoadUint32((*uint32)(unsafe.Add(r.block(), blkStatus)))&tpStatusUser != 0
+		}
 		// POLLIN: the kernel has handed a block to user space
 		// (packet_poll); the poller then wakes us once per block.
 		r.pollfd[0] = unix.PollFd{Fd: int32(fd), Events: unix.POLLIN}
@@ -259,14 +269,31 @@ func (r *Ring) wait(ctx context.Context) {
 		unix.Poll(pfd[:], int(r.pollTimeout/time.Millisecond))
 		return
 	}
-	deadline := time.Now().Add(r.pollTimeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
+	// The poller's deadline is the context's, and a cancelled context or
+	// Close moves it into the past (setContext, Close): no timer is set per
+	// wait, which would wake the poller's thread each time.
+	r.rc.Read(r.readyFn)
+}
+
+// setContext makes ctx the context ReadBatch waits under: with the
+// poller, its deadline becomes the socket's read deadline, and its
+// cancellation (one AfterFunc per context, not per read) moves that
+// deadline into the past to wake a waiting read. r.mu is held.
+func (r *Ring) setContext(ctx context.Context) {
+	if r.stopAfter != nil {
+		r.stopAfter()
+		r.stopAfter = nil
 	}
-	if err := r.pf.SetReadDeadline(deadline); err != nil {
+	r.lastCtx, r.lastDone = ctx, ctx.Done()
+	if r.pf == nil {
 		return
 	}
-	r.rc.Read(r.readyFn)
+	d, _ := ctx.Deadline()
+	r.pf.SetReadDeadline(d)
+	if r.lastDone != nil {
+		pf := r.pf
+		r.stopAfter = context.AfterFunc(ctx, func() { pf.SetReadDeadline(time.Unix(1, 0)) })
+	}
 }
 
 // pollFD is afpacket's descriptor, for the fallback wait; -1 (poll then
@@ -451,7 +478,7 @@ func (r *Ring) ReadBatch(ctx context.Context, frames []Frame) (int, error) {
 	}
 	r.mu.Lock()
 	if !sameContext(ctx, r.lastCtx) {
-		r.lastCtx, r.lastDone = ctx, ctx.Done()
+		r.setContext(ctx)
 	}
 	done := r.lastDone
 	for {
@@ -489,7 +516,7 @@ func (r *Ring) ReadBatch(ctx context.Context, frames []Frame) (int, error) {
 func (r *Ring) readFrameAfpacket(ctx context.Context) ([]byte, FrameInfo, error) {
 	r.mu.Lock()
 	if !sameContext(ctx, r.lastCtx) {
-		r.lastCtx, r.lastDone = ctx, ctx.Done()
+		r.setContext(ctx)
 	}
 	done := r.lastDone
 	for {
@@ -671,6 +698,10 @@ func (r *Ring) Close() error {
 	defer r.mu.Unlock()
 	if !r.closed {
 		r.closed = true
+		if r.stopAfter != nil {
+			r.stopAfter()
+			r.stopAfter = nil
+		}
 		r.lastCtx, r.lastDone = nil, nil
 		r.final, _ = r.stats()
 		r.closeFiles()

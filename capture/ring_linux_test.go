@@ -314,3 +314,39 @@ func TestRingReadBatch(t *testing.T) {
 		t.Errorf("%v allocations per ReadBatch, want 0", allocs)
 	}
 }
+
+// TestRingCancelWakes checks that cancelling the context wakes a ReadBatch
+// waiting on a quiet ring at once, although PollTimeout is long: the
+// poller's deadline moves, no per-wait timer is needed.
+func TestRingCancelWakes(t *testing.T) {
+	a, _ := labPair(t)
+	r := ringIn(t, a, "a0", RingConfig{BlockSize: 1 << 16, NumBlocks: 2, PollTimeout: time.Minute, IgnoreOutgoing: true})
+	if r.pf == nil {
+		t.Skip("socket not registered with the poller: waits are bounded by PollTimeout")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := r.ReadBatch(ctx, make([]Frame, 4))
+		errc <- err
+	}()
+	time.AfterFunc(50*time.Millisecond, cancel)
+	select {
+	case err := <-errc:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("ReadBatch after cancel: %v, want context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ReadBatch still waiting 5 s after cancel")
+	}
+	// A new context after a cancelled one waits again (its deadline).
+	short, cancelShort := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancelShort()
+	start := time.Now()
+	if _, err := r.ReadBatch(short, make([]Frame, 4)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("ReadBatch with a 100 ms deadline: %v, want context.DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d < 90*time.Millisecond || d > 5*time.Second {
+		t.Errorf("ReadBatch with a 100 ms deadline returned after %v", d)
+	}
+}

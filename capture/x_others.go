@@ -5,7 +5,9 @@ package capture
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"os"
 	"runtime"
 	"time"
 
@@ -98,3 +100,6 @@ func (r *Ring) Stats() (Stats, error) { return Stats{}, errNotImplemented() }
 
 // Close is implemented on Linux only.
 func (r *Ring) Close() error { return errNotImplemented() }
+
+// fileWriter returns the writer the Recorder uses for f: f itself.
+func fileWriter(f *os.File) io.Writer { return f }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# bench-capture.sh: `rawlab capture -w` against `tcpdump -w` at line rate.
+# bench-capture.sh: `rawlab capture -w` against `tcpdump -w` at line rate,
+# without a filter and with `udp and port 9` matching 1 frame in 10.
 #
 # Builds its own lab (two network namespaces joined by a veth pair, addresses
 # in 198.18.0.0/15, connected to nothing else), has trafgen (netsniff-ng)
@@ -9,12 +10,19 @@
 # capturing interface, the frames in the file, the kernel drops the tool
 # reports, and the tool's CPU seconds; then the ratios rawlab/tcpdump.
 #
+# The filtered benchmark (issue 5 item 5) sends a cycle of ten 60-byte
+# UDP frames of which only the first goes to port 9 (the others go from and
+# to port 10), and both tools capture with the filter `udp and port 9`, run
+# in the kernel: a tenth of the stream is recorded. It prints the same
+# columns, plus the CPU per frame sent (the filter's cost is per frame sent).
+#
 # The frames go to a MAC address nobody owns, so the receiving kernel drops
 # them right after the packet taps: the captures see every frame and the
 # receiver's IP stack costs nothing.
 #
 # Usage: scripts/bench-capture.sh            (as root)
-# Environment: FRAMES (default 1000000), RUNS (default 1; each run does both
+# Environment: FRAMES (default 1000000), MODES (default "plain filter"; which
+# benchmarks to run), RUNS (default 1; each run does both
 # tools, alternating which goes first), CPUS (trafgen processes, default
 # every online CPU), RAWLAB (a rawlab binary; default: go build ./cmd/rawlab),
 # RAWLAB_ARGS (extra arguments for rawlab capture), TCPDUMP_ARGS (extra
@@ -31,6 +39,8 @@ set -euo pipefail
 
 FRAMES=${FRAMES:-1000000}
 RUNS=${RUNS:-1}
+MODES=${MODES:-plain filter}
+FILTER='udp and port 9'
 CPUS=${CPUS:-$(nproc)}
 RAWLAB_ARGS=${RAWLAB_ARGS:-}
 TCPDUMP_ARGS=${TCPDUMP_ARGS:-}
@@ -90,7 +100,14 @@ ip -n "$NS_TX" link set "$IF_TX" up
 ip -n "$NS_RX" link set "$IF_RX" up
 src_mac=$(ip -n "$NS_TX" -o link show "$IF_TX" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
 # 02:00:5e:00:53:01: locally administered, owned by no interface here.
-conf="{ eth(da=02:00:5e:00:53:01, sa=$src_mac, type=0x0800), ipv4(sa=198.18.200.1, da=198.18.200.2, ttl=64, proto=17), udp(sp=9, dp=9), fill(0x00, 18) }"
+frame() { echo "{ eth(da=02:00:5e:00:53:01, sa=$src_mac, type=0x0800), ipv4(sa=198.18.200.1, da=198.18.200.2, ttl=64, proto=17), udp(sp=$1, dp=$1), fill(0x00, 18) }"; }
+# plain: every frame UDP 9 -> 9. filter: a cycle of ten frames, one to
+# port 9 and nine from and to port 10, which trafgen sends in turn.
+frame 9 >"$work/plain.cfg"
+{
+	frame 9
+	for ((i = 0; i < 9; i++)); do frame 10; done
+} >"$work/filter.cfg"
 
 hz=$(getconf CLK_TCK)
 
@@ -145,25 +162,27 @@ wait_idle() {
 	echo "bench-capture: capture still busy after 30 s" >&2
 }
 
-# run_one NAME: start the capture, send, wait for the capture to drain, stop
-# it, and print one result line:
-# NAME sent arrived infile drops cpu_seconds elapsed_send
+# run_one MODE NAME: start the capture (with FILTER in mode filter), send
+# MODE's stream, wait for the capture to drain, stop it, and keep its
+# figures in R[MODE.NAME.*].
 declare -A R
 run_one() {
-	local name=$1 file log pid sent0 sent1 arr0 arr1 t0 t1 ticks drops infile cpu0 cpu1
-	log=$work/$name.log
+	local mode=$1 name=$2 file log pid sent0 sent1 arr0 arr1 t0 t1 ticks drops infile cpu0 cpu1 k
+	local filter=()
+	[[ $mode == filter ]] && filter=("$FILTER")
+	log=$work/$mode.$name.log
 	case $name in
 	rawlab)
 		file=$SHM_NG
 		rm -f "$file"
 		# shellcheck disable=SC2086
-		ip netns exec "$NS_RX" "$RAWLAB" capture -i "$IF_RX" -w "$file" -q $RAWLAB_ARGS >"$log" 2>&1 &
+		ip netns exec "$NS_RX" "$RAWLAB" capture -i "$IF_RX" -w "$file" -q $RAWLAB_ARGS "${filter[@]}" >"$log" 2>&1 &
 		;;
 	tcpdump)
 		file=$SHM_PCAP
 		rm -f "$file"
 		# shellcheck disable=SC2086
-		ip netns exec "$NS_RX" tcpdump -i "$IF_RX" -w "$file" $TCPDUMP_ARGS >"$log" 2>&1 &
+		ip netns exec "$NS_RX" tcpdump -i "$IF_RX" -w "$file" $TCPDUMP_ARGS "${filter[@]}" >"$log" 2>&1 &
 		;;
 	esac
 	pid=$!
@@ -174,7 +193,7 @@ run_one() {
 	sent0=$(link_stat "$NS_TX" "$IF_TX" tx_packets)
 	arr0=$(link_stat "$NS_RX" "$IF_RX" rx_packets)
 	t0=$(date +%s.%N)
-	ip netns exec "$NS_TX" trafgen -o "$IF_TX" -P "$CPUS" -n "$FRAMES" --no-sock-mem "$conf" >"$work/trafgen.log" 2>&1 ||
+	ip netns exec "$NS_TX" trafgen -o "$IF_TX" -P "$CPUS" -n "$FRAMES" --no-sock-mem -c "$work/$mode.cfg" >"$work/trafgen.log" 2>&1 ||
 		{ cat "$work/trafgen.log" >&2; die "trafgen failed"; }
 	t1=$(date +%s.%N)
 	sent1=$(link_stat "$NS_TX" "$IF_TX" tx_packets)
@@ -198,44 +217,61 @@ run_one() {
 	infile=$(capinfos -M -c -T -r "$file" | awk -F'\t' 'END { print $2 }')
 	rm -f "$file"
 
-	R[$name.sent]=$((sent1 - sent0))
-	R[$name.arrived]=$((arr1 - arr0))
-	R[$name.infile]=$infile
-	R[$name.drops]=$drops
-	R[$name.cpu]=$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
-	R[$name.total]=$(awk -v t="$ticks" -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }')
-	R[$name.send]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+	k=$mode.$name
+	R[$k.sent]=$((sent1 - sent0))
+	R[$k.arrived]=$((arr1 - arr0))
+	R[$k.infile]=$infile
+	R[$k.drops]=$drops
+	R[$k.cpu]=$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+	R[$k.total]=$(awk -v t="$ticks" -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }')
+	R[$k.send]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 }
 
-printf '%-8s %10s %10s %10s %10s %8s %7s %10s %7s %12s\n' \
-	tool sent arrived "in file" "kern drop" kept% "CPU s" "CPU ns/fr" total "send fr/s"
+# report MODE NAME: one result line. "want" is the frames that should be
+# in the file: all that arrived, or a tenth of them with the filter. CPU
+# ns/fr is per frame in the file, ns/sent per frame that arrived.
+header() {
+	printf '%-8s %10s %10s %10s %10s %10s %8s %7s %10s %8s %7s %12s\n' \
+		tool sent arrived want "in file" "kern drop" kept% "CPU s" "CPU ns/fr" "ns/sent" total "send fr/s"
+}
 report() {
-	local n=$1
-	awk -v n="$n" -v s="${R[$n.sent]}" -v a="${R[$n.arrived]}" -v f="${R[$n.infile]}" \
-		-v d="${R[$n.drops]}" -v c="${R[$n.cpu]}" -v t="${R[$n.send]}" -v tot="${R[$n.total]}" 'BEGIN {
-		printf "%-8s %10d %10d %10d %10d %7.2f%% %7.3f %10.0f %7.2f %12.0f\n",
-			n, s, a, f, d, (a ? 100 * f / a : 0), c, (f ? 1e9 * c / f : 0), tot, (t > 0 ? s / t : 0)
+	local k=$1.$2 div=1
+	[[ $1 == filter ]] && div=10
+	awk -v n="$2" -v s="${R[$k.sent]}" -v a="${R[$k.arrived]}" -v f="${R[$k.infile]}" -v div="$div" \
+		-v d="${R[$k.drops]}" -v c="${R[$k.cpu]}" -v t="${R[$k.send]}" -v tot="${R[$k.total]}" 'BEGIN {
+		w = int(a / div)
+		printf "%-8s %10d %10d %10d %10d %10d %7.2f%% %7.3f %10.0f %8.0f %7.2f %12.0f\n",
+			n, s, a, w, f, d, (w ? 100 * f / w : 0), c, (f ? 1e9 * c / f : 0), (a ? 1e9 * c / a : 0), tot, (t > 0 ? s / t : 0)
 	}'
 }
 
 declare -A SUM
-for ((run = 1; run <= RUNS; run++)); do
-	if ((run % 2)); then order=(rawlab tcpdump); else order=(tcpdump rawlab); fi
-	for name in "${order[@]}"; do
-		run_one "$name"
-		report "$name"
-		for k in sent arrived infile drops; do
-			SUM[$name.$k]=$((${SUM[$name.$k]:-0} + ${R[$name.$k]}))
+for mode in $MODES; do
+	case $mode in
+	plain) echo "== no filter: every frame recorded" ;;
+	filter) echo "== filter '$FILTER': 1 frame in 10 matches" ;;
+	*) die "unknown mode $mode (want plain or filter)" ;;
+	esac
+	header
+	for ((run = 1; run <= RUNS; run++)); do
+		if ((run % 2)); then order=(rawlab tcpdump); else order=(tcpdump rawlab); fi
+		for name in "${order[@]}"; do
+			run_one "$mode" "$name"
+			report "$mode" "$name"
+			for k in sent arrived infile drops; do
+				SUM[$mode.$name.$k]=$((${SUM[$mode.$name.$k]:-0} + ${R[$mode.$name.$k]}))
+			done
+			SUM[$mode.$name.cpu]=$(awk -v a="${SUM[$mode.$name.cpu]:-0}" -v b="${R[$mode.$name.cpu]}" 'BEGIN { print a + b }')
 		done
-		SUM[$name.cpu]=$(awk -v a="${SUM[$name.cpu]:-0}" -v b="${R[$name.cpu]}" 'BEGIN { print a + b }')
 	done
+	div=1
+	[[ $mode == filter ]] && div=10
+	awk -v rs="${SUM[$mode.rawlab.arrived]}" -v rf="${SUM[$mode.rawlab.infile]}" -v rc="${SUM[$mode.rawlab.cpu]}" -v rd="${SUM[$mode.rawlab.drops]}" \
+		-v ts="${SUM[$mode.tcpdump.arrived]}" -v tf="${SUM[$mode.tcpdump.infile]}" -v tc="${SUM[$mode.tcpdump.cpu]}" -v td="${SUM[$mode.tcpdump.drops]}" \
+		-v runs="$RUNS" -v div="$div" -v mode="$mode" 'BEGIN {
+		rk = rs ? div * rf / rs : 0; tk = ts ? div * tf / ts : 0
+		rp = rs ? rc / rs : 0; tp = ts ? tc / ts : 0
+		printf "%s, over %d run(s): kept rawlab %.4f%%, tcpdump %.4f%% (of the frames that should be kept); kernel drops rawlab %d, tcpdump %d\n", mode, runs, 100 * rk, 100 * tk, rd, td
+		printf "%s ratios rawlab/tcpdump: kept %.4f, CPU per frame sent %.3f, CPU total %.3f\n\n", mode, (tk ? rk / tk : 0), (tp ? rp / tp : 0), (tc ? rc / tc : 0)
+	}'
 done
-
-awk -v rs="${SUM[rawlab.arrived]}" -v rf="${SUM[rawlab.infile]}" -v rc="${SUM[rawlab.cpu]}" -v rd="${SUM[rawlab.drops]}" \
-	-v ts="${SUM[tcpdump.arrived]}" -v tf="${SUM[tcpdump.infile]}" -v tc="${SUM[tcpdump.cpu]}" -v td="${SUM[tcpdump.drops]}" \
-	-v runs="$RUNS" 'BEGIN {
-	rk = rs ? rf / rs : 0; tk = ts ? tf / ts : 0
-	rp = rf ? rc / rf : 0; tp = tf ? tc / tf : 0
-	printf "\nover %d run(s): kept rawlab %.4f%%, tcpdump %.4f%%; kernel drops rawlab %d, tcpdump %d\n", runs, 100 * rk, 100 * tk, rd, td
-	printf "ratios rawlab/tcpdump: kept %.4f, CPU per frame %.3f, CPU total %.3f\n", (tk ? rk / tk : 0), (tp ? rp / tp : 0), (tc ? rc / tc : 0)
-}'

@@ -211,6 +211,13 @@ func runCapture(ctx context.Context, a *app, f captureFlags) error {
 		}
 	}
 	ringCfg.Filter = raw
+	if f.write != "" && (f.quiet || !f.print) {
+		// Nobody watches the frames go by: let the kernel fill its ring
+		// blocks for longer before it hands them over (tcpdump -w waits
+		// up to a second), so a slow or filtered stream costs fewer
+		// wake-ups. The file is still flushed every second.
+		ringCfg.BlockTimeout = fileBlockTimeout
+	}
 	ring, err := capture.NewRing(ifname, ringCfg)
 	if err != nil {
 		return usageError(err)
@@ -263,6 +270,10 @@ func runCapture(ctx context.Context, a *app, f captureFlags) error {
 	}
 	return nil
 }
+
+// fileBlockTimeout is the ring's block timeout when frames only go to a
+// file.
+const fileBlockTimeout = 200 * time.Millisecond
 
 // captureBatch is how many frames the capture loop takes from the ring at
 // a time: enough that the per-batch costs (a lock, an interface call)
