@@ -20,24 +20,6 @@ import (
 	"github.com/rawlab/rawlab/internal/netnstest"
 )
 
-// arpIn runs the rawlab binary inside ns and returns its exit status and output.
-func arpIn(t *testing.T, ns *netnstest.NS, args ...string) (int, string, string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := ns.Command(ctx, netnstest.Rawlab(t), args...)
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("rawlab %v: %v", args, err)
-	}
-	return code, stdout.String(), stderr.String()
-}
-
 // jsonHost is a host line of --jsonl output.
 type jsonHost struct {
 	IP       string   `json:"ip"`
@@ -51,7 +33,7 @@ type jsonHost struct {
 
 func scanJSONL(t *testing.T, ns *netnstest.NS, args ...string) []jsonHost {
 	t.Helper()
-	code, stdout, stderr := arpIn(t, ns, append([]string{"arpscan", "--jsonl"}, args...)...)
+	code, stdout, stderr := rawlabIn(t, ns, append([]string{"arpscan", "--jsonl"}, args...)...)
 	if code != 0 {
 		t.Fatalf("rawlab arpscan %v: exit %d: %s", args, code, stderr)
 	}
@@ -140,7 +122,7 @@ func TestArpscanFindsEveryHost(t *testing.T) {
 func TestArpscanTableAndPcap(t *testing.T) {
 	l := newLab(t, "at", 3, "198.18.0.1/24")
 	pcap := filepath.Join(t.TempDir(), "scan.pcapng")
-	code, stdout, stderr := arpIn(t, l.scanner, "arpscan", "-i", "eth0", "--rate", "max", "--retry", "1", "--pcap", pcap, "198.18.0.0/28")
+	code, stdout, stderr := rawlabIn(t, l.scanner, "arpscan", "-i", "eth0", "--rate", "max", "--retry", "1", "--pcap", pcap, "198.18.0.0/28")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -296,7 +278,7 @@ func TestArpscanPassive(t *testing.T) {
 	l.seg.Attach(t, watcher, "eth0")
 	p := watcher.Start(t, func(line string) bool { return strings.Contains(line, "watching ARP") },
 		netnstest.Rawlab(t), "arpscan", "-i", "eth0", "--passive", "--jsonl", "--duration", "3s")
-	if code, _, stderr := arpIn(t, l.scanner, "arpscan", "-i", "eth0", "--rate", "max", "198.18.0.0/24"); code != 0 {
+	if code, _, stderr := rawlabIn(t, l.scanner, "arpscan", "-i", "eth0", "--rate", "max", "198.18.0.0/24"); code != 0 {
 		t.Fatalf("scan: exit %d: %s", code, stderr)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -340,7 +322,7 @@ func TestArpscanInterfaceErrors(t *testing.T) {
 		{"arpscan", "-i", "eth9", "198.18.0.0/24"},
 		{"arping", "-i", "eth0", "198.18.0.2"},
 	} {
-		code, stdout, stderr := arpIn(t, a, args...)
+		code, stdout, stderr := rawlabIn(t, a, args...)
 		if code != 2 || stdout != "" || strings.Count(stderr, "\n") != 1 {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2, nothing, one line", args, code, stdout, stderr)
 		}
@@ -378,15 +360,15 @@ func TestArpscanInterfaceErrors(t *testing.T) {
 func TestArping(t *testing.T) {
 	l := newLab(t, "ag", 1, "198.18.0.1/24")
 	mac := l.want["198.18.0.5"]
-	code, stdout, stderr := arpIn(t, l.scanner, "arping", "-i", "eth0", "-c", "2", "--interval", "50ms", "198.18.0.5")
+	code, stdout, stderr := rawlabIn(t, l.scanner, "arping", "-i", "eth0", "-c", "2", "--interval", "50ms", "198.18.0.5")
 	if code != 0 || strings.Count(stdout, "reply from 198.18.0.5 ["+mac+"]") != 2 || !strings.Contains(stdout, "received 2 response(s)") {
 		t.Errorf("arping: exit %d\n%s%s", code, stdout, stderr)
 	}
-	code, stdout, _ = arpIn(t, l.scanner, "arping", "-i", "eth0", "-c", "1", "-W", "200ms", "198.18.0.99")
+	code, stdout, _ = rawlabIn(t, l.scanner, "arping", "-i", "eth0", "-c", "1", "-W", "200ms", "198.18.0.99")
 	if code != 1 || !strings.Contains(stdout, "received 0 response(s)") {
 		t.Errorf("arping a silent address: exit %d\n%s", code, stdout)
 	}
-	code, stdout, _ = arpIn(t, l.scanner, "arping", "-i", "eth0", "-c", "1", "--probe", "198.18.0.5")
+	code, stdout, _ = rawlabIn(t, l.scanner, "arping", "-i", "eth0", "-c", "1", "--probe", "198.18.0.5")
 	if code != 0 || !strings.Contains(stdout, "["+mac+"]") {
 		t.Errorf("arping --probe: exit %d\n%s", code, stdout)
 	}
@@ -402,7 +384,7 @@ func TestArpscanFormatAndVendors(t *testing.T) {
 	ouifile := filepath.Join(dir, "ieee-oui.txt")
 	writeFile(t, macfile, "# local names\n"+macA+"\tLab host A\n")
 	writeFile(t, ouifile, strings.ToUpper(strings.ReplaceAll(macB[:8], ":", ""))+"\tOUI of B\n")
-	code, stdout, stderr := arpIn(t, l.scanner, "arpscan", "-i", "eth0", "--rate", "max", "--macfile", macfile,
+	code, stdout, stderr := rawlabIn(t, l.scanner, "arpscan", "-i", "eth0", "--rate", "max", "--macfile", macfile,
 		"--ouifile", ouifile, "--format", "{{.IP}} {{.MAC}} {{.Vendor}} {{.Replies}}", "198.18.0.0/28")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)

@@ -30,7 +30,7 @@ func pair(t *testing.T) (a, b *netnstest.NS) {
 // rawlabIn runs the rawlab binary inside ns and returns its exit status and output.
 func rawlabIn(t *testing.T, ns *netnstest.NS, args ...string) (int, string, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := ns.Command(ctx, netnstest.Rawlab(t), args...)
 	var stdout, stderr strings.Builder
