@@ -58,7 +58,14 @@
 //     work per frame.
 //   - Waiting. afpacket blocks in poll(2), which costs the Go scheduler a
 //     thread hand-off per wait. Ring registers a duplicate of the socket
-//     with Go's network poller and waits there, once per ring block.
+//     with Go's network poller and waits there, once per ring block; it
+//     reads the readiness from the block's status word rather than with a
+//     poll(2), and sets the poller's deadline once per context (its
+//     deadline; its cancellation, through one context.AfterFunc, and Close
+//     move the deadline into the past) rather than arming a timer per wait.
+//     Every system call the capture goroutine makes after a wait wakes the
+//     runtime's sysmon thread, which then polls every 20 µs for a while, so
+//     these matter at capture rates.
 //   - The filter gap. afpacket binds before the filter can be attached, so
 //     a few frames may be queued unfiltered; Ring runs the filter again in
 //     x/net/bpf's VM over frames stamped before the filter was in place.
@@ -74,8 +81,10 @@
 // with nanosecond or microsecond timestamps. It encodes the blocks itself,
 // byte for byte as pcapgo would, straight into one 1 MiB buffer;
 // WriteFrames records a ReadBatch's frames under one lock, putting back the
-// VLAN tags the kernel stripped as it copies them. A
-// block is never split between two writes to the file, and a timer flushes
+// VLAN tags the kernel stripped as it copies them. A Recorder made by
+// CreateRecorder on a regular file writes with a raw write(2), for the
+// same reason as above (no sysmon wake-up per write). A block is never
+// split between two writes to the file, and a timer flushes
 // the buffer every FlushInterval (1 s by default): a capture killed with
 // SIGKILL is readable up to its last whole block, losing at most the last
 // second. FileReader reads pcap (either byte order, micro- or nanosecond)

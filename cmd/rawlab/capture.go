@@ -84,11 +84,16 @@ file is then complete, and "N captured, N dropped by kernel" goes to stderr.
 name (arp, dhcp, icmp, all: each matches tagged and untagged frames) or a
 pcap-filter(7) expression, compiled to classic BPF in pure Go and run in the
 kernel: "udp and port 67", "vlan 10 and arp", "tcp[tcpflags] & tcp-syn != 0".
---dump-filter prints the program as tcpdump -d does.`,
+--dump-filter prints the program as tcpdump -d does.
+
+-Q in is done by the kernel (PACKET_IGNORE_OUTGOING); -Q out in rawlab.
+--time-stamp-precision micro writes pcapng if_tsresol 6 or the classic
+pcap microsecond magic, for tools that want them; nano is the default.`,
 		Example: `  rawlab capture -i veth0 -c 10
   rawlab capture -i veth0 --filter dhcp -w dhcp.pcapng --duration 30s
   rawlab capture -i veth0 --json udp and port 67 or port 68
-  rawlab capture --dump-filter 'vlan 10 and arp'`,
+  rawlab capture --dump-filter 'vlan 10 and arp'
+  rawlab capture -i veth0 -Q in --time-stamp-precision micro --format pcap -w in.pcap`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				if f.filter != "" {
