@@ -156,3 +156,12 @@ func sameContext(a, b context.Context) bool {
 	}
 	return a == b
 }
+
+// Ring defaults: 32 blocks of 1 MiB, 32 MiB in all, hold about 300,000
+// 60-byte frames, a third of a second of a saturated veth on a small
+// machine; tcpdump's default is 2 MiB.
+const (
+	DefaultRingBlockSize    = 1 << 20
+	DefaultRingBlocks       = 32
+	DefaultRingBlockTimeout = 10 * time.Millisecond
+)

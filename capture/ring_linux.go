@@ -96,15 +96,7 @@ type RingConfig struct {
 	IgnoreOutgoing bool
 }
 
-// Ring defaults: 32 blocks of 1 MiB, 32 MiB in all, hold about 300,000
-// 60-byte frames, a third of a second of a saturated veth on a small
-// machine; tcpdump's default is 2 MiB.
-const (
-	DefaultRingBlockSize    = 1 << 20
-	DefaultRingBlocks       = 32
-	DefaultRingBlockTimeout = 10 * time.Millisecond
-	ringFrameSize           = 2048
-)
+const ringFrameSize = 2048
 
 // NewRing opens a TPACKET_V3 capture ring on the named interface. The
 // interface is checked first as LookupInterface does; without CAP_NET_RAW
