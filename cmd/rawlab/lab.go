@@ -434,7 +434,7 @@ func newLabServeCmd(a *app, lf *labFlags) *cobra.Command {
 // network namespaces.
 func needRoot(what string) error {
 	if os.Geteuid() != 0 {
-		return usageErrorf("%s needs root to manage network namespaces: run it with sudo", what)
+		return usageErrorf("%s needs root to manage network namespaces: run it as root (sudo)", what)
 	}
 	return nil
 }
@@ -467,13 +467,13 @@ iproute2, nothing else.`,
 			if err != nil {
 				return err
 			}
-			if err := needRoot("lab demo"); err != nil {
-				return err
-			}
 			if xid != "" {
 				if _, err := strconv.ParseUint(xid, 0, 32); err != nil {
 					return usageErrorf("--xid %q: want a 32-bit number, decimal or 0x hex", xid)
 				}
+			}
+			if err := needRoot("lab demo"); err != nil {
+				return err
 			}
 			exe, err := os.Executable()
 			if err != nil {
