@@ -24,7 +24,43 @@ var (
 	ErrNotEthernet = errors.New("not an Ethernet interface")
 	// ErrNotPcap means a file is neither classic pcap nor pcapng.
 	ErrNotPcap = errors.New("not a pcap or pcapng file")
+	// ErrInterfaceGone means the interface a socket was bound to was
+	// deleted (or its namespace went away) while the socket was open. Reads
+	// return it wrapped in a *net.OpError once the kernel reports ENETDOWN
+	// or the ifindex no longer exists.
+	ErrInterfaceGone = errors.New("the interface disappeared")
 )
+
+// ChecksumStatus is what the kernel said about a received frame's
+// transport checksum (tp_status of PACKET_AUXDATA or the ring header,
+// linux/if_packet.h). Its zero value means the kernel said nothing, so the
+// checksum must be verified in software.
+type ChecksumStatus uint8
+
+// Checksum statuses.
+const (
+	// ChecksumUnknown: no status from the kernel; verify in software.
+	ChecksumUnknown ChecksumStatus = iota
+	// ChecksumValid: TP_STATUS_CSUM_VALID, the device or stack verified
+	// the checksum.
+	ChecksumValid
+	// ChecksumPartial: TP_STATUS_CSUMNOTREADY, the checksum is to be
+	// completed by hardware (a frame sent from this host, or over veth);
+	// the field holds only the pseudo-header sum and is not an error.
+	ChecksumPartial
+)
+
+// String returns "unknown", "valid" or "partial".
+func (s ChecksumStatus) String() string {
+	switch s {
+	case ChecksumValid:
+		return "valid"
+	case ChecksumPartial:
+		return "partial"
+	default:
+		return "unknown"
+	}
+}
 
 // Direction is the direction of a frame relative to the capturing
 // interface. Its zero value means unknown.
@@ -109,6 +145,16 @@ type FrameInfo struct {
 	VLAN     bool
 	VLANTCI  uint16
 	VLANTPID uint16
+	// Checksum is the kernel's word on the transport checksum.
+	Checksum ChecksumStatus
+}
+
+// Msg is one frame for Conn.ReadFrames: the caller's buffer, how much of
+// it the frame fills, and what the kernel said about it.
+type Msg struct {
+	Buf  []byte
+	N    int
+	Info FrameInfo
 }
 
 // Frame is one frame read by Ring.ReadBatch: its data, which points into
@@ -142,6 +188,16 @@ type Config struct {
 	// sends on the interface (PACKET_IGNORE_OUTGOING, Linux 4.20); frames
 	// this socket sends are never looped back to it anyway.
 	IgnoreOutgoing bool
+	// SendOnly opens a socket that never receives (protocol 0, not bound
+	// for input, kept out of the runtime poller for reads).
+	SendOnly bool
+	// QdiscBypass sends straight to the driver (PACKET_QDISC_BYPASS).
+	QdiscBypass bool
+	// RecvBuffer is SO_RCVBUF(FORCE) in bytes; 0 keeps the kernel default.
+	RecvBuffer int
+	// RingSize, when positive, makes ReadFrames read a TPACKET_V3 ring of
+	// about that many bytes instead of calling recvmmsg(2).
+	RingSize int
 }
 
 // sameContext reports whether a and b are the same context, without the

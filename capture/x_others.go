@@ -39,6 +39,16 @@ func (c *Conn) ReadFrame(ctx context.Context, b []byte) (int, FrameInfo, error) 
 	return 0, FrameInfo{}, errNotImplemented()
 }
 
+// WriteFrames is implemented on Linux only.
+func (c *Conn) WriteFrames(ctx context.Context, frames [][]byte) (int, error) {
+	return 0, errNotImplemented()
+}
+
+// ReadFrames is implemented on Linux only.
+func (c *Conn) ReadFrames(ctx context.Context, msgs []Msg) (int, error) {
+	return 0, errNotImplemented()
+}
+
 // ReadFrom is implemented on Linux only.
 func (c *Conn) ReadFrom(b []byte) (int, net.Addr, error) { return 0, nil, errNotImplemented() }
 

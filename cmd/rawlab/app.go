@@ -28,7 +28,9 @@ type app struct {
 	stdout, stderr io.Writer
 
 	iface   string // -i/--interface
-	json    bool   // --json
+	json    bool   // --json: one JSON document on stdout
+	jsonl   bool   // --jsonl: one JSON object per line on stdout
+	user    string // -Z/--user: the user to become once sockets are open
 	verbose int    // -v, repeatable
 
 	log *slog.Logger
@@ -141,6 +143,9 @@ Exit status: 0 success, 1 the operation failed, 2 bad usage or environment.`,
 				level = slog.LevelInfo
 			}
 			a.log = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+			if a.json && a.jsonl {
+				return usageErrorf("--json and --jsonl exclude each other")
+			}
 			return nil
 		},
 	}
@@ -149,7 +154,9 @@ Exit status: 0 success, 1 the operation failed, 2 bad usage or environment.`,
 	})
 	pf := root.PersistentFlags()
 	pf.StringVarP(&a.iface, "interface", "i", "", "network interface to use")
-	pf.BoolVar(&a.json, "json", false, "print results as JSON")
+	pf.BoolVar(&a.json, "json", false, "print the result as one JSON document (docs/json.md)")
+	pf.BoolVar(&a.jsonl, "jsonl", false, "print results as JSON lines, one object per line, as they happen (docs/json.md)")
+	pf.StringVarP(&a.user, "user", "Z", "", "drop root to `USER` once sockets are open (default: the sudo user, if any)")
 	pf.CountVarP(&a.verbose, "verbose", "v", "log more to stderr (repeat for debug)")
 
 	root.AddCommand(
