@@ -40,10 +40,10 @@ func TestSetChecksums(t *testing.T) {
 				t.Errorf("transport checksum % x, want 00 00", tt.frame[tt.l4Offset:tt.l4Offset+2])
 			}
 			// UDP checksum 0 is "none" and still verifies; ICMP 0 here does not.
-			if s.UDP != nil && !s.UDP.ChecksumOK {
+			if s.UDP != nil && (s.UDP.ChecksumOK == nil || !*s.UDP.ChecksumOK) {
 				t.Error("UDP checksum 0 reported bad")
 			}
-			if s.ICMP != nil && s.ICMP.ChecksumOK {
+			if s.ICMP != nil && (s.ICMP.ChecksumOK == nil || *s.ICMP.ChecksumOK) {
 				t.Error("ICMP checksum 0 reported good")
 			}
 		})
