@@ -25,10 +25,6 @@ type rawFile struct {
 	f  *os.File // kept alive while fd is in use
 }
 
-// createFlags are createFile's open(2) flags: no symbolic link followed at
-// the last component.
-const createFlags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC | syscall.O_NOFOLLOW | syscall.O_CLOEXEC
-
 // fileWriter returns the writer the Recorder uses for f.
 func fileWriter(f *os.File) io.Writer {
 	fi, err := f.Stat()

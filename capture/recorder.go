@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/gopacket/gopacket/layers"
 )
 
 // Format is a capture file format. Its zero value is invalid.
@@ -89,6 +91,12 @@ type Record struct {
 	Length  int       // original length; 0 means len(Data)
 	Dir     Direction // 0 = unknown (no epb_flags written)
 	Comment string    // pcapng opt_comment; ignored by classic pcap
+
+	// Read back only: the link type of the frame (its pcapng interface's,
+	// or the pcap file's) and the index of its pcapng interface. The
+	// Recorder writes Ethernet.
+	LinkType  layers.LinkType
+	Interface int
 }
 
 // Defaults for RecorderOptions.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/rawlab/rawlab/internal/outfile"
 )
 
 // Rotation says when a capture moves on to a new file, as tcpdump's -C, -G
@@ -334,22 +336,13 @@ func (o *Output) Files() []string { return o.files }
 // Name returns the current file's name.
 func (o *Output) Name() string { return o.name }
 
-// createFile creates the file at path for writing, truncating it: it does
-// not follow a symbolic link at the last component, and takes only a
-// regular file or a FIFO; a new file gets mode 0600.
+// createFile creates the file at path for writing, truncating it, through
+// outfile.Create: no symbolic link followed at the last component, only a
+// regular file or a FIFO, mode 0600, owned by the sudo user.
 func createFile(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, createFlags, 0o600)
+	f, err := outfile.Create(path, 0)
 	if err != nil {
 		return nil, fmt.Errorf("capture: %w", err)
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("capture: %w", err)
-	}
-	if m := fi.Mode(); !m.IsRegular() && m&os.ModeNamedPipe == 0 {
-		f.Close()
-		return nil, fmt.Errorf("capture: %s: not a regular file or a FIFO", path)
 	}
 	return f, nil
 }
