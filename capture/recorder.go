@@ -143,7 +143,7 @@ type Recorder struct {
 	format  Format
 	micro   bool // Microsecond precision
 	snaplen int
-	file    *os.File // owned, when made by CreateRecorder
+	file    *os.File                           // owned, when made by CreateRecorder
 	trunc   interface{ Truncate(int64) error } // the file, when it can be cut back after a failed write
 	closed  bool
 	err     error  // first write error; sticky
