@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -112,7 +113,21 @@ type parser struct {
 	linktype, linkpl offset
 	vlanDepth        int
 	varOffsets       bool
+	depth            int // current nesting, bounded by MaxDepth
 }
+
+// enter counts one level of nesting at pos; every successful enter is
+// paired with a leave.
+func (p *parser) enter(pos int) error {
+	if p.depth >= MaxDepth {
+		return &SyntaxError{Expr: p.expr, Pos: pos, Err: ErrTooDeep,
+			Msg: fmt.Sprintf("expression nested too deeply: more than %d levels", MaxDepth)}
+	}
+	p.depth++
+	return nil
+}
+
+func (p *parser) leave() { p.depth-- }
 
 func (p *parser) errAt(pos int, format string, args ...any) error {
 	return &SyntaxError{Expr: p.expr, Pos: pos, Msg: fmt.Sprintf(format, args...)}
@@ -134,6 +149,22 @@ func (t token) is(s string) bool {
 func (t token) isAnd() bool { return t.is("and") || t.is("&&") }
 func (t token) isOr() bool  { return t.is("or") || t.is("||") }
 func (t token) isNot() bool { return t.is("not") || t.is("!") }
+
+// caseHint explains a word that would be a keyword or a named number in
+// lower case: like libpcap, rawlab's keywords are case-sensitive.
+func caseHint(t token) string {
+	if t.kind != tID {
+		return ""
+	}
+	l := strings.ToLower(t.text)
+	if l == t.text {
+		return ""
+	}
+	if _, ok := namedNums[l]; ok || keywords[l] {
+		return fmt.Sprintf(" (keywords are case-sensitive: %q)", l)
+	}
+	return ""
+}
 
 func (p *parser) expect(s string) (token, error) {
 	t := p.peek()
@@ -227,7 +258,11 @@ func isArithOp(t token) bool {
 }
 
 func (p *parser) parseTerm(q qual) (node, qual, error) {
-	if p.peek().isNot() {
+	if t := p.peek(); t.isNot() {
+		if err := p.enter(t.pos); err != nil {
+			return nil, q, err
+		}
+		defer p.leave()
 		p.next()
 		n, q2, err := p.parseTerm(q)
 		if err != nil {
@@ -265,6 +300,13 @@ func (p *parser) parseRTerm(q qual) (node, qual, error) {
 		if errArith == nil {
 			return n, qerr, nil
 		}
+		if errors.Is(errArith, ErrTooDeep) {
+			return nil, q, errArith
+		}
+		if err := p.enter(t.pos); err != nil {
+			return nil, q, err
+		}
+		defer p.leave()
 		arithAt := p.i
 		p.i = save + 1
 		n, _, err := p.parseExpr(q)
@@ -334,7 +376,7 @@ func (p *parser) parseRTerm(q qual) (node, qual, error) {
 	case t.kind == tEOF:
 		return nil, q, p.errAt(t.pos, "unexpected end of expression")
 	case t.kind == tHID || t.kind == tHID6 || t.kind == tEID || t.kind == tID:
-		return nil, q, p.errAt(t.pos, "expected a qualifier (host, net, port, ...) before %s", t)
+		return nil, q, p.errAt(t.pos, "expected a qualifier (host, net, port, ...) before %s%s", t, caseHint(t))
 	}
 	return nil, q, p.errAt(t.pos, "unexpected %s", t)
 }
@@ -384,6 +426,12 @@ func (p *parser) parseHead(pq proto) (node, qual, error) {
 // parseID parses id: nid | pnum | '(' pid ')', with qualifiers q.
 func (p *parser) parseID(q qual) (node, qual, error) {
 	t := p.peek()
+	if t.isNot() || t.is("(") {
+		if err := p.enter(t.pos); err != nil {
+			return nil, q, err
+		}
+		defer p.leave()
+	}
 	if t.isNot() {
 		p.next()
 		n, q2, err := p.parseID(q)
@@ -416,7 +464,7 @@ func (p *parser) parseID(q qual) (node, qual, error) {
 		return n, q2, nil
 	}
 	if q.err && (t.kind == tHID || t.kind == tHID6 || t.kind == tEID || t.kind == tID || t.kind == tNum) {
-		return nil, q, p.errAt(t.pos, "expected a qualifier (host, net, port, ...) before %s", t)
+		return nil, q, p.errAt(t.pos, "expected a qualifier (host, net, port, ...) before %s%s", t, caseHint(t))
 	}
 	switch t.kind {
 	case tNum:
@@ -851,7 +899,7 @@ func lookupPort(s string) (port uint32, ipp uint32, ok bool) {
 	if v, ok := parseNum(s); ok {
 		return v, 0, true
 	}
-	sv, ok := services[strings.ToLower(s)]
+	sv, ok := services[s]
 	if !ok {
 		return 0, 0, false
 	}
@@ -945,7 +993,9 @@ var etherProtoNames = map[string]uint32{
 }
 
 func (p *parser) genName(t token, q qual) (node, error) {
-	name := strings.ToLower(t.text)
+	// Names are looked up as written, as libpcap does through
+	// getservbyname(3) and its own EtherType table.
+	name := t.text
 	switch q.addr {
 	case aPort:
 		ipp, err := p.portProto(q, t.pos, "port")
@@ -971,6 +1021,11 @@ func (p *parser) genName(t token, q qual) (node, error) {
 		lo, hi, found := strings.Cut(name, "-")
 		if !found {
 			hi = lo
+		}
+		for _, w := range []string{lo, hi} {
+			if msg := numberError(w); msg != "" {
+				return nil, p.errAt(t.pos, "%s", msg)
+			}
 		}
 		p1, r1, ok1 := lookupPort(lo)
 		p2, r2, ok2 := lookupPort(hi)
@@ -999,7 +1054,7 @@ func (p *parser) genName(t token, q qual) (node, error) {
 			}
 			return p.genProto(v, q, t.pos)
 		}
-		v, ok := ipProtocols[name]
+		v, ok := lookupProtocol(name)
 		if !ok {
 			return nil, p.errAt(t.pos, "unknown ip proto %q", t.text)
 		}
@@ -1009,6 +1064,28 @@ func (p *parser) genName(t token, q qual) (node, error) {
 		return nil, p.errAt(t.pos, "unknown ether host %q (names are not resolved; use a MAC address)", t.text)
 	}
 	return nil, p.errAt(t.pos, "unknown host %q (rawlab does not resolve names; use an address)", t.text)
+}
+
+// mixedCaseProtocols are the aliases of Debian's /etc/protocols that are
+// not simply their name in capitals.
+var mixedCaseProtocols = map[string]bool{
+	"IPv6": true, "IPv6-Route": true, "IPv6-Frag": true, "IPv6-ICMP": true, "IPv6-NoNxt": true,
+	"IPv6-Opts": true, "Mobility-Header": true, "UDPLite": true, "MPLS-in-IP": true,
+	"Shim6": true, "Ethernet": true,
+}
+
+// lookupProtocol finds an IP protocol by its name in /etc/protocols or by
+// the alias that file gives it, mostly the name in capitals ("UDP",
+// "IPv6-ICMP"): getprotobyname(3) is case-sensitive, so "Udp" is unknown.
+func lookupProtocol(name string) (uint8, bool) {
+	if v, ok := ipProtocols[name]; ok {
+		return v, true
+	}
+	v, ok := ipProtocols[strings.ToLower(name)]
+	if !ok || (name != strings.ToUpper(name) && !mixedCaseProtocols[name]) {
+		return 0, false
+	}
+	return v, true
 }
 
 func (p *parser) checkPortProto(t token, want, real uint32) error {
