@@ -1139,14 +1139,17 @@ func (p *parser) genVLAN(id uint32, hasID bool, pos int) (node, error) {
 		// libpcap's gen_vlan_bpf_extensions: the tag the kernel stripped is
 		// in the auxiliary data; if there is none, look in the frame and
 		// move the offsets by 4 at run time.
-		present := test{stmts: []bpf.Instruction{bpf.LoadExtension{Num: bpf.ExtVLANTagPresent}}, op: opJEQ, k: 1}
+		// Loaded as libpcap loads them, a byte and a half-word, so that
+		// Dump prints "ldb [vlanp]" and "ldh [vlan_tci]" as tcpdump -d
+		// does (the kernel takes any size at SKF_AD_OFF).
+		present := test{stmts: []bpf.Instruction{bpf.LoadAbsolute{Off: skfAdOff + skfAdVLANTagPresent, Size: 1}}, op: opJEQ, k: 1}
 		n = or(present, tpid([]bpf.Instruction{
 			bpf.LoadConstant{Dst: bpf.RegA, Val: 4},
 			bpf.StoreScratch{Src: bpf.RegA, N: memLinkPl},
 			bpf.StoreScratch{Src: bpf.RegA, N: memLinkType},
 		}))
 		if hasID {
-			tci := test{stmts: []bpf.Instruction{bpf.LoadExtension{Num: bpf.ExtVLANTag},
+			tci := test{stmts: []bpf.Instruction{bpf.LoadAbsolute{Off: skfAdOff + skfAdVLANTag, Size: 2},
 				bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: 0xfff}}, op: opJEQ, k: id}
 			n = and(n, or(and(present, tci), and(not(present), vid())))
 		}
