@@ -1139,9 +1139,10 @@ func (p *parser) genVLAN(id uint32, hasID bool, pos int) (node, error) {
 		// libpcap's gen_vlan_bpf_extensions: the tag the kernel stripped is
 		// in the auxiliary data; if there is none, look in the frame and
 		// move the offsets by 4 at run time.
-		// Loaded as libpcap loads them, a byte and a half-word, so that
-		// Dump prints "ldb [vlanp]" and "ldh [vlan_tci]" as tcpdump -d
-		// does (the kernel takes any size at SKF_AD_OFF).
+		// Loaded as libpcap 1.10 loads them, with BPF_B, so that Dump
+		// prints "ldb [vlanp]" and "ldb [vlan_tci]" as tcpdump -d does:
+		// the kernel ignores the size at SKF_AD_OFF and gives the whole
+		// TCI (convert_bpf_extensions), which the 0xfff mask then cuts.
 		present := test{stmts: []bpf.Instruction{bpf.LoadAbsolute{Off: skfAdOff + skfAdVLANTagPresent, Size: 1}}, op: opJEQ, k: 1}
 		n = or(present, tpid([]bpf.Instruction{
 			bpf.LoadConstant{Dst: bpf.RegA, Val: 4},
@@ -1149,7 +1150,7 @@ func (p *parser) genVLAN(id uint32, hasID bool, pos int) (node, error) {
 			bpf.StoreScratch{Src: bpf.RegA, N: memLinkType},
 		}))
 		if hasID {
-			tci := test{stmts: []bpf.Instruction{bpf.LoadAbsolute{Off: skfAdOff + skfAdVLANTag, Size: 2},
+			tci := test{stmts: []bpf.Instruction{bpf.LoadAbsolute{Off: skfAdOff + skfAdVLANTag, Size: 1},
 				bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: 0xfff}}, op: opJEQ, k: id}
 			n = and(n, or(and(present, tci), and(not(present), vid())))
 		}
