@@ -46,6 +46,7 @@ const (
 type builtin struct {
 	name string
 	expr string // pcap-filter(7), compiled for tags in the frame
+	sll  string // the same for a Linux cooked capture (no tags, no MAC header)
 }
 
 // builtins is the documented table BuiltinFilter compiles from; see
@@ -55,13 +56,13 @@ type builtin struct {
 // kernel strips the outer tag before the filter runs (the frame is then
 // one tag shorter), and offline, where every tag is in the frame.
 var builtins = []builtin{
-	{"all", ""},
-	{"arp", "arp"},
-	{"icmp", "icmp"},
-	{"dhcp", dhcpAny + " or (vlan and (" + dhcpAny + " or (vlan and " + dhcpAny + ")))"},
-	{"dhcp-client", dhcpReply + " or (" + oneTag + " and " + dhcpReply + ")"},
-	{"arp-reply", "(arp and arp[6:2] = 2) or (" + oneTag + " and arp and arp[6:2] = 2)"},
-	{"arp-vlan", "arp or (" + oneTag + " and arp)"},
+	{"all", "", ""},
+	{"arp", "arp", "arp"},
+	{"icmp", "icmp", "icmp"},
+	{"dhcp", dhcpAny + " or (vlan and (" + dhcpAny + " or (vlan and " + dhcpAny + ")))", dhcpAny},
+	{"dhcp-client", dhcpReply + " or (" + oneTag + " and " + dhcpReply + ")", dhcpReply},
+	{"arp-reply", "(arp and arp[6:2] = 2) or (" + oneTag + " and arp and arp[6:2] = 2)", "arp and arp[6:2] = 2"},
+	{"arp-vlan", "arp or (" + oneTag + " and arp)", "arp"},
 }
 
 func lookupBuiltin(name string) (builtin, bool) {
@@ -132,28 +133,51 @@ func BuiltinFilter(name string) ([]bpf.RawInstruction, error) {
 	return raw, nil
 }
 
+// FilterConfig says what CompileFilter compiles for.
+type FilterConfig struct {
+	// SnapLen is what an accepted frame returns: 0 means AcceptLength;
+	// at most MaxSnapLen.
+	SnapLen int
+	// Live asks for code for a packet socket, where the kernel strips the
+	// outer VLAN tag (filter.Options.KernelVLAN). Built-in filters are
+	// the same program live and offline.
+	Live bool
+	// LinkType is the file's link type for offline use: 0 or
+	// filter.LinkTypeEthernet, or filter.LinkTypeLinuxSLL; any other is
+	// refused with *filter.UnsupportedLinkTypeError.
+	LinkType uint32
+}
+
 // CompileFilter turns what a user gives as a filter into a program: "" (no
-// filter: nil), a built-in name (BuiltinFilter), or a pcap-filter(7)
-// expression compiled by capture/filter. snaplen (0 means AcceptLength, at
-// most MaxSnapLen) is what an accepted frame returns. live asks for code for
-// a packet socket, where the kernel strips the outer VLAN tag
-// (filter.Options.KernelVLAN); built-in filters are the same program live
-// and offline. Run the result offline with filter.NewVM and
-// VM.Run(data, filter.Aux{Len: wireLength}).
-func CompileFilter(expr string, snaplen int, live bool) ([]bpf.Instruction, error) {
-	if snaplen < 0 || snaplen > MaxSnapLen {
-		return nil, fmt.Errorf("capture: snap length %d out of range: 0 to %d", snaplen, MaxSnapLen)
+// filter: nil), a built-in name (BuiltinFilter; on a Linux cooked capture
+// its untagged part), or a pcap-filter(7) expression compiled by
+// capture/filter. Run the result offline with filter.NewVM and
+// VM.Run(data, filter.Aux{Len: wireLength}), so that "len", "less" and
+// "greater" see the record's original length.
+func CompileFilter(expr string, cfg FilterConfig) ([]bpf.Instruction, error) {
+	if cfg.SnapLen < 0 || cfg.SnapLen > MaxSnapLen {
+		return nil, fmt.Errorf("capture: snap length %d out of range: 0 to %d", cfg.SnapLen, MaxSnapLen)
 	}
-	if snaplen == 0 {
-		snaplen = AcceptLength
+	snaplen := uint32(AcceptLength)
+	if cfg.SnapLen > 0 {
+		snaplen = uint32(cfg.SnapLen)
+	}
+	opt := filter.Options{SnapLen: snaplen, KernelVLAN: cfg.Live, LinkType: cfg.LinkType}
+	if opt.LinkType == filter.LinkTypeLinuxSLL {
+		opt.KernelVLAN = false
 	}
 	expr = strings.TrimSpace(expr)
 	if expr == "" {
+		if opt.LinkType != 0 && opt.LinkType != filter.LinkTypeEthernet && opt.LinkType != filter.LinkTypeLinuxSLL {
+			return nil, &filter.UnsupportedLinkTypeError{LinkType: opt.LinkType}
+		}
 		return nil, nil
 	}
-	opt := filter.Options{SnapLen: uint32(snaplen), KernelVLAN: live}
 	if b, ok := lookupBuiltin(expr); ok {
 		expr, opt.KernelVLAN = b.expr, false
+		if opt.LinkType == filter.LinkTypeLinuxSLL {
+			expr = b.sll
+		}
 	}
 	return filter.Compile(expr, opt)
 }

@@ -500,29 +500,35 @@ func TestBuiltinLiveOffline(t *testing.T) {
 }
 
 func TestCompileFilter(t *testing.T) {
+	sll := uint32(filter.LinkTypeLinuxSLL)
 	tests := []struct {
-		expr    string
-		snaplen int
-		live    bool
-		want    string // the expression it compiles as, with KernelVLAN
-		wantK   bool
-		err     bool
+		expr string
+		cfg  FilterConfig
+		want string         // the expression it compiles as ("-": no program)
+		opt  filter.Options // and the options, but for SnapLen
+		err  bool
 	}{
 		{expr: "", want: "-"},
 		{expr: "  ", want: "-"},
-		{expr: "dhcp", live: true, want: "dhcp"},
-		{expr: " arp ", live: true, want: "arp"},
-		{expr: "vlan and arp", live: true, want: "vlan and arp", wantK: true},
-		{expr: "vlan and arp", live: false, want: "vlan and arp"},
-		{expr: "udp port 67", snaplen: 96, want: "udp port 67"},
+		{expr: "dhcp", cfg: FilterConfig{Live: true}, want: "dhcp"},
+		{expr: " arp ", cfg: FilterConfig{Live: true}, want: "arp"},
+		{expr: "vlan and arp", cfg: FilterConfig{Live: true}, want: "vlan and arp", opt: filter.Options{KernelVLAN: true}},
+		{expr: "vlan and arp", want: "vlan and arp"},
+		{expr: "udp port 67", cfg: FilterConfig{SnapLen: 96}, want: "udp port 67"},
+		{expr: "dhcp", cfg: FilterConfig{LinkType: sll}, want: dhcpAny, opt: filter.Options{LinkType: sll}},
+		{expr: "arp-reply", cfg: FilterConfig{LinkType: sll}, want: "arp and arp[6:2] = 2", opt: filter.Options{LinkType: sll}},
+		{expr: "ip", cfg: FilterConfig{LinkType: sll}, want: "ip", opt: filter.Options{LinkType: sll}},
 		{expr: "ARP", err: true},
-		{expr: "arp", snaplen: MaxSnapLen + 1, err: true},
-		{expr: "arp", snaplen: -1, err: true},
-		{expr: "arp", snaplen: 1 << 32, err: true},
+		{expr: "vlan", cfg: FilterConfig{LinkType: sll}, err: true},
+		{expr: "ip", cfg: FilterConfig{LinkType: 101}, err: true},
+		{expr: "", cfg: FilterConfig{LinkType: 276}, err: true},
+		{expr: "arp", cfg: FilterConfig{SnapLen: MaxSnapLen + 1}, err: true},
+		{expr: "arp", cfg: FilterConfig{SnapLen: -1}, err: true},
+		{expr: "arp", cfg: FilterConfig{SnapLen: 1 << 32}, err: true},
 	}
 	for _, tt := range tests {
-		t.Run(fmt.Sprintf("%q/%d/%v", tt.expr, tt.snaplen, tt.live), func(t *testing.T) {
-			prog, err := CompileFilter(tt.expr, tt.snaplen, tt.live)
+		t.Run(fmt.Sprintf("%q/%+v", tt.expr, tt.cfg), func(t *testing.T) {
+			prog, err := CompileFilter(tt.expr, tt.cfg)
 			if tt.err {
 				if err == nil {
 					t.Fatal("nil error, want one")
@@ -542,11 +548,12 @@ func TestCompileFilter(t *testing.T) {
 			if e, ok := BuiltinExpression(tt.want); ok {
 				expr = e
 			}
-			snap := uint32(AcceptLength)
-			if tt.snaplen > 0 {
-				snap = uint32(tt.snaplen)
+			opt := tt.opt
+			opt.SnapLen = AcceptLength
+			if tt.cfg.SnapLen > 0 {
+				opt.SnapLen = uint32(tt.cfg.SnapLen)
 			}
-			want, err := filter.Compile(expr, filter.Options{SnapLen: snap, KernelVLAN: tt.wantK})
+			want, err := filter.Compile(expr, opt)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -554,6 +561,12 @@ func TestCompileFilter(t *testing.T) {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
+	}
+	// Every built-in compiles for a Linux cooked capture.
+	for _, name := range FilterNames() {
+		if _, err := CompileFilter(name, FilterConfig{LinkType: sll}); err != nil {
+			t.Errorf("%s on SLL: %v", name, err)
+		}
 	}
 }
 

@@ -44,7 +44,8 @@ var (
 // LinkType values Options.LinkType names (the DLT_ numbers of
 // pcap-linktype(7)).
 const (
-	LinkTypeEthernet = 1 // DLT_EN10MB
+	LinkTypeEthernet = 1   // DLT_EN10MB
+	LinkTypeLinuxSLL = 113 // DLT_LINUX_SLL, Linux cooked capture v1
 )
 
 // Options tune the compiled program.
@@ -75,10 +76,13 @@ type Options struct {
 	NoOptimize bool
 
 	// LinkType is the link-layer header type of the frames the program
-	// will see, as a pcap LINKTYPE_/DLT_ number. 0 means
-	// LinkTypeEthernet, the only one supported: Compile refuses any other
-	// (Linux cooked captures, raw IP, ...) rather than compile offsets that
-	// would test the wrong bytes.
+	// will see, as a pcap LINKTYPE_/DLT_ number: 0 means
+	// LinkTypeEthernet. LinkTypeLinuxSLL (tcpdump -y LINUX_SLL) is the
+	// other one supported: the offsets follow the 16-byte cooked header,
+	// and what it lacks (a destination address, tags) is refused as
+	// libpcap refuses it ("ether host", "broadcast", "multicast",
+	// "vlan"). Compile refuses any other link type (SLL2, raw IP, ...)
+	// rather than compile offsets that would test the wrong bytes.
 	LinkType uint32
 }
 
@@ -89,7 +93,7 @@ type UnsupportedLinkTypeError struct {
 }
 
 func (e *UnsupportedLinkTypeError) Error() string {
-	return fmt.Sprintf("filter: link type %d is not supported: filters compile for Ethernet (link type 1) only", e.LinkType)
+	return fmt.Sprintf("filter: link type %d is not supported: filters compile for Ethernet (1) and Linux cooked captures (113) only", e.LinkType)
 }
 
 // SyntaxError reports an expression that cannot be compiled: a syntax
@@ -186,7 +190,7 @@ func quoteExcerpt(expr string, pos int) string {
 // with a *SyntaxError wrapping ErrTooLong, ErrTooDeep or ErrTooComplex; the
 // work done before that is linear in the expression's length.
 func Compile(expr string, opt Options) ([]bpf.Instruction, error) {
-	if opt.LinkType != 0 && opt.LinkType != LinkTypeEthernet {
+	if opt.LinkType != 0 && opt.LinkType != LinkTypeEthernet && opt.LinkType != LinkTypeLinuxSLL {
 		return nil, &UnsupportedLinkTypeError{LinkType: opt.LinkType}
 	}
 	if len(expr) > MaxExprLen {
@@ -218,7 +222,8 @@ func Compile(expr string, opt Options) ([]bpf.Instruction, error) {
 	}
 	var root node = constNode(true)
 	if toks[0].kind != tEOF {
-		p := &parser{expr: expr, toks: toks, hostmask: hostmask, kernelVLAN: opt.KernelVLAN}
+		p := &parser{expr: expr, toks: toks, hostmask: hostmask, kernelVLAN: opt.KernelVLAN,
+			sll: opt.LinkType == LinkTypeLinuxSLL}
 		root, err = p.parse()
 		if err != nil {
 			return nil, err

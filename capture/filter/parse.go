@@ -109,6 +109,7 @@ type parser struct {
 	i          int
 	hostmask   uint32
 	kernelVLAN bool
+	sll        bool // DLT_LINUX_SLL: a 16-byte cooked header, no MAC header
 
 	linktype, linkpl offset
 	vlanDepth        int
@@ -177,6 +178,12 @@ func (p *parser) expect(s string) (token, error) {
 func (p *parser) parse() (node, error) {
 	p.linktype = offset{k: 12}
 	p.linkpl = offset{k: 14}
+	if p.sll {
+		// packet(7)'s cooked header: packet type, ARPHRD type, address
+		// length, 8 address bytes, then the protocol at byte 14.
+		p.linktype = offset{k: 14}
+		p.linkpl = offset{k: 16}
+	}
 	n, _, err := p.parseExpr(qerr)
 	if err != nil {
 		return nil, err
@@ -488,6 +495,9 @@ func (p *parser) parseID(q qual) (node, qual, error) {
 		if q.proto != pLink || (q.addr != aDefault && q.addr != aHost) {
 			return nil, q, p.errAt(t.pos, "ethernet address used in non-ether expression")
 		}
+		if p.sll {
+			return nil, q, p.errAt(t.pos, "ethernet addresses supported only on ethernet/FDDI/token ring/802.11/ATM LANE/Fibre Channel")
+		}
 		return p.genEHost(mac, q.dir), q, nil
 	case tID:
 		p.next()
@@ -548,9 +558,39 @@ func cat(parts ...[]bpf.Instruction) []bpf.Instruction {
 	return r
 }
 
+// sllLinkType tests the protocol field of a Linux cooked header, as
+// libpcap's gen_linux_sll_linktype does: an EtherType, or for LLC SAPs
+// LINUX_SLL_P_802_2 (4) and the 802.2 header (LINUX_SLL_P_802_3, 1, is
+// Novell's raw 802.3 IPX).
+func (p *parser) sllLinkType(v uint32) node {
+	proto := func(k uint32) node { return test{stmts: p.ldType(2, 0), op: opJEQ, k: k} }
+	llc := proto(4)
+	switch v {
+	case 0x06, 0xfe, 0xf0: // LLCSAP_IP, LLCSAP_ISONS, LLCSAP_NETBEUI: DSAP and SSAP
+		return and(llc, test{stmts: p.ldPl(2, 0), op: opJEQ, k: v<<8 | v})
+	case 0xe0: // LLCSAP_IPX: Ethernet II, raw 802.3, 802.2 or SNAP
+		return or(proto(0x8137), proto(1), and(llc, or(
+			test{stmts: p.ldPl(1, 0), op: opJEQ, k: 0xe0},
+			and(test{stmts: p.ldPl(4, 4), op: opJEQ, k: 0x8137}, test{stmts: p.ldPl(4, 0), op: opJEQ, k: 0xaaaa0300}))))
+	case 0x809b, 0x80f3: // AppleTalk and AARP: Ethernet II or SNAP
+		snap, k := uint32(0xaaaa0300), v
+		if v == 0x809b {
+			snap, k = 0xaaaa0308, 0x0007809b
+		}
+		return or(proto(v), and(llc, test{stmts: p.ldPl(4, 4), op: opJEQ, k: k}, test{stmts: p.ldPl(4, 0), op: opJEQ, k: snap}))
+	}
+	if v <= 1500 {
+		return and(llc, test{stmts: p.ldPl(1, 0), op: opJEQ, k: v})
+	}
+	return proto(v)
+}
+
 // linktype tests the EtherType (or the 802.3 LLC header for values up to
 // 1500), as libpcap's gen_ether_linktype does for DLT_EN10MB.
 func (p *parser) ltTest(v uint32) node {
+	if p.sll {
+		return p.sllLinkType(v)
+	}
 	isLLC := not(test{stmts: p.ldType(2, 0), op: opJGT, k: 1500})
 	switch v {
 	case 0x06, 0xfe, 0xf0: // LLCSAP_IP, LLCSAP_ISONS, LLCSAP_NETBEUI: DSAP and SSAP
@@ -1097,6 +1137,13 @@ func (p *parser) checkPortProto(t token, want, real uint32) error {
 }
 
 func (p *parser) genCast(pq proto, t token) (node, error) {
+	if p.sll && (pq == pDefault || pq == pLink) {
+		// A cooked header has the source address only.
+		if t.text == "broadcast" {
+			return nil, p.errAt(t.pos, "not a broadcast link")
+		}
+		return nil, p.errAt(t.pos, "link-layer multicast filters supported only on ethernet/FDDI/token ring/ARCNET/802.11/ATM LANE/Fibre Channel")
+	}
 	if t.text == "broadcast" {
 		switch pq {
 		case pDefault, pLink:
@@ -1122,6 +1169,9 @@ func (p *parser) genCast(pq proto, t token) (node, error) {
 // the current link-type offset, with VLAN ID id when hasID, and moves the
 // offsets of everything parsed after it by the 4 bytes of the tag.
 func (p *parser) genVLAN(id uint32, hasID bool, pos int) (node, error) {
+	if p.sll {
+		return nil, p.errAt(pos, "no VLAN support for Linux cooked v1")
+	}
 	if hasID && id > 4095 {
 		return nil, p.errAt(pos, "VLAN tag %d greater than maximum 4095", id)
 	}
