@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
@@ -96,6 +97,30 @@ func isDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// isNumberWord reports whether s has the form of a number in libpcap's
+// scanner ([0-9]+ or 0x[0-9a-f]+), whether or not its value fits.
+func isNumberWord(s string) bool {
+	if len(s) > 2 && (s[:2] == "0x" || s[:2] == "0X") {
+		return isHex(s[2:])
+	}
+	return isDigits(s)
+}
+
+// numberError says why a word of number form is not a valid number, as
+// libpcap's stoulen does ("" when it is valid or not of number form).
+func numberError(s string) string {
+	if !isNumberWord(s) {
+		return ""
+	}
+	if _, ok := parseNum(s); ok {
+		return ""
+	}
+	if len(s) > 1 && s[0] == '0' && s[1] != 'x' && s[1] != 'X' && strings.ContainsAny(s, "89") {
+		return fmt.Sprintf("number %s contains a non-octal digit (a leading 0 means octal)", s)
+	}
+	return fmt.Sprintf("number %s out of range: numbers are 0 to 4294967295 (32 bits)", s)
 }
 
 // parseNum reads a number the way libpcap's scanner does: 0x hex, a leading
@@ -214,6 +239,11 @@ func lex(expr string) ([]token, error) {
 				w = w[:n]
 				t, _ = classify(w)
 			}
+			if t.kind == tID {
+				if msg := numberError(w); msg != "" {
+					return nil, &SyntaxError{Expr: expr, Pos: i, Msg: msg}
+				}
+			}
 			t.pos = i
 			toks = append(toks, t)
 			i += len(w)
@@ -276,12 +306,13 @@ func classify(w string) (token, int) {
 	if _, ok := parseEID(w); ok {
 		return token{kind: tEID, text: w}, len(w)
 	}
-	lw := strings.ToLower(w)
-	if v, ok := namedNums[lw]; ok {
+	// Keywords and named numbers are case-sensitive, as in libpcap's
+	// scanner: "ARP" is a name, not the keyword arp.
+	if v, ok := namedNums[w]; ok {
 		return token{kind: tNum, text: w, num: v}, len(w)
 	}
-	if keywords[lw] {
-		return token{kind: tKeyword, text: lw}, len(w)
+	if keywords[w] {
+		return token{kind: tKeyword, text: w}, len(w)
 	}
 	if len(w) == 12 && isHex(w) {
 		if _, ok := parseEID(w[0:2] + ":" + w[2:4] + ":" + w[4:6] + ":" + w[6:8] + ":" + w[8:10] + ":" + w[10:12]); ok {
