@@ -7,12 +7,9 @@ import (
 	"time"
 )
 
-// Snap length bounds. MaxSnapLen is tcpdump's (MAXIMUM_SNAPLEN in
-// libpcap); MinSnapLen keeps at least an Ethernet header.
-const (
-	MaxSnapLen = 262144
-	MinSnapLen = 14
-)
+// MinSnapLen is the smallest snap length RunConfig takes: an Ethernet
+// header. The largest is MaxSnapLen, tcpdump's.
+const MinSnapLen = 14
 
 // Source is what Run reads: a Ring, or anything that hands out frames in
 // batches the same way.

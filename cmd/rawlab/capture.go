@@ -102,31 +102,6 @@ func parseFileSize(s string) (int64, error) {
 	return int64(n * float64(mult)), nil
 }
 
-// compileFilter turns --filter into a BPF program: a built-in name, or a
-// pcap-filter(7) expression compiled in pure Go. live asks for code for a
-// kernel socket, which sees VLAN tags the kernel stripped.
-func compileFilter(expr string, snaplen int, live bool) ([]bpf.Instruction, error) {
-	expr = strings.TrimSpace(expr)
-	if expr == "" {
-		return nil, nil
-	}
-	if raw, err := capture.BuiltinFilter(expr); err == nil {
-		if snaplen > 0 {
-			raw = capture.ApplySnapLen(raw, snaplen)
-		}
-		prog, ok := bpf.Disassemble(raw)
-		if !ok {
-			return nil, fmt.Errorf("filter %q: built-in program does not disassemble", expr)
-		}
-		return prog, nil
-	}
-	opt := filter.Options{KernelVLAN: live}
-	if snaplen > 0 {
-		opt.SnapLen = uint32(snaplen)
-	}
-	return filter.Compile(expr, opt)
-}
-
 // captureFlagNames maps the fields of capture's configuration errors to
 // the flags that set them.
 var captureFlagNames = map[string]string{
@@ -160,15 +135,15 @@ func (f captureFlags) config(a *app) (capture.RunConfig, error) {
 	if rot.Active() && f.write == "" {
 		return cfg, usageErrorf("capture: -C and -G need -w FILE")
 	}
+	format, err := capture.ParseFormat(f.format)
+	if err != nil {
+		return cfg, usageError(err)
+	}
+	precision, err := capture.ParseTimePrecision(f.precision)
+	if err != nil {
+		return cfg, usageError(fmt.Errorf("capture: --time-stamp-precision: %w", err))
+	}
 	if f.write != "" {
-		format, err := capture.ParseFormat(f.format)
-		if err != nil {
-			return cfg, usageError(err)
-		}
-		precision, err := capture.ParseTimePrecision(f.precision)
-		if err != nil {
-			return cfg, usageError(fmt.Errorf("capture: --time-stamp-precision: %w", err))
-		}
 		cfg.Output = &capture.OutputConfig{Path: f.write, Rotation: rot, Recorder: capture.RecorderOptions{Format: format, Precision: precision}}
 		if f.write == "-" {
 			cfg.Output.Stream = a.stdout
@@ -186,7 +161,7 @@ func (f captureFlags) config(a *app) (capture.RunConfig, error) {
 			return cfg, usageError(fmt.Errorf("capture: -w: %w", err))
 		}
 	}
-	prog, err := compileFilter(f.filter, f.snaplen, true)
+	prog, err := capture.CompileFilter(f.filter, capture.FilterConfig{SnapLen: f.snaplen, Live: true})
 	if err == nil && prog != nil {
 		cfg.Ring.Filter, err = bpf.Assemble(prog)
 	}
@@ -202,7 +177,7 @@ func runCapture(ctx context.Context, a *app, f captureFlags) error {
 		return err
 	}
 	if f.dumpFilter {
-		prog, _ := compileFilter(f.filter, f.snaplen, true)
+		prog, _ := capture.CompileFilter(f.filter, capture.FilterConfig{SnapLen: f.snaplen, Live: true})
 		if prog == nil {
 			prog = []bpf.Instruction{bpf.RetConstant{Val: capture.AcceptLength}}
 		}

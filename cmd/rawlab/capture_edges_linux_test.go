@@ -137,6 +137,15 @@ func TestCaptureRotationSizeAndTime(t *testing.T) {
 	// Four seconds of pings, five a second: several -G periods, each
 	// with more frames than one -C file holds.
 	a.Exec(t, "ping", "-c", "20", "-i", "0.2", "-W", "2", "198.18.200.2")
+	// SIGINT once the last ring block has reached the files.
+	netnstest.WaitFor(t, 10*time.Second, "40 frames in the files", func() bool {
+		n := 0
+		matches, _ := filepath.Glob(filepath.Join(dir, "r-*"))
+		for _, m := range matches {
+			n += countFrames(m)
+		}
+		return n == 40
+	})
 	if err := p.Signal(unix.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -155,8 +164,8 @@ func TestCaptureRotationSizeAndTime(t *testing.T) {
 		periods[base] = append(periods[base], name)
 		path := filepath.Join(dir, name)
 		total += frameCount(t, path)
-		tsharkClean(t, path)
 	}
+	tsharkClean(t, filepath.Join(dir, entries[len(entries)-1].Name()))
 	if total != 40 {
 		t.Errorf("%d frames in the files, want the 40 of twenty pings", total)
 	}

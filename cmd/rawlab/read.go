@@ -7,9 +7,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/net/bpf"
-
 	"github.com/rawlab/rawlab/capture"
+	"github.com/rawlab/rawlab/capture/filter"
 	"github.com/rawlab/rawlab/craft"
 )
 
@@ -30,7 +29,7 @@ lines with --jsonl, or one JSON document with --json.
 
 Frames are decoded by their link type: Ethernet, Linux cooked captures (SLL,
 SLL2) and raw IP; each pcapng interface by its own. A file with any other
-link type is refused (exit 2). A filter applies to Ethernet frames.`,
+link type is refused (exit 2). A filter reads Ethernet and SLL frames.`,
 		Example: `  rawlab read lease.pcapng
   rawlab read scan.pcapng --jsonl | jq .frame.arp
   rawlab capture -i veth0 -w - | rawlab read - udp port 67`,
@@ -54,15 +53,22 @@ func runRead(a *app, path string, f readFlags) (err error) {
 	if f.count < 0 {
 		return usageErrorf("read: --count must not be negative")
 	}
-	var vm *bpf.VM
-	prog, err := compileFilter(f.filter, 0, false)
-	if err != nil {
-		return usageError(fmt.Errorf("read: %w", err))
-	}
-	if prog != nil {
-		if vm, err = bpf.NewVM(prog); err != nil {
-			return usageError(fmt.Errorf("read: filter %q: %w", f.filter, err))
+	// The filter, compiled for each link type the file has.
+	vms := map[craft.LinkType]*filter.VM{}
+	vmFor := func(lt craft.LinkType) (*filter.VM, error) {
+		if vm, ok := vms[lt]; ok || f.filter == "" {
+			return vm, nil
 		}
+		prog, err := capture.CompileFilter(f.filter, capture.FilterConfig{LinkType: uint32(lt)})
+		var vm *filter.VM
+		if err == nil && prog != nil {
+			vm, err = filter.NewVM(prog)
+		}
+		vms[lt] = vm
+		return vm, err
+	}
+	if _, err := vmFor(craft.LinkEthernet); err != nil {
+		return usageError(fmt.Errorf("read: %w", err))
 	}
 	var r *capture.FileReader
 	if path == "-" {
@@ -98,13 +104,12 @@ func runRead(a *app, path string, f readFlags) (err error) {
 		if !lt.Decoded() {
 			return usageErrorf("read: %s: link type %d (%s) is not decoded: rawlab reads Ethernet, LINUX_SLL, LINUX_SLL2 and RAW", path, rec.LinkType, rec.LinkType)
 		}
-		if vm != nil {
-			if lt.Canonical() != craft.LinkEthernet {
-				return usageErrorf("read: %s: a filter applies to Ethernet frames, and this one is %s", path, lt)
-			}
-			if keep, err := vm.Run(rec.Data); err != nil || keep == 0 {
-				continue
-			}
+		vm, err := vmFor(lt.Canonical())
+		if err != nil {
+			return usageError(fmt.Errorf("read: %s: %w", path, err))
+		}
+		if vm != nil && !vm.Match(rec.Data, rec.Length) {
+			continue
 		}
 		if err := p.PrintFrame(lt, rec.Time, rec.Data, rec.Length, rec.Dir, rec.Comment); err != nil {
 			return err
