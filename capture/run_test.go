@@ -483,3 +483,30 @@ func TestStrftime(t *testing.T) {
 		}
 	}
 }
+
+func TestParseSize(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"", 0, true},
+		{"1", 1000000, true},
+		{"0.5", 500000, true},
+		{"512k", 512 << 10, true},
+		{"10M", 10 << 20, true},
+		{"1g", 1 << 30, true},
+		{"0", 0, false},
+		{"-1", 0, false},
+		{"NaN", 0, false},
+		{"1e300", 0, false},
+		{"k", 0, false},
+		{"ten", 0, false},
+	} {
+		got, err := ParseSize(tt.in)
+		var ce *ConfigError
+		if (err == nil) != tt.ok || got != tt.want || (err != nil && !errors.As(err, &ce)) {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -85,28 +84,20 @@ alone. Each file has its own statistics block. -Q in is done by the kernel
 	return cmd
 }
 
-// parseFileSize parses -C: millions of bytes as tcpdump counts them, or a
-// number with a k, m or g suffix (powers of 1024).
-func parseFileSize(s string) (int64, error) {
-	if s == "" {
-		return 0, nil
-	}
-	mult := int64(1000000)
-	if m, ok := map[string]int64{"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[strings.ToLower(s[len(s)-1:])]; ok {
-		mult, s = m, s[:len(s)-1]
-	}
-	n, err := strconv.ParseFloat(s, 64)
-	if err != nil || n <= 0 || n*float64(mult) > 1<<62 {
-		return 0, usageErrorf("capture: -C %q: want a positive size in millions of bytes, or with a k, m or g suffix", s)
-	}
-	return int64(n * float64(mult)), nil
-}
-
 // captureFlagNames maps the fields of capture's configuration errors to
 // the flags that set them.
 var captureFlagNames = map[string]string{
 	"SnapLen": "-s", "RingBuffer": "-B", "Duration": "--duration", "Direction": "-Q",
 	"Rotation.Size": "-C", "Rotation.Period": "-G", "Rotation.Count": "-W", "Rotation": "-C/-G with -w -",
+}
+
+// flagError names the flag of a configuration error (exit 2).
+func flagError(err error) error {
+	var ce *capture.ConfigError
+	if errors.As(err, &ce) && captureFlagNames[ce.Field] != "" {
+		return usageErrorf("capture: %s %s: %s", captureFlagNames[ce.Field], ce.Value, ce.Reason)
+	}
+	return usageError(err)
 }
 
 // config turns the flags into capture's configuration; every value is
@@ -127,9 +118,9 @@ func (f captureFlags) config(a *app) (capture.RunConfig, error) {
 	default:
 		return cfg, usageErrorf("capture: -Q %q: want in, out or inout", f.direction)
 	}
-	size, err := parseFileSize(f.fileSize)
+	size, err := capture.ParseSize(f.fileSize)
 	if err != nil {
-		return cfg, err
+		return cfg, flagError(err)
 	}
 	rot := capture.Rotation{Size: size, Period: time.Duration(f.period) * time.Second, Count: f.fileCount}
 	if rot.Active() && f.write == "" {
@@ -150,11 +141,7 @@ func (f captureFlags) config(a *app) (capture.RunConfig, error) {
 		}
 	}
 	if err := cfg.Validate(); err != nil {
-		var ce *capture.ConfigError
-		if errors.As(err, &ce) && captureFlagNames[ce.Field] != "" {
-			return cfg, usageErrorf("capture: %s %s: %s", captureFlagNames[ce.Field], ce.Value, ce.Reason)
-		}
-		return cfg, usageError(err)
+		return cfg, flagError(err)
 	}
 	if cfg.Output != nil && cfg.Output.Stream == nil {
 		if err := outfile.Check(capture.Strftime(f.write, time.Now())); err != nil {
@@ -199,14 +186,17 @@ func runCapture(ctx context.Context, a *app, f captureFlags) error {
 			return p.PrintFrame(craft.LinkEthernet, info.Time, data, info.Length, info.Dir, "")
 		}
 	}
-	started := false
+	started, snap := false, max(f.snaplen, 0)
+	if snap == 0 {
+		snap = capture.MaxSnapLen
+	}
 	cfg.OnReady = func() error {
 		started = true
 		if err := privdrop.Drop(privdrop.Config{User: a.user}); err != nil {
 			return usageError(fmt.Errorf("capture: %w", err))
 		}
 		// tcpdump's opening line; tests and scripts wait for it.
-		fmt.Fprintf(a.stderr, "listening on %s, link-type EN10MB (Ethernet), snapshot length %d bytes\n", ifname, orDefault(f.snaplen, capture.MaxSnapLen))
+		fmt.Fprintf(a.stderr, "listening on %s, link-type EN10MB (Ethernet), snapshot length %d bytes\n", ifname, snap)
 		return nil
 	}
 	res, err := capture.Capture(ctx, ifname, cfg)
@@ -216,15 +206,13 @@ func runCapture(ctx context.Context, a *app, f captureFlags) error {
 		}
 		return usageError(err)
 	}
-	{
-		written := ""
-		if cfg.Output != nil {
-			written = fmt.Sprintf("%d written, ", res.Written)
-		}
-		fmt.Fprintf(a.stderr, "%d captured, %s%d dropped by kernel\n", res.Captured, written, res.Stats.Drops)
-		if res.StatsErr == nil {
-			fmt.Fprintf(a.stderr, "%d received by filter\n", res.Stats.Packets)
-		}
+	written := ""
+	if cfg.Output != nil {
+		written = fmt.Sprintf("%d written, ", res.Written)
+	}
+	fmt.Fprintf(a.stderr, "%d captured, %s%d dropped by kernel\n", res.Captured, written, res.Stats.Drops)
+	if res.StatsErr == nil {
+		fmt.Fprintf(a.stderr, "%d received by filter\n", res.Stats.Packets)
 	}
 	if p != nil {
 		extra := map[string]any{"interface": ifname, "captured": res.Captured, "dropped": res.Stats.Drops}
@@ -248,14 +236,6 @@ func runCapture(ctx context.Context, a *app, f captureFlags) error {
 		return err
 	}
 	return failure(err)
-}
-
-// orDefault returns v, or def when v is 0.
-func orDefault(v, def int) int {
-	if v == 0 {
-		return def
-	}
-	return v
 }
 
 // removeOnError removes path when *err is set: a command that fails leaves
