@@ -6,10 +6,10 @@ import (
 	"io"
 	"strings"
 
-	"github.com/spf13/cobra"
 	"github.com/rawlab/rawlab/capture"
 	"github.com/rawlab/rawlab/capture/filter"
 	"github.com/rawlab/rawlab/craft"
+	"github.com/spf13/cobra"
 )
 
 type readFlags struct {
