@@ -97,7 +97,7 @@ wait_line() {
 
 # frames_in FILE: the whole frames a capture file holds, up to a block cut
 # short by the kill (tcpdump -r reads up to it and complains after).
-frames_in() { tcpdump -n -r "$1" 2>/dev/null | wc -l; }
+frames_in() { { tcpdump -n -r "$1" 2>/dev/null || true; } | wc -l; }
 
 # run_one NAME: capture, send, SIGKILL; prints "arrived infile".
 run_one() {
