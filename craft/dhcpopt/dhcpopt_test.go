@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -436,6 +437,40 @@ func TestParseClientID(t *testing.T) {
 		}
 		if err != nil || !bytes.Equal(got, tt.want) {
 			t.Errorf("ParseClientID(%q) = % x, %v; want % x", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestMessageSpecBuild(t *testing.T) {
+	mac := net.HardwareAddr{2, 0, 0x5e, 0, 0x53, 1}
+	spec := MessageSpec{Type: dhcpv4.MessageTypeOffer, XID: 0x2a, CHAddr: mac, YIAddr: netip.MustParseAddr("198.18.0.9"),
+		ServerID: netip.MustParseAddr("198.18.0.1"), Hostname: "h", Request: []Code{1, 3}, Broadcast: true,
+		Options: []string{"53=2", "51=u32:3600", "12=str:h"}}
+	m, err := spec.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.OpCode != dhcpv4.OpcodeBootReply || m.MessageType() != dhcpv4.MessageTypeOffer || m.TransactionID != (dhcpv4.TransactionID{0, 0, 0, 0x2a}) ||
+		!m.YourIPAddr.Equal(net.IP{198, 18, 0, 9}) || m.HostName() != "h" || m.IPAddressLeaseTime(0) != time.Hour || !m.IsBroadcast() ||
+		!bytes.Equal(m.Options.Get(dhcpv4.OptionParameterRequestList), []byte{1, 3}) {
+		t.Errorf("built %s", m.Summary())
+	}
+	var ce *ConflictError
+	for _, opts := range [][]string{{"53=5"}, {"12=str:other"}, {"55=1"}} {
+		s := spec
+		s.Options = opts
+		if _, err := s.Build(); !errors.As(err, &ce) {
+			t.Errorf("options %q: %v, want a *ConflictError", opts, err)
+		}
+	}
+	for in, want := range map[string]dhcpv4.MessageType{"discover": 1, "ACK": 5, "Inform": 8, "3": 3} {
+		if got, err := ParseMessageType(in); err != nil || got != want {
+			t.Errorf("ParseMessageType(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"hello", "9", "0", "DHCPDISCOVER"} {
+		if _, err := ParseMessageType(in); err == nil {
+			t.Errorf("ParseMessageType(%q): no error", in)
 		}
 	}
 }
