@@ -93,6 +93,7 @@ func parseShorthand(v string) ([]byte, error) {
 type ConflictError struct {
 	Code        Code
 	Given, Have []byte
+	Fixed       bool // Have is the caller's fixed value, not another setting
 }
 
 // Error names the option and both values.
@@ -117,7 +118,7 @@ func Compile(options []string, fixed map[Code][]byte) ([]dhcpv4.Modifier, []Sett
 		}
 		if have, ok := fixed[st.Code]; ok {
 			if !bytes.Equal(have, st.Data) {
-				return nil, nil, &ConflictError{Code: st.Code, Given: st.Data, Have: have}
+				return nil, nil, &ConflictError{Code: st.Code, Given: st.Data, Have: have, Fixed: true}
 			}
 			continue
 		}

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"time"
 
 	"github.com/rawlab/rawlab/capture"
@@ -150,7 +151,8 @@ func wait(ctx context.Context, conn Conn, c *Config, r *Result) error {
 			if ctx.Err() != nil {
 				return fmt.Errorf("send: %w", ctx.Err())
 			}
-			if wctx.Err() != nil {
+			// The socket's deadline may fire just before the context's.
+			if wctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
 				return nil
 			}
 			return fmt.Errorf("send: receive: %w", err)
