@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
-	"encoding/json"
-		"fmt"
+	"fmt"
 	"math"
 	"net"
 	"net/netip"
@@ -23,141 +21,83 @@ import (
 
 // craftFlags are the flags every `craft` subcommand shares.
 type craftFlags struct {
-	srcMAC, dstMAC string
-	vlans          []int
-	vlanPrio       []int
-	badChecksum    string
-	hex            bool
-	write, format  string
-	send           bool
-	count          int
-	rate           float64
-	wait           time.Duration
+	srcMAC, dstMAC             craft.MACFlag
+	badChecksum, write, format string
+	vlans, vlanPrio            []int
+	hex, send                  bool
+	count                      int
+	rate                       float64
+	wait                       time.Duration
 }
 
 func (f *craftFlags) register(fl *pflag.FlagSet) {
-	fl.StringVar(&f.srcMAC, "src-mac", "", "Ethernet source `MAC`, or random (default: the interface's, or zero without -i)")
-	fl.StringVar(&f.dstMAC, "dst-mac", "", "Ethernet destination `MAC`, or random (default depends on the frame)")
-	fl.IntSliceVar(&f.vlans, "vlan", nil, "802.1Q tag with VLAN `ID` 0-4095; several (100,10 or repeated) stack QinQ tags, outermost first (802.1ad TPID outside)")
+	fl.Var(&f.srcMAC, "src-mac", "Ethernet source, or random (default: the interface's, or zero without -i)")
+	fl.Var(&f.dstMAC, "dst-mac", "Ethernet destination, or random (default depends on the frame)")
+	fl.IntSliceVar(&f.vlans, "vlan", nil, "802.1Q tag with VLAN `ID` 0-4095; several (100,10) stack QinQ tags, outermost first")
 	fl.IntSliceVar(&f.vlanPrio, "vlan-priority", nil, "priority code point `PCP` 0-7 of the tags: one for all, or one per --vlan")
-	fl.StringVar(&f.badChecksum, "bad-checksum", "", "send a wrong checksum on purpose: ip, udp or icmp")
+	fl.StringVar(&f.badChecksum, "bad-checksum", "", "make a checksum wrong on purpose: ip, udp or icmp")
 	fl.BoolVar(&f.hex, "hex", false, "print a hex dump of each frame")
 	fl.StringVarP(&f.write, "write", "w", "", "write the frames to `FILE` (pcapng, or pcap with --format pcap)")
 	fl.StringVar(&f.format, "format", "pcapng", "file format for -w: pcapng or pcap")
 	fl.BoolVar(&f.send, "send", false, "send on the interface given with -i")
 	fl.IntVar(&f.count, "count", 1, "with --send: send `N` frames")
 	fl.Float64Var(&f.rate, "rate", 0, "with --send: at most `PPS` frames per second (0: as fast as possible)")
-	fl.DurationVar(&f.wait, "wait", 0, "with --send: wait `D` (a Go duration: 500ms, 2s) for replies that match and print them")
+	fl.DurationVar(&f.wait, "wait", 0, "with --send: wait `D` (500ms, 2s) for replies that match and print them")
 }
 
 // ether is the validated Ethernet part of the flags.
 type ether struct {
-	ifi      *net.Interface
 	src, dst net.HardwareAddr // dst nil: the subcommand picks
 	vlans    []craft.VLAN
 	bad      craft.ChecksumLayer
 }
 
-// header returns the Ethernet header; one tag goes in it (the builders pad
-// the frame with it), a stack is added by tagged.
+// header returns the Ethernet header; runCraft inserts the tags.
 func (e ether) header(defaultDst net.HardwareAddr, t craft.EtherType) craft.Ethernet {
-	h := craft.Ethernet{Dst: e.dst, Src: e.src, EtherType: t}
-	if h.Dst == nil {
-		h.Dst = defaultDst
-	}
-	if len(e.vlans) == 1 {
-		h.VLAN = &e.vlans[0]
-	}
-	return h
+	return craft.Ethernet{Dst: cmp0(e.dst, defaultDst), Src: e.src, EtherType: t}
 }
 
-// frames wraps a builder with what the shared flags add: a spoiled checksum
-// and stacked tags. It reuses one scratch buffer.
-func (e ether) frames(build func(b []byte, i int) []byte) func([]byte, int) []byte {
-	var tmp []byte
-	return func(b []byte, i int) []byte {
-		if e.bad == 0 && len(e.vlans) < 2 {
-			return build(b, i)
-		}
-		tmp = build(tmp[:0], i)
-		if e.bad != 0 {
-			craft.BreakChecksum(tmp, e.bad) // checked on frame 0 by validate
-		}
-		if len(e.vlans) < 2 {
-			return append(b, tmp...)
-		}
-		return craft.AppendTagged(b, tmp, e.vlans)
-	}
-}
-
-// validate checks the shared flags and the interface. It sends nothing.
-func (f *craftFlags) validate(a *app, fl *pflag.FlagSet) (ether, error) {
-	var e ether
-	var err error
-	if err := intFlag("--count", f.count, 1, send.MaxCount); err != nil {
-		return e, err
-	}
+// validate checks the shared flags, then the interface. It sends nothing.
+func (f *craftFlags) validate(a *app, fl *pflag.FlagSet) (e ether, err error) {
 	switch {
+	case f.count < 1 || f.count > send.MaxCount:
+		return e, usageErrorf("--count %d: want 1-%d", f.count, send.MaxCount)
+	case !(f.rate >= 0) || math.IsInf(f.rate, 0):
+		return e, usageErrorf("--rate %v: want a number of frames per second, 0 (as fast as possible) or more", f.rate)
+	case f.wait < 0:
+		return e, usageErrorf("--wait %v: want a duration of 0 or more", f.wait)
 	case f.wait != 0 && !f.send:
 		return e, usageErrorf("--wait needs --send")
 	case fl.Changed("count") && !f.send:
 		return e, usageErrorf("--count needs --send")
-	case len(f.vlanPrio) > 0 && len(f.vlans) == 0:
-		return e, usageErrorf("--vlan-priority needs --vlan")
-	case len(f.vlanPrio) > 1 && len(f.vlanPrio) != len(f.vlans):
-		return e, usageErrorf("--vlan-priority: %d values for %d tags: give one, or one per tag", len(f.vlanPrio), len(f.vlans))
 	}
-	if f.write != "" {
-		if err := outfile.Check(f.write); err != nil {
-			return e, usageError(err)
-		}
-	}
-	if !(f.rate >= 0) || math.IsInf(f.rate, 0) {
-		return e, usageErrorf("--rate %v: want a number of frames per second, 0 (as fast as possible) or more", f.rate)
-	}
-	if f.wait < 0 {
-		return e, usageErrorf("--wait %v: want a duration of 0 or more", f.wait)
-	}
-	if _, err := capture.ParseFormat(f.format); err != nil {
-		return e, usageError(fmt.Errorf("--format: %w", err))
-	}
-	for i, id := range f.vlans {
-		v := craft.VLAN{ID: uint16(id)}
-		if id < 0 || id > craft.MaxVLANID {
-			return e, usageErrorf("--vlan %d: want 0-%d", id, craft.MaxVLANID)
-		}
-		if len(f.vlanPrio) > 0 {
-			p := f.vlanPrio[min(i, len(f.vlanPrio)-1)]
-			if p < 0 || p > 7 {
-				return e, usageErrorf("--vlan-priority %d: want 0-7", p)
-			}
-			v.Priority = uint8(p)
-		}
-		e.vlans = append(e.vlans, v)
+	if e.vlans, err = craft.ParseVLANs(f.vlans, f.vlanPrio); err != nil {
+		return e, usageErrorf("--vlan/--vlan-priority: %v", stripPkg(err))
 	}
 	if f.badChecksum != "" {
 		if e.bad, err = craft.ParseChecksumLayer(f.badChecksum); err != nil {
-			return e, usageError(fmt.Errorf("--bad-checksum: %w", stripPkg(err)))
+			return e, usageErrorf("--bad-checksum: %v", stripPkg(err))
 		}
 	}
-	if e.src, err = parseMACFlag("--src-mac", f.srcMAC); err != nil {
+	if _, err := capture.ParseFormat(f.format); err != nil {
+		return e, usageErrorf("--format: %v", stripPkg(err))
+	}
+	if err := outputPathCheck(f.write); err != nil {
 		return e, err
 	}
-	if e.dst, err = parseMACFlag("--dst-mac", f.dstMAC); err != nil {
-		return e, err
-	}
-	// The environment last, so that bad usage is named first.
-	if f.send || a.iface != "" {
+	e.src, e.dst = f.srcMAC.HardwareAddr, f.dstMAC.HardwareAddr
+	if f.send || a.iface != "" { // the environment last, so bad usage is named first
 		ifname, err := a.needInterface()
 		if err != nil {
 			return e, err
 		}
-		if e.ifi, err = capture.LookupInterface(ifname); err != nil {
+		ifi, err := capture.LookupInterface(ifname)
+		if err != nil {
 			return e, usageError(err)
 		}
-	}
-	if e.src == nil && e.ifi != nil {
-		e.src = e.ifi.HardwareAddr
+		if e.src == nil {
+			e.src = ifi.HardwareAddr
+		}
 	}
 	if e.src == nil {
 		e.src = make(net.HardwareAddr, 6)
@@ -191,32 +131,22 @@ func outputPathCheck(path string) error {
 	return usageError(outfile.Check(path))
 }
 
-// parseMACFlag parses a MAC flag with craft.ParseMAC; "random" gives a
-// random locally administered unicast address, "" nil.
+// parseMACFlag and parseIPv4Flag parse a flag's string with craft's flag
+// values ("" gives nil and def); other commands use them.
 func parseMACFlag(name, s string) (net.HardwareAddr, error) {
-	if s == "" {
-		return nil, nil
+	var m craft.MACFlag
+	if err := m.Set(s); s != "" && err != nil {
+		return nil, usageErrorf("%s %q: %v", name, s, err)
 	}
-	if strings.EqualFold(s, "random") {
-		return craft.RandomMAC(), nil
-	}
-	mac, err := craft.ParseMAC(s)
-	if err != nil {
-		return nil, usageErrorf("%s: %v", name, stripPkg(err))
-	}
-	return mac, nil
+	return m.HardwareAddr, nil
 }
 
-// parseIPv4Flag parses an IPv4 address flag; empty gives def.
 func parseIPv4Flag(name, s string, def netip.Addr) (netip.Addr, error) {
-	if s == "" {
-		return def, nil
+	var a craft.IPv4Flag
+	if err := a.Set(s); s != "" && err != nil {
+		return netip.Addr{}, usageErrorf("%s %q: %v", name, s, err)
 	}
-	ip, err := netip.ParseAddr(s)
-	if err != nil || !ip.Is4() {
-		return netip.Addr{}, usageErrorf("%s %q: not an IPv4 address", name, s)
-	}
-	return ip, nil
+	return a.Or(def), nil
 }
 
 // intFlag checks that an integer flag lies in [lo, hi].
@@ -233,15 +163,9 @@ func newCraftCmd(a *app) *cobra.Command {
 		Short: "Build a frame from flags: print it, dump it, write it or send it",
 		Long: `Craft builds Ethernet frames (ARP, ICMP echo, DHCP, or raw bytes) from flags,
 computing every length and checksum (or spoiling one with --bad-checksum),
-and then:
-
-  prints it decoded (the default; --json, --jsonl as docs/json.md says),
-  --hex      prints a hex dump,
-  -w FILE    writes it to pcapng (or pcap with --format pcap),
-  --send     sends it on -i IF (--count N, --rate PPS), frames built as sent,
-  --wait D   with --send: prints the replies that match it (the ARP reply to
-             our request, the DHCP reply with our xid, the echo reply with our
-             id and sequence) and exits 1 when none came.`,
+and prints them decoded (--json, --jsonl: docs/json.md), --hex dumps them,
+-w writes them, --send sends them on -i IF (--count, --rate; built as they
+go), and --wait D prints the replies that match (exit 1 when none came).`,
 		Example: `  rawlab craft arp --op request --target-ip 198.18.0.1 --sender-ip 0.0.0.0 --src-mac 02:00:00:00:00:01 --vlan 10
   rawlab craft dhcp --type discover --xid 0 --mac 02:00:00:00:00:01 --option 55=1,3,6,15 --hostname lab1 --hex
   rawlab craft icmp -i veth0 --dst-ip 198.18.0.1 --src-ip 198.18.0.2 --send --wait 1s`,
@@ -258,101 +182,14 @@ type craftSpec struct {
 	filter string
 }
 
-// maxJSONFrames bounds the frames one --json document lists; --jsonl
-// streams them all.
-const maxJSONFrames = 1000
-
-// craftOut prints frames as text, JSON lines or one JSON document.
-type craftOut struct {
-	a      *app
-	hex    bool
-	rec    *capture.Recorder
-	doc    craftDoc
-	frames int
-}
-
-type craftDoc struct {
-	Frames      []craftFrame `json:"frames"`
-	Sent        int          `json:"sent"`
-	Received    int          `json:"received"`
-	Truncated   bool         `json:"frames_truncated,omitempty"`
-	Interrupted bool         `json:"interrupted,omitempty"`
-}
-
-type craftFrame struct {
-	Record    string        `json:"record,omitempty"`
-	Time      *time.Time    `json:"time,omitempty"`
-	Direction string        `json:"direction,omitempty"`
-	Frame     craft.Summary `json:"frame"`
-}
-
-func (o *craftOut) frame(at time.Time, frame []byte, dir capture.Direction, length int) error {
-	s := craft.SummarizeLink(craft.LinkEthernet, frame, max(length, len(frame)))
-	r := craftFrame{Frame: s}
-	if !at.IsZero() {
-		at = at.UTC()
-		r.Time = &at
-	}
-	if dir != 0 {
-		r.Direction = dir.String()
-	}
-	if o.rec != nil {
-		if err := o.rec.Write(capture.Record{Time: at, Data: frame, Length: length, Dir: dir}); err != nil {
-			return err
-		}
-	}
-	switch {
-	case o.a.jsonl:
-		r.Record = "frame"
-		return json.NewEncoder(o.a.stdout).Encode(r)
-	case o.a.json:
-		if o.frames++; o.frames > maxJSONFrames {
-			o.doc.Truncated = true
-			return nil
-		}
-		o.doc.Frames = append(o.doc.Frames, r)
-		return nil
-	}
-	line := s.String()
-	if !at.IsZero() {
-		line = at.Local().Format("15:04:05.000000") + " " + map[capture.Direction]string{capture.Inbound: "In  ", capture.Outbound: "Out "}[dir] + line
-	}
-	if _, err := fmt.Fprintln(o.a.stdout, line); err != nil {
-		return err
-	}
-	if o.hex {
-		_, err := fmt.Fprint(o.a.stdout, hex.Dump(frame))
-		return err
-	}
-	return nil
-}
-
-// end prints the document or the summary line.
-func (o *craftOut) end(sent, received int, interrupted bool) error {
-	switch {
-	case o.a.jsonl && sent > 0:
-		return json.NewEncoder(o.a.stdout).Encode(map[string]any{"record": "summary", "sent": sent, "received": received})
-	case o.a.json:
-		o.doc.Sent, o.doc.Received, o.doc.Interrupted = sent, received, interrupted
-		if o.doc.Frames == nil {
-			o.doc.Frames = []craftFrame{}
-		}
-		return json.NewEncoder(o.a.stdout).Encode(o.doc)
-	}
-	return nil
-}
-
 // runCraft does the outputs the flags ask for: print, hex, file, send, wait.
 func runCraft(ctx context.Context, a *app, f *craftFlags, e ether, spec craftSpec) (err error) {
-	build := e.frames(spec.build)
-	if e.bad != 0 {
-		if err := craft.BreakChecksum(spec.build(nil, 0), e.bad); err != nil {
-			return usageError(fmt.Errorf("--bad-checksum %s: %w", e.bad, stripPkg(err)))
-		}
+	build, err := craft.Finish(spec.build, e.vlans, e.bad)
+	if err != nil {
+		return usageErrorf("--bad-checksum %s: %v", e.bad, stripPkg(err))
 	}
 	cfg := send.Config{Count: f.count, Build: build, Rate: f.rate, Wait: f.wait, Match: spec.match}
-	// Open the socket and the file before dropping privileges, and both
-	// before anything is printed.
+	// Open the socket and the file, then drop privileges, then print.
 	var conn *capture.Conn
 	if f.send {
 		ccfg := capture.Config{SendOnly: f.wait == 0}
@@ -366,7 +203,10 @@ func runCraft(ctx context.Context, a *app, f *craftFlags, e ether, spec craftSpe
 		}
 		defer conn.Close()
 	}
-	o := &craftOut{a: a, hex: f.hex}
+	o := &send.Printer{W: a.stdout, Format: send.Text, Hex: f.hex}
+	if a.json || a.jsonl {
+		o.Format = map[bool]send.Format{true: send.JSON, false: send.JSONL}[a.json]
+	}
 	if f.write != "" {
 		format, _ := capture.ParseFormat(f.format)
 		file, err := outfile.Create(f.write, 0)
@@ -374,11 +214,11 @@ func runCraft(ctx context.Context, a *app, f *craftFlags, e ether, spec craftSpe
 			return usageError(err)
 		}
 		defer file.Close()
-		if o.rec, err = capture.NewRecorder(file, capture.RecorderOptions{Format: format, Interface: a.iface}); err != nil {
+		if o.File, err = capture.NewRecorder(file, capture.RecorderOptions{Format: format, Interface: a.iface}); err != nil {
 			return err
 		}
 		defer func() {
-			if cerr := o.rec.Close(); err == nil && cerr != nil {
+			if cerr := o.File.Close(); err == nil && cerr != nil {
 				err = cerr
 			}
 		}()
@@ -387,18 +227,17 @@ func runCraft(ctx context.Context, a *app, f *craftFlags, e ether, spec craftSpe
 		return usageError(err)
 	}
 	if !f.send {
-		if err := o.frame(time.Time{}, build(nil, 0), 0, 0); err != nil {
+		if err := o.Frame(time.Time{}, cfg.Build(nil, 0), 0, 0); err != nil {
 			return err
 		}
-		return o.end(0, 0, false)
+		return o.End(send.Result{}, false)
 	}
-	cfg.Sent = func(_ int, at time.Time, frame []byte) error { return o.frame(at, frame, capture.Outbound, 0) }
+	cfg.Sent = func(_ int, at time.Time, frame []byte) error { return o.Frame(at, frame, capture.Outbound, 0) }
 	cfg.Reply = func(frame []byte, info capture.FrameInfo) error {
-		return o.frame(info.Time, frame, info.Dir, info.Length)
+		return o.Frame(info.Time, frame, info.Dir, info.Length)
 	}
 	res, err := send.Run(ctx, conn, cfg)
-	interrupted := ctx.Err() != nil
-	if perr := o.end(res.Sent, res.Replies, interrupted); err == nil {
+	if perr := o.End(res, ctx.Err() != nil); err == nil {
 		err = perr
 	}
 	fmt.Fprintf(a.stderr, "%d sent on %s\n", res.Sent, a.iface)

@@ -28,10 +28,10 @@ func TestCraftBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"bad mac", with(arp, "--src-mac", "02:00:00:00:00"), "--src-mac: invalid MAC address"},
+		{"bad mac", with(arp, "--src-mac", "02:00:00:00:00"), `"--src-mac" flag: not a MAC address: want 6 groups`},
 		{"bad ip", []string{"craft", "arp", "--target-ip", "198.18.0.300"}, "not an IPv4 address"},
 		{"bad op", with(arp, "--op", "shout"), "--op"},
-		{"bad hex", []string{"craft", "raw", "--hex-data", "ffzz"}, "not hex"},
+		{"bad hex", []string{"craft", "raw", "--hex-data", "ffzz"}, "--hex-data: hex: encoding/hex: invalid byte"},
 		{"short raw", []string{"craft", "raw", "--hex-data", "ffff"}, "shorter than an Ethernet header"},
 		{"size -1", with(icmp, "--size", "-1"), "--size -1: want 0-1472"},
 		{"size huge", with(icmp, "--size", "9223372036854775807"), "--size 9223372036854775807: want 0-1472"},
@@ -41,10 +41,10 @@ func TestCraftBadInput(t *testing.T) {
 		{"rate negative", with(icmp, "--rate", "-1"), "--rate -1"},
 		{"id range", with(icmp, "--id", "70000"), "--id 70000: want 0-65535"},
 		{"data and size", with(icmp, "--data", "00", "--size", "3"), "exclude each other"},
-		{"vlan -2", with(arp, "--vlan", "-2"), "--vlan -2: want 0-4095"},
-		{"vlan 4096", with(arp, "--vlan", "4096"), "--vlan 4096: want 0-4095"},
-		{"priority without vlan", with(arp, "--vlan-priority", "3"), "--vlan-priority needs --vlan"},
-		{"priority range", with(arp, "--vlan", "5", "--vlan-priority", "8"), "--vlan-priority 8: want 0-7"},
+		{"vlan -2", with(arp, "--vlan", "-2"), "--vlan/--vlan-priority: vlan -2: want 0-4095"},
+		{"vlan 4096", with(arp, "--vlan", "4096"), "--vlan/--vlan-priority: vlan 4096: want 0-4095"},
+		{"priority without vlan", with(arp, "--vlan-priority", "3"), "--vlan/--vlan-priority: vlan priority without a vlan"},
+		{"priority range", with(arp, "--vlan", "5", "--vlan-priority", "8"), "--vlan/--vlan-priority: vlan priority 8: want 0-7"},
 		{"priorities per tag", with(arp, "--vlan", "5,6,7", "--vlan-priority", "1,2"), "2 values for 3 tags"},
 		{"bad checksum name", with(icmp, "--bad-checksum", "tcp"), "--bad-checksum: checksum \"tcp\": want ip, udp or icmp"},
 		{"bad checksum absent", with(icmp, "--bad-checksum", "udp"), "--bad-checksum udp"},
@@ -91,16 +91,17 @@ func TestCraftARPHex(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	lines := strings.SplitN(stdout, "\n", 2)
-	wantLine := "02:00:00:00:00:01 > ff:ff:ff:ff:ff:ff, ethertype 802.1Q (0x8100), length 60: vlan 10, p 0, ethertype ARP (0x0806), Request who-has 198.18.0.1 tell 0.0.0.0, length 42"
+	wantLine := "02:00:00:00:00:01 > ff:ff:ff:ff:ff:ff, ethertype 802.1Q (0x8100), length 64: vlan 10, p 0, ethertype ARP (0x0806), Request who-has 198.18.0.1 tell 0.0.0.0, length 46"
 	if diff := cmp.Diff(wantLine, lines[0]); diff != "" {
 		t.Errorf("summary line (-want +got):\n%s", diff)
 	}
 	// Ethernet (dst, src, 802.1Q TPID and TCI 10, EtherType ARP), then
 	// RFC 826: htype 1, ptype 0x0800, hlen 6, plen 4, op 1, sha, spa
-	// 0.0.0.0, tha zero, tpa 198.18.0.1, and padding to 60 bytes.
+	// 0.0.0.0, tha zero, tpa 198.18.0.1, and the padding of the untagged
+	// 60-byte frame: 64 bytes tagged, 802.1Q's minimum.
 	want, _ := hex.DecodeString("ffffffffffff020000000001" + "8100000a" + "0806" +
 		"0001080006040001" + "020000000001" + "00000000" + "000000000000" + "c6120001" +
-		strings.Repeat("00", 14))
+		strings.Repeat("00", 18))
 	if diff := cmp.Diff(hex.Dump(want), lines[1]); diff != "" {
 		t.Errorf("hex dump (-want +got):\n%s", diff)
 	}

@@ -474,3 +474,22 @@ func TestMessageSpecBuild(t *testing.T) {
 		}
 	}
 }
+
+func TestParseXID(t *testing.T) {
+	for in, want := range map[string]uint32{"0": 0, "0x0000002a": 42, "4294967295": 0xffffffff} {
+		if got, err := ParseXID(in); err != nil || got != want {
+			t.Errorf("ParseXID(%q) = %d, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"-1", "0x100000000", "x"} {
+		if _, err := ParseXID(bad); err == nil {
+			t.Errorf("ParseXID(%q): no error", bad)
+		}
+	}
+	a, _ := ParseXID("")
+	b, _ := ParseXID("")
+	c, _ := ParseXID("")
+	if a == b && b == c {
+		t.Errorf("three random xids are all %#x", a)
+	}
+}

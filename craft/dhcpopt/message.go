@@ -1,9 +1,12 @@
 package dhcpopt
 
 import (
+	"crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -110,4 +113,19 @@ func ParseMessageType(s string) (dhcpv4.MessageType, error) {
 		}
 	}
 	return 0, fmt.Errorf("dhcpopt: message type %q: want discover, offer, request, decline, ack, nak, release or inform", s)
+}
+
+// ParseXID parses a transaction ID, decimal or 0x-hex; "" gives a random
+// one (crypto/rand), as a client picks it (RFC 2131 §4.4.1).
+func ParseXID(s string) (uint32, error) {
+	if s == "" {
+		var b [4]byte
+		rand.Read(b[:]) // never fails since Go 1.24
+		return binary.BigEndian.Uint32(b[:]), nil
+	}
+	n, err := strconv.ParseUint(s, 0, 32)
+	if err != nil {
+		return 0, fmt.Errorf("dhcpopt: xid %q: want an integer from 0 to 0xffffffff", s)
+	}
+	return uint32(n), nil
 }
