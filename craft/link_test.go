@@ -143,7 +143,7 @@ func TestSummarizeLinkFields(t *testing.T) {
 		t.Errorf("RARP reply: %+v", rarp.ARP)
 	}
 	odd := sum(edge[40])
-	if odd.ARP == nil || odd.ARP.HType != 0x1234 || odd.ARP.HLen != 8 || odd.ARP.SenderMAC.String() != "02:00:00:00:00:01:61:62" {
+	if odd.ARP == nil || odd.ARP.HType != 0x1234 || odd.ARP.HLen != 8 || odd.ARP.SenderHW != "02:00:00:00:00:01:61:62" || odd.ARP.SenderMAC != nil {
 		t.Errorf("ARP htype 0x1234: %+v", odd.ARP)
 	}
 }

@@ -47,9 +47,11 @@ type ARPSummary struct {
 	PType      EtherType  `json:"ptype"`
 	HLen       uint8      `json:"hlen"`
 	PLen       uint8      `json:"plen"`
-	SenderMAC  MAC        `json:"sender_mac,omitempty"`
-	SenderIP   netip.Addr `json:"sender_ip,omitzero"` // when ptype is IPv4 and plen 4
+	SenderMAC  MAC        `json:"sender_mac,omitempty"` // when hlen is 6
+	SenderHW   string     `json:"sender_hw,omitempty"`  // other lengths: hex with colons
+	SenderIP   netip.Addr `json:"sender_ip,omitzero"`   // when ptype is IPv4 and plen 4
 	TargetMAC  MAC        `json:"target_mac,omitempty"`
+	TargetHW   string     `json:"target_hw,omitempty"`
 	TargetIP   netip.Addr `json:"target_ip,omitzero"`
 	Probe      bool       `json:"probe,omitempty"`      // RFC 5227 probe: sender IP 0.0.0.0
 	Gratuitous bool       `json:"gratuitous,omitempty"` // sender IP == target IP
@@ -384,7 +386,11 @@ func (d *decoder) arp(b []byte, rarp bool) {
 	s.ARP = a
 	sha, spa := b[8:8+hl], b[8+hl:8+hl+pl]
 	tha, tpa := b[8+hl+pl:8+2*hl+pl], b[8+2*hl+pl:8+2*(hl+pl)]
-	a.SenderMAC, a.TargetMAC = clone(sha), clone(tha)
+	if hl == 6 {
+		a.SenderMAC, a.TargetMAC = clone(sha), clone(tha)
+	} else {
+		a.SenderHW, a.TargetHW = MAC(sha).String(), MAC(tha).String()
+	}
 	isIP := a.PType == EtherTypeIPv4 && pl == 4
 	if isIP {
 		a.SenderIP, a.TargetIP = netip.AddrFrom4([4]byte(spa)), netip.AddrFrom4([4]byte(tpa))
