@@ -312,7 +312,7 @@ func (d *decoder) ethernet(frame []byte) {
 			s.Error = errText(errVLANShort)
 			return
 		}
-		s.VLANs = append(s.VLANs, vlanFromTCI(tpid, binary.BigEndian.Uint16(frame[off+2:])))
+		s.VLANs = append(s.VLANs, vlanTag(tpid, binary.BigEndian.Uint16(frame[off+2:])))
 		off += 4
 	}
 	s.EtherType = EtherType(binary.BigEndian.Uint16(frame[off:]))
