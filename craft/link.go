@@ -187,14 +187,14 @@ func (d *decoder) cooked(c *CookedSummary, halen uint16, addr []byte, proto Ethe
 func (d *decoder) truncatedLink(b []byte, name string) {
 	d.s.Info = "truncated " + name + " header"
 	d.s.Hex = hexString(b)
-	d.s.Error = "truncated: craft: " + name + ": unexpected EOF"
+	d.s.Error = "truncated: " + name + ": unexpected EOF"
 }
 
 // raw decodes a packet without a link header, its version in the first
 // nibble (LINKTYPE_RAW).
 func (d *decoder) raw(b []byte) {
 	if len(b) == 0 {
-		d.s.Error = "truncated: craft: raw ip: unexpected EOF"
+		d.s.Error = "truncated: raw ip: unexpected EOF"
 		return
 	}
 	switch b[0] >> 4 {
@@ -205,6 +205,6 @@ func (d *decoder) raw(b []byte) {
 	default:
 		d.s.Info = fmt.Sprintf("IP version %d", b[0]>>4)
 		d.s.Hex = hexString(b)
-		d.s.Error = fmt.Sprintf("craft: raw ip: version %d is not 4 or 6: malformed", b[0]>>4)
+		d.s.Error = fmt.Sprintf("raw ip: version %d is not 4 or 6: malformed", b[0]>>4)
 	}
 }

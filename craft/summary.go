@@ -344,14 +344,17 @@ func isTPID(t EtherType) bool {
 	return t == EtherTypeVLAN || t == EtherTypeQinQ || t == 0x9100
 }
 
+// errText is a decoding error as Summary.Error shows it: data, not a Go
+// error, so without the "craft: " of the package (the user ran read or
+// capture, not craft).
 func errText(err error) string {
 	switch {
 	case err == nil:
 		return ""
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return "truncated: " + err.Error()
+		return "truncated: " + strings.TrimPrefix(err.Error(), "craft: ")
 	}
-	return err.Error()
+	return strings.TrimPrefix(err.Error(), "craft: ")
 }
 
 // arpOpNames are tcpdump's names of ARP operations (RFC 826, RFC 903,
@@ -377,7 +380,7 @@ func (d *decoder) arp(b []byte, rarp bool) {
 	if len(b) < 8 || len(b) < 8+2*(hl+pl) {
 		s.Info = name
 		s.Hex = hexString(b)
-		s.Error = "truncated: craft: " + strings.ToLower(name) + ": " + io.ErrUnexpectedEOF.Error()
+		s.Error = "truncated: " + strings.ToLower(name) + ": " + io.ErrUnexpectedEOF.Error()
 		return
 	}
 	s.Proto = strings.ToLower(name)
@@ -517,7 +520,7 @@ func (d *decoder) ipv4(b []byte) {
 		case ProtocolICMP:
 			s.Error = errText(errICMPShort)
 		case ProtocolTCP:
-			s.Error = "truncated: craft: tcp: " + io.ErrUnexpectedEOF.Error()
+			s.Error = "truncated: tcp: " + io.ErrUnexpectedEOF.Error()
 		}
 	}
 	if !ip.ChecksumOK {
@@ -586,7 +589,7 @@ func (d *decoder) bootp(p []byte, n int, whole bool) string {
 	if len(p) < 236 {
 		s.Hex = hexString(p)
 		if whole {
-			s.Error = fmt.Sprintf("truncated: craft: dhcp: message of %d bytes, want at least %d: %s", len(p), dhcpOptionsAt, io.ErrUnexpectedEOF)
+			s.Error = fmt.Sprintf("truncated: dhcp: message of %d bytes, want at least %d: %s", len(p), dhcpOptionsAt, io.ErrUnexpectedEOF)
 		}
 		return fmt.Sprintf("BOOTP/DHCP, length %d", n)
 	}
@@ -698,9 +701,9 @@ func (d *decoder) ipv6(b []byte) {
 		s.Info = "IPv6"
 		s.Hex = hexString(b)
 		if len(b) < 40 {
-			s.Error = "truncated: craft: ipv6: " + io.ErrUnexpectedEOF.Error()
+			s.Error = "truncated: ipv6: " + io.ErrUnexpectedEOF.Error()
 		} else {
-			s.Error = "craft: ipv6: version is not 6"
+			s.Error = "ipv6: version is not 6"
 		}
 		return
 	}
