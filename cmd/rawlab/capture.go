@@ -31,26 +31,21 @@ func newCaptureCmd(a *app) *cobra.Command {
 		Use:   "capture -i IF [flags] [FILTER]",
 		Short: "Capture frames from an interface, print them or write pcapng",
 		Long: `Capture reads frames from an interface through a TPACKET_V3 ring and prints
-one decoded line per frame (like tcpdump -e -n), JSON lines with --jsonl, one
-JSON document at the end with --json, or writes them to a pcapng file (-w;
--w - writes to standard output, and printing then goes to stderr). With -w
-nothing is printed unless --print is given.
+one line per frame (like tcpdump -e -n), JSON lines (--jsonl), one JSON
+document at the end (--json), or writes pcapng (-w; -w - writes to stdout and
+prints to stderr; with -w nothing is printed unless --print is given).
 
-It stops after -c frames, after --duration, on SIGINT or SIGTERM, or when the
-interface disappears (exit 1) or the disk is full (exit 1; the file is cut
-back to its last whole block). The file is then complete, and stderr says
-"N captured, N written, N dropped by kernel".
+It stops after -c frames, --duration, SIGINT or SIGTERM, or with exit 1 when
+the interface disappears or the disk is full (the file is cut back to its last
+whole block). Stderr then says "N captured, N written, N dropped by kernel".
 
-The filter (--filter, or the trailing arguments as tcpdump takes them) is a
-built-in name (arp, dhcp, icmp, all) or a pcap-filter(7) expression compiled
-to classic BPF and run in the kernel. --dump-filter prints it as tcpdump -d.
-
--C, -G and -W rotate files as tcpdump does: -G starts a new file named by
-strftime(3) every SECONDS, -C splits within it (numbered, from 1 in each -G
-file), -W keeps a ring of N files with -C, or stops after N files with -G
-alone. Each file has its own statistics block. -Q in is done by the kernel
-(PACKET_IGNORE_OUTGOING). -s keeps at most N bytes of each frame (at most
-262144); the length on the wire is kept and printed.`,
+The filter (--filter, or trailing arguments) is arp, dhcp, icmp, all, or a
+pcap-filter(7) expression run in the kernel; --dump-filter prints it as
+tcpdump -d. -C, -G and -W rotate as tcpdump's: -G starts a file named by
+strftime(3) every SECONDS, -C splits within it (numbered from 1 in each),
+-W keeps a ring of N files with -C, or stops after N files with -G alone;
+each file has its own statistics. -s keeps at most N bytes (up to 262144)
+of each frame and its length on the wire. -Q in is done by the kernel.`,
 		Example: `  rawlab capture -i veth0 -c 10 -s 96
   rawlab capture -i veth0 -w 'c-%H%M%S.pcapng' -G 60 -C 100 udp and port 67
   rawlab capture -i veth0 -w - | rawlab read -`,
@@ -123,8 +118,8 @@ func (f captureFlags) config(a *app) (capture.RunConfig, error) {
 		return cfg, flagError(err)
 	}
 	rot := capture.Rotation{Size: size, Period: time.Duration(f.period) * time.Second, Count: f.fileCount}
-	if rot.Active() && f.write == "" {
-		return cfg, usageErrorf("capture: -C and -G need -w FILE")
+	if (rot.Active() || rot.Count > 0) && f.write == "" {
+		return cfg, usageErrorf("capture: -C, -G and -W need -w FILE")
 	}
 	format, err := capture.ParseFormat(f.format)
 	if err != nil {
@@ -219,7 +214,7 @@ func runCapture(ctx context.Context, a *app, f captureFlags) error {
 		if cfg.Output != nil {
 			extra["written"], extra["files"] = res.Written, res.Files
 		}
-		if derr := p.Document(extra); err == nil {
+		if derr := p.End(extra); err == nil {
 			err = derr
 		}
 	}

@@ -30,19 +30,9 @@ type framePrinter struct {
 	frames []frameRecord // --json
 }
 
-// newFramePrinter prints text, or JSON lines when asJSON.
-func newFramePrinter(w io.Writer, asJSON bool) *framePrinter {
-	return &framePrinter{w: w, jsonl: asJSON, enc: json.NewEncoder(w)}
-}
-
 // printerFor prints as the global --json and --jsonl flags ask.
 func printerFor(w io.Writer, a *app) *framePrinter {
 	return &framePrinter{w: w, json: a.json, jsonl: a.jsonl, enc: json.NewEncoder(w), frames: []frameRecord{}}
-}
-
-// Print writes one Ethernet frame captured whole.
-func (p *framePrinter) Print(ts time.Time, data []byte, dir capture.Direction, comment string) error {
-	return p.PrintFrame(craft.LinkEthernet, ts, data, len(data), dir, comment)
 }
 
 // PrintFrame writes one frame of link type lt, wireLen bytes long on the
@@ -77,15 +67,20 @@ func (p *framePrinter) PrintFrame(lt craft.LinkType, ts time.Time, data []byte, 
 	return err
 }
 
-// Document prints, with --json, the one document: the frames, their count,
-// and the fields of extra (a struct whose fields are added at the top).
-func (p *framePrinter) Document(extra map[string]any) error {
-	if !p.json {
-		return nil
+// End prints, with --json, the one document: the frames, their count and
+// the fields of summary; with --jsonl, summary (when not nil) as the last
+// line, a "summary" record.
+func (p *framePrinter) End(summary map[string]any) error {
+	switch {
+	case p.json:
+		doc := map[string]any{"frames": p.frames, "count": len(p.frames)}
+		for k, v := range summary {
+			doc[k] = v
+		}
+		return p.enc.Encode(doc)
+	case p.jsonl && summary != nil:
+		summary["record"] = "summary"
+		return p.enc.Encode(summary)
 	}
-	doc := map[string]any{"frames": p.frames, "count": len(p.frames)}
-	for k, v := range extra {
-		doc[k] = v
-	}
-	return p.enc.Encode(doc)
+	return nil
 }

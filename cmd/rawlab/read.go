@@ -6,10 +6,11 @@ import (
 	"io"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/rawlab/rawlab/capture"
 	"github.com/rawlab/rawlab/capture/filter"
 	"github.com/rawlab/rawlab/craft"
-	"github.com/spf13/cobra"
 )
 
 type readFlags struct {
@@ -86,7 +87,7 @@ func runRead(a *app, path string, f readFlags) (err error) {
 		if ee, ok := err.(*exitError); ok && ee.code == exitUsage {
 			return
 		}
-		if derr := p.Document(nil); err == nil {
+		if derr := p.End(nil); err == nil {
 			err = derr
 		}
 	}()
