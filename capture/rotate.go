@@ -334,6 +334,21 @@ func (o *Output) Close(end time.Time) error {
 	return err
 }
 
+// discard closes the Output and removes the files it created, for a run
+// that failed before it began (a stream is only left alone).
+func (o *Output) discard() {
+	if o.rec != nil {
+		o.rec.Close()
+		o.rec = nil
+	}
+	if o.cfg.Stream == nil {
+		for _, name := range o.files {
+			os.Remove(name)
+		}
+	}
+	o.files = nil
+}
+
 // Frames returns how many frames the Output accepted and how many reached
 // the files (after Close: all of them, or fewer after a failed write, what
 // a full disk cut short).

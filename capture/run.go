@@ -159,6 +159,10 @@ func Run(ctx context.Context, src Source, out *Output, cfg RunConfig) (res Resul
 	}()
 	if cfg.OnReady != nil {
 		if err := cfg.OnReady(); err != nil {
+			if out != nil {
+				out.discard()
+				out = nil
+			}
 			return res, err
 		}
 	}
@@ -199,7 +203,11 @@ func Run(ctx context.Context, src Source, out *Output, cfg RunConfig) (res Resul
 		}
 		res.Captured += uint64(len(batch))
 		if out != nil && len(batch) > 0 {
-			if _, err := out.WriteFrames(batch); err != nil {
+			if n, err := out.WriteFrames(batch); err != nil {
+				if errors.Is(err, ErrRotationDone) {
+					// The frames after the last file are not captured.
+					res.Captured -= uint64(len(batch) - n)
+				}
 				return res, err
 			}
 		}

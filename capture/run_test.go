@@ -324,8 +324,8 @@ func TestRotationRingAndCount(t *testing.T) {
 			if tt.taken > 0 {
 				want = tt.taken
 			}
-			if res.Written != uint64(want) {
-				t.Errorf("written %d, want %d", res.Written, want)
+			if res.Written != uint64(want) || res.Captured != uint64(want) {
+				t.Errorf("captured %d, written %d; want %d", res.Captured, res.Written, want)
 			}
 			entries, _ := os.ReadDir(dir)
 			var names []string
@@ -508,5 +508,27 @@ func TestParseSize(t *testing.T) {
 		if (err == nil) != tt.ok || got != tt.want || (err != nil && !errors.As(err, &ce)) {
 			t.Errorf("ParseSize(%q) = %d, %v; want %d, ok %v", tt.in, got, err, tt.want, tt.ok)
 		}
+	}
+}
+
+// TestRunNotReady: when OnReady fails (privileges could not be dropped),
+// the run ends with its error and leaves no file.
+func TestRunNotReady(t *testing.T) {
+	t0 := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	path := filepath.Join(t.TempDir(), "never.pcapng")
+	src := &fakeSource{frames: testFrames(3, t0, time.Millisecond), per: 3}
+	out, err := NewOutput(OutputConfig{Path: path}, t0, src.Stats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errDrop := errors.New("cannot drop")
+	if _, err := Run(context.Background(), src, out, RunConfig{OnReady: func() error { return errDrop }}); !errors.Is(err, errDrop) {
+		t.Errorf("Run = %v, want OnReady's error", err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stat %s: %v, want no file", path, err)
+	}
+	if src.reads != 0 {
+		t.Errorf("%d reads before OnReady succeeded", src.reads)
 	}
 }

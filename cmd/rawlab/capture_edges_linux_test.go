@@ -163,6 +163,9 @@ func TestCaptureRotationSizeAndTime(t *testing.T) {
 		base := name[:len("r-HHMMSS.pcapng")]
 		periods[base] = append(periods[base], name)
 		path := filepath.Join(dir, name)
+		if st, err := os.Lstat(path); err != nil || st.Mode() != 0o600 {
+			t.Errorf("%s: mode %v, %v; want a regular file, 0600", name, st.Mode(), err)
+		}
 		total += frameCount(t, path)
 	}
 	tsharkClean(t, filepath.Join(dir, entries[len(entries)-1].Name()))
