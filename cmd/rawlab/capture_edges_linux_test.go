@@ -219,6 +219,7 @@ func TestCaptureDiskFull(t *testing.T) {
 	if len(l) != 1 || !strings.Contains(l[0], "no space left on device") || strings.Contains(p.Output(), "already closed") {
 		t.Errorf("error lines %q, want one saying the disk is full\n%s", l, p.Output())
 	}
+	t.Logf("capture's stderr:\n%s", p.Output())
 	m := regexp.MustCompile(`(\d+) captured, (\d+) written`).FindStringSubmatch(p.Output())
 	if m == nil {
 		t.Fatalf("no counts:\n%s", p.Output())
