@@ -149,7 +149,10 @@ func Run(ctx context.Context, src Source, out *Output, cfg RunConfig) (res Resul
 	defer func() {
 		res.Stats, res.StatsErr = src.Stats()
 		if out != nil {
-			err = errors.Join(err, out.Close(time.Now()))
+			// Close returns the write error that stopped the Output again.
+			if cerr := out.Close(time.Now()); cerr != nil && cerr != err {
+				err = errors.Join(err, cerr)
+			}
 			_, res.Written = out.Frames()
 			res.Files = out.Files()
 		}

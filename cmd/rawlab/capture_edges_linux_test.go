@@ -287,10 +287,10 @@ func TestCaptureSnapLen(t *testing.T) {
 			lines = append(lines, l)
 		}
 	}
-	if err := jsoncheck.Lines([]byte(strings.Join(lines, "\n"))); err != nil || len(lines) != 2 {
-		t.Errorf("capture --jsonl: %d lines, %v", len(lines), err)
+	if err := jsoncheck.Lines([]byte(strings.Join(lines, "\n"))); err != nil || len(lines) != 3 || !strings.Contains(lines[2], `"record":"summary"`) {
+		t.Fatalf("capture --jsonl: %d lines, %v; want two frames and a summary", len(lines), err)
 	}
-	for _, l := range lines {
+	for _, l := range lines[:2] {
 		var f frameRecord
 		if err := json.Unmarshal([]byte(l), &f); err != nil || f.Frame.Len != 1000 || f.Frame.CapLen != 96 || f.Frame.ICMP == nil {
 			t.Errorf("capture --jsonl line %s: want len 1000, caplen 96, ICMP", l)
