@@ -170,18 +170,17 @@ func runCapture(ctx context.Context, a *app, f captureFlags) error {
 	if err != nil {
 		return err
 	}
-	out := a.stdout
-	if f.write == "-" {
-		out = a.stderr
-	}
 	var p *framePrinter
 	if !f.quiet && (f.write == "" || f.print || a.json || a.jsonl) {
-		p = printerFor(out, a)
+		p = printerFor(a.stdout, a)
+		if f.write == "-" {
+			p = printerFor(a.stderr, a)
+		}
 		cfg.OnFrame = func(data []byte, info capture.FrameInfo) error {
 			return p.PrintFrame(craft.LinkEthernet, info.Time, data, info.Length, info.Dir, "")
 		}
 	}
-	started, snap := false, max(f.snaplen, 0)
+	started, snap := false, f.snaplen
 	if snap == 0 {
 		snap = capture.MaxSnapLen
 	}
@@ -226,8 +225,7 @@ func runCapture(ctx context.Context, a *app, f captureFlags) error {
 	case capture.IsDiskFull(err):
 		return failure(fmt.Errorf("%w (the file ends at its last whole frame)", err))
 	}
-	var ee *exitError
-	if errors.As(err, &ee) {
+	if _, ok := err.(*exitError); ok {
 		return err
 	}
 	return failure(err)

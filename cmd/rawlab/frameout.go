@@ -23,12 +23,16 @@ type frameRecord struct {
 // framePrinter prints frames one per line as `tcpdump -e -n` does, as JSON
 // lines (--jsonl), or keeps them for one JSON document at the end (--json).
 type framePrinter struct {
-	w      io.Writer
-	jsonl  bool
-	json   bool
-	enc    *json.Encoder
-	frames []frameRecord // --json
+	w           io.Writer
+	json, jsonl bool
+	enc         *json.Encoder
+	frames      []frameRecord // --json, the first maxDocFrames
+	count       int           // --json, every frame
 }
+
+// maxDocFrames bounds the frames one --json document holds (memory);
+// "count" still counts them all, and --jsonl streams any number.
+const maxDocFrames = 100000
 
 // printerFor prints as the global --json and --jsonl flags ask.
 func printerFor(w io.Writer, a *app) *framePrinter {
@@ -41,15 +45,16 @@ func (p *framePrinter) PrintFrame(lt craft.LinkType, ts time.Time, data []byte, 
 	s := craft.SummarizeLink(lt, data, wireLen)
 	if p.json || p.jsonl {
 		l := frameRecord{Comment: comment, Frame: s}
-		if !ts.IsZero() {
-			u := ts.UTC()
+		if u := ts.UTC(); !ts.IsZero() {
 			l.Time = &u
 		}
 		if dir != 0 {
 			l.Direction = dir.String()
 		}
 		if p.json {
-			p.frames = append(p.frames, l)
+			if p.count++; p.count <= maxDocFrames {
+				p.frames = append(p.frames, l)
+			}
 			return nil
 		}
 		l.Record = "frame"
@@ -73,7 +78,7 @@ func (p *framePrinter) PrintFrame(lt craft.LinkType, ts time.Time, data []byte, 
 func (p *framePrinter) End(summary map[string]any) error {
 	switch {
 	case p.json:
-		doc := map[string]any{"frames": p.frames, "count": len(p.frames)}
+		doc := map[string]any{"frames": p.frames, "count": p.count, "frames_truncated": p.count > maxDocFrames}
 		for k, v := range summary {
 			doc[k] = v
 		}

@@ -56,12 +56,11 @@ func runRead(a *app, path string, f readFlags) (err error) {
 	}
 	// The filter, compiled for each link type the file has.
 	vms := map[craft.LinkType]*filter.VM{}
-	vmFor := func(lt craft.LinkType) (*filter.VM, error) {
+	vmFor := func(lt craft.LinkType) (vm *filter.VM, err error) {
 		if vm, ok := vms[lt]; ok || f.filter == "" {
 			return vm, nil
 		}
 		prog, err := capture.CompileFilter(f.filter, capture.FilterConfig{LinkType: uint32(lt)})
-		var vm *filter.VM
 		if err == nil && prog != nil {
 			vm, err = filter.NewVM(prog)
 		}
@@ -97,8 +96,7 @@ func runRead(a *app, path string, f readFlags) (err error) {
 			break
 		}
 		if err != nil {
-			// A file cut short (a capture killed mid-block) still shows
-			// what it holds; say where it ended.
+			// A file cut short still shows what it holds; say where it ended.
 			return failure(fmt.Errorf("read: %s: after %d frames: %w", path, n, err))
 		}
 		lt := craft.LinkType(rec.LinkType)
