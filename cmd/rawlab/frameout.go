@@ -27,7 +27,7 @@ type framePrinter struct {
 	json, jsonl bool
 	enc         *json.Encoder
 	frames      []frameRecord // --json, the first maxDocFrames
-	count       int           // --json, every frame
+	count, max  int           // --json: every frame; the most kept
 }
 
 // maxDocFrames bounds the frames one --json document holds (memory);
@@ -36,7 +36,7 @@ const maxDocFrames = 100000
 
 // printerFor prints as the global --json and --jsonl flags ask.
 func printerFor(w io.Writer, a *app) *framePrinter {
-	return &framePrinter{w: w, json: a.json, jsonl: a.jsonl, enc: json.NewEncoder(w), frames: []frameRecord{}}
+	return &framePrinter{w: w, json: a.json, jsonl: a.jsonl, enc: json.NewEncoder(w), frames: []frameRecord{}, max: maxDocFrames}
 }
 
 // PrintFrame writes one frame of link type lt, wireLen bytes long on the
@@ -52,7 +52,7 @@ func (p *framePrinter) PrintFrame(lt craft.LinkType, ts time.Time, data []byte, 
 			l.Direction = dir.String()
 		}
 		if p.json {
-			if p.count++; p.count <= maxDocFrames {
+			if p.count++; p.count <= p.max {
 				p.frames = append(p.frames, l)
 			}
 			return nil
@@ -78,7 +78,7 @@ func (p *framePrinter) PrintFrame(lt craft.LinkType, ts time.Time, data []byte, 
 func (p *framePrinter) End(summary map[string]any) error {
 	switch {
 	case p.json:
-		doc := map[string]any{"frames": p.frames, "count": p.count, "frames_truncated": p.count > maxDocFrames}
+		doc := map[string]any{"frames": p.frames, "count": p.count, "frames_truncated": p.count > p.max}
 		for k, v := range summary {
 			doc[k] = v
 		}
