@@ -219,25 +219,6 @@ func (l *Lab) Namespaces() ([]string, error) {
 	return out, nil
 }
 
-// namesakes lists the namespaces under /run/netns named like this lab's.
-func (l *Lab) namesakes() ([]string, error) {
-	ents, err := os.ReadDir(namespace.Dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("lab: %w", err)
-	}
-	var out []string
-	for _, e := range ents {
-		if l.isOurs(e.Name()) {
-			out = append(out, e.Name())
-		}
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
 // isOurs reports whether name is shaped like one of this lab's namespaces.
 func (l *Lab) isOurs(name string) bool {
 	rest, ok := strings.CutPrefix(name, l.Prefix)
@@ -285,15 +266,21 @@ func (l *Lab) Up(ctx context.Context, cfg Config) (err error) {
 		return err
 	}
 	defer unlock()
-	if have, err := l.namesakes(); err != nil {
-		return err
-	} else if len(have) > 0 {
-		return fmt.Errorf("%w: %s exists (run `rawlab lab down` first)", ErrUp, have[0])
+	// A namespace by one of the lab's names, whoever made it, is left
+	// alone, and so is the record of the lab that may own it.
+	wanted := []string{l.NS(RoleClient), l.NS(RoleSwitch), l.NS(RoleServer)}
+	for i := 1; i <= cfg.Hosts; i++ {
+		wanted = append(wanted, l.NS(fmt.Sprintf("%s%d", roleHost, i)))
+	}
+	for _, name := range wanted {
+		if _, err := os.Lstat(filepath.Join(namespace.Dir, name)); err == nil {
+			return fmt.Errorf("%w: %s exists (run `rawlab lab down` first)", ErrUp, name)
+		}
 	}
 	rec := &record{Prefix: l.Prefix, Namespaces: map[string]namespace.ID{}}
 	defer func() {
 		if err != nil {
-			if derr := l.teardown(rec); derr != nil {
+			if derr := l.teardown(rec, true); derr != nil {
 				err = fmt.Errorf("%w (and cleaning up: %v)", err, derr)
 			}
 		}
@@ -358,36 +345,42 @@ func (l *Lab) Down(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return l.teardown(rec)
+	return l.teardown(rec, false)
 }
 
-// teardown stops the server and removes what rec records.
-func (l *Lab) teardown(rec *record) error {
+// teardown stops the server and removes what rec records. With mine (a
+// failed Up), only a server this process started is stopped.
+func (l *Lab) teardown(rec *record, mine bool) error {
 	var errs []error
-	if err := l.stopServer(); err != nil {
-		errs = append(errs, err)
-	}
-	var mine []string
-	for name := range rec.Namespaces {
-		if owned(rec, name) {
-			mine = append(mine, name)
+	if !mine || l.proc != nil {
+		if err := l.stopServer(); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	sort.Strings(mine)
-	for _, ns := range mine {
+	var ours []string
+	for name := range rec.Namespaces {
+		if owned(rec, name) {
+			ours = append(ours, name)
+		}
+	}
+	sort.Strings(ours)
+	for _, ns := range ours {
 		// Processes left in the lab (a client someone started with
 		// `lab exec`) would keep the namespace alive after its name is gone.
 		if err := namespace.Kill(ns, 2*time.Second); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	for _, ns := range mine {
+	for _, ns := range ours {
 		if err := namespace.Delete(ns); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err
+	}
+	if mine && len(rec.Namespaces) == 0 {
+		return nil // nothing built, no record written: leave the file alone
 	}
 	if err := os.Remove(l.recordFile()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("lab: %w", err)

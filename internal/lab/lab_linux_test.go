@@ -28,12 +28,14 @@ type privateLab struct {
 	bin    string
 	prefix string
 	runDir string
+	env    []string // added to the environment of every run
 }
 
 func newPrivateLab(t *testing.T) *privateLab {
 	netnstest.Require(t)
 	p := &privateLab{t: t, bin: netnstest.Rawlab(t), prefix: fmt.Sprintf("rt%04x-", os.Getpid()&0xffff), runDir: t.TempDir()}
 	t.Cleanup(func() {
+		p.env = nil
 		if out, code := p.run("down"); code != 0 {
 			t.Errorf("lab down at cleanup: exit %d: %s", code, out)
 		}
@@ -44,15 +46,25 @@ func newPrivateLab(t *testing.T) *privateLab {
 // run runs `rawlab lab --prefix P ARGS...` and returns its combined output and exit status.
 func (p *privateLab) run(args ...string) (string, int) {
 	p.t.Helper()
+	out, code := p.runQuiet(args...)
+	if code < 0 {
+		p.t.Fatalf("rawlab lab %s: %s", strings.Join(args, " "), out)
+	}
+	return out, code
+}
+
+// runQuiet is run without failing the test (for goroutines); -1 when the
+// binary could not run.
+func (p *privateLab) runQuiet(args ...string) (string, int) {
 	cmd := exec.Command(p.bin, append([]string{"lab", "--prefix", p.prefix}, args...)...)
-	cmd.Env = append(os.Environ(), "RAWLAB_RUN_DIR="+p.runDir)
+	cmd.Env = append(append(os.Environ(), "RAWLAB_RUN_DIR="+p.runDir), p.env...)
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		return string(out), ee.ExitCode()
 	}
 	if err != nil {
-		p.t.Fatalf("rawlab lab %s: %v", strings.Join(args, " "), err)
+		return err.Error(), -1
 	}
 	return string(out), 0
 }

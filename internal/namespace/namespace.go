@@ -61,5 +61,6 @@ func Sysctl(name, key, value string) error {
 	return do(name, func() error { return writeSysctl(key, value) })
 }
 
-// PIDNamespace returns the ID of pid's network namespace (1 is the host's).
-func PIDNamespace(pid int) (ID, error) { return pidNamespace(pid) }
+// Named returns the name under Dir of the calling thread's namespace, or
+// an error if it has none (the host's namespace normally has none).
+func Named() (string, error) { return named() }

@@ -275,10 +275,19 @@ func waitPidfd(fd int, d time.Duration) (bool, error) {
 	}
 }
 
-func pidNamespace(pid int) (ID, error) {
-	id, err := statID(filepath.Join("/proc", strconv.Itoa(pid), "ns", "net"))
+func named() (string, error) {
+	me, err := self()
 	if err != nil {
-		return ID{}, fmt.Errorf("namespace: %w", err)
+		return "", err
 	}
-	return id, nil
+	ents, err := os.ReadDir(Dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("namespace: %w", err)
+	}
+	for _, e := range ents {
+		if id, err := lookup(e.Name()); err == nil && id == me {
+			return e.Name(), nil
+		}
+	}
+	return "", errors.New("namespace: the calling thread's namespace has no name")
 }
