@@ -21,4 +21,4 @@ func pids(string) ([]int, error)          { return nil, errNotLinux() }
 func kill(string, time.Duration) error    { return errNotLinux() }
 func terminate(int, time.Duration) error  { return errNotLinux() }
 func writeSysctl(key, value string) error { return errNotLinux() }
-func pidNamespace(int) (ID, error)        { return ID{}, errNotLinux() }
+func named() (string, error)              { return "", errNotLinux() }
