@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -20,7 +19,6 @@ import (
 
 	"github.com/rawlab/rawlab/internal/lab"
 	"github.com/rawlab/rawlab/internal/labdhcp"
-	"github.com/rawlab/rawlab/internal/namespace"
 	"github.com/rawlab/rawlab/internal/outfile"
 	"github.com/rawlab/rawlab/internal/privdrop"
 )
@@ -98,15 +96,8 @@ func (f *serverFlags) bind(cmd *cobra.Command) {
 // config checks the flags and returns the server configuration.
 func (f *serverFlags) config() (labdhcp.Config, error) {
 	cfg := labdhcp.DefaultConfig()
-	first, last, ok := strings.Cut(f.pool, "-")
-	if !ok {
-		return cfg, usageErrorf("--pool %q: want FIRST-LAST, e.g. 198.18.0.100-198.18.0.199", f.pool)
-	}
 	var err error
-	if cfg.PoolStart, err = netip.ParseAddr(strings.TrimSpace(first)); err != nil {
-		return cfg, usageErrorf("--pool: %v", err)
-	}
-	if cfg.PoolEnd, err = netip.ParseAddr(strings.TrimSpace(last)); err != nil {
+	if cfg.PoolStart, cfg.PoolEnd, err = labdhcp.ParsePool(f.pool); err != nil {
 		return cfg, usageErrorf("--pool: %v", err)
 	}
 	cfg.LeaseTime, cfg.T1, cfg.T2 = f.lease, f.t1, f.t2
@@ -279,7 +270,7 @@ func newLabExecCmd(a *app, lf *labFlags) *cobra.Command {
 			case dash < 0 && slices.Index(args, "--") > 1:
 				// Flags stop at the first argument, so cobra leaves "--" in args.
 				return usageErrorf("lab exec: want [NAMESPACE] -- COMMAND, got %q before --", args[:slices.Index(args, "--")])
-			case dash < 0 && len(args) > 1 && isLabName(l, args[0]):
+			case dash < 0 && len(args) > 1 && l.IsName(args[0]):
 				// Flags stop at the first argument, so a "--" after the
 				// namespace arrives as an argument.
 				ns, args = args[0], args[1:]
@@ -299,20 +290,6 @@ func newLabExecCmd(a *app, lf *labFlags) *cobra.Command {
 	}
 	cmd.Flags().SetInterspersed(false)
 	return cmd
-}
-
-// isLabName reports whether s names a lab namespace (short or full name).
-func isLabName(l *lab.Lab, s string) bool {
-	switch s {
-	case "client", "srv", "server", "sw", "switch":
-		return true
-	}
-	full := l.NS(s)
-	if !strings.HasPrefix(full, l.Prefix+"h") {
-		return strings.HasPrefix(s, l.Prefix)
-	}
-	_, err := strconv.Atoi(strings.TrimPrefix(full, l.Prefix+"h"))
-	return err == nil
 }
 
 func newLabServeCmd(a *app, lf *labFlags) *cobra.Command {
@@ -339,7 +316,11 @@ CAP_NET_ADMIN, on one thread, for the neighbour entries it installs.`,
 			if err != nil {
 				return err
 			}
-			if err := serveHere(lf, ifname, outside); err != nil {
+			l, err := lf.open()
+			if err != nil {
+				return err
+			}
+			if err := l.ServeHere(ifname, outside); err != nil {
 				return usageError(err)
 			}
 			cfg.LeaseFile = leaseFile
@@ -382,26 +363,6 @@ CAP_NET_ADMIN, on one thread, for the neighbour entries it installs.`,
 	cmd.Flags().BoolVar(&outside, "outside-lab", false, "serve in a test's own namespace, never the host's")
 	cmd.Flags().MarkHidden("outside-lab")
 	return cmd
-}
-
-// serveHere refuses to serve anywhere but on the lab's own link in its
-// server namespace; with outside, anywhere but in a named namespace (one
-// under /run/netns, as tests build: never the host's), for such tests.
-func serveHere(lf *labFlags, ifname string, outside bool) error {
-	if outside {
-		if _, err := namespace.Named(); err != nil {
-			return fmt.Errorf("lab serve: refusing to serve outside a named network namespace: %w", err)
-		}
-		return nil
-	}
-	l, err := lf.open()
-	if err != nil {
-		return err
-	}
-	if err := l.InServerNamespace(); err != nil {
-		return err
-	}
-	return lab.ServerInterface(ifname)
 }
 
 // needRoot returns a usage error unless we run as root: the lab creates
@@ -470,54 +431,14 @@ and prints every frame decoded with its comment, and removes the lab again
 	return cmd
 }
 
-// runDemo is `rawlab lab demo`.
-func runDemo(ctx context.Context, a *app, l *lab.Lab, pcap, xid string, extra []string) (err error) {
-	fmt.Fprintf(a.stdout, "# rawlab lab up\n")
-	if err := labUp(ctx, l, lab.Config{Hosts: lab.DefaultHosts, User: a.user}); err != nil {
-		return err
+// runDemo is `rawlab lab demo`: lab.Demo with the CLI's exit statuses.
+func runDemo(ctx context.Context, a *app, l *lab.Lab, pcap, xid string, extra []string) error {
+	err := l.Demo(ctx, lab.DemoConfig{Pcap: pcap, XID: xid, Extra: extra, User: a.user, Stdout: a.stdout, Stderr: a.stderr})
+	if errors.Is(err, lab.ErrUp) || errors.Is(err, lab.ErrBusy) || errors.Is(err, os.ErrPermission) {
+		return usageError(err)
 	}
-	defer func() {
-		if derr := l.Down(context.WithoutCancel(ctx)); derr != nil && err == nil {
-			err = failure(derr)
-		}
-		fmt.Fprintf(a.stdout, "\n# rawlab lab down\nlab removed\n")
-	}()
-	pid, _ := l.ServerPID()
-	fmt.Fprintf(a.stdout, "rl-client rl0 (no address) -- br0 in rl-sw -- rl-srv eth0 198.18.0.1/24, DHCP server pid %d\n\n", pid)
-
-	args := []string{"dhcp", "lease", "-i", lab.ClientIface, "--pcap", pcap}
-	if xid != "" {
-		args = append(args, "--xid", xid)
-	}
-	args = append(args, extra...)
-	fmt.Fprintf(a.stdout, "# rawlab lab exec -- rawlab %s\n", strings.Join(args, " "))
-	// This very binary, in the client namespace; never one found through PATH.
-	c := exec.CommandContext(ctx, lab.SelfExe)
-	c.Args = append([]string{"rawlab"}, args...)
-	c.Stdout, c.Stderr = a.stdout, a.stderr
-	runErr := l.Start(lab.RoleClient, c)
-	if runErr == nil {
-		runErr = c.Wait()
-	}
-
-	fmt.Fprintf(a.stdout, "\n# rawlab read %s  (what crossed the wire)\n", pcap)
-	perr := lab.WriteCapture(a.stdout, pcap)
-	if perr == nil {
-		fmt.Fprintf(a.stdout, "\nThe DHCP messages field by field (RFC 2131 §2, options RFC 2132 §9):\n")
-		perr = lab.WriteDHCPFields(a.stdout, pcap)
-	}
-	if perr != nil {
-		fmt.Fprintf(a.stderr, "rawlab: demo: %v\n", perr)
-		if runErr == nil {
-			return failure(perr)
-		}
-	}
-	if runErr != nil {
-		var ee *exec.ExitError
-		if errors.As(runErr, &ee) {
-			return failure(fmt.Errorf("demo: dhcp lease exited with status %d", ee.ExitCode()))
-		}
-		return failure(fmt.Errorf("demo: dhcp lease: %w", runErr))
+	if err != nil {
+		return failure(err)
 	}
 	return nil
 }

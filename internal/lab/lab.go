@@ -409,3 +409,29 @@ func (l *Lab) InServerNamespace() error {
 // ServerInterface checks, in the calling thread's namespace, that ifname
 // is a link the lab made (its alias is LinkAlias); ErrNotLab if not.
 func ServerInterface(ifname string) error { return serverInterface(ifname) }
+
+// IsName reports whether s names a lab namespace (short or full name).
+func (l *Lab) IsName(s string) bool {
+	switch s {
+	case "client", "srv", "server", "sw", "switch":
+		return true
+	}
+	return l.isOurs(l.NS(s))
+}
+
+// ServeHere refuses to serve anywhere but on the lab's own link (ifname)
+// in its server namespace as Up recorded it. With outside, for tests that
+// build namespaces of their own, it accepts any named namespace (one under
+// /run/netns), never an unnamed one such as the host's.
+func (l *Lab) ServeHere(ifname string, outside bool) error {
+	if outside {
+		if _, err := namespace.Named(); err != nil {
+			return fmt.Errorf("lab: refusing to serve outside a named network namespace: %w", err)
+		}
+		return nil
+	}
+	if err := l.InServerNamespace(); err != nil {
+		return err
+	}
+	return ServerInterface(ifname)
+}
