@@ -40,7 +40,15 @@ type report struct {
 }
 
 func TestMain(m *testing.M) {
-	if mode := os.Getenv(childEnv); mode != "" {
+	switch mode := os.Getenv(childEnv); mode {
+	case "":
+	case "packet":
+		packetChild()
+		return
+	case "steal":
+		stealChild()
+		return
+	default:
 		child(mode)
 		return
 	}
