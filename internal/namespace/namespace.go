@@ -64,3 +64,7 @@ func Sysctl(name, key, value string) error {
 // Named returns the name under Dir of the calling thread's namespace, or
 // an error if it has none (the host's namespace normally has none).
 func Named() (string, error) { return named() }
+
+// Probe reports whether this process can create network namespaces: it
+// unshares one on a locked thread and goes back.
+func Probe() error { return probe() }

@@ -291,3 +291,12 @@ func named() (string, error) {
 	}
 	return "", errors.New("namespace: the calling thread's namespace has no name")
 }
+
+func probe() error {
+	return onThread(func() error {
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			return fmt.Errorf("namespace: unshare: %w", err)
+		}
+		return nil
+	})
+}

@@ -22,3 +22,4 @@ func kill(string, time.Duration) error    { return errNotLinux() }
 func terminate(int, time.Duration) error  { return errNotLinux() }
 func writeSysctl(key, value string) error { return errNotLinux() }
 func named() (string, error)              { return "", errNotLinux() }
+func probe() error                        { return errNotLinux() }
