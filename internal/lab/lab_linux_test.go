@@ -16,6 +16,7 @@ import (
 	"github.com/rawlab/rawlab/capture"
 	"github.com/rawlab/rawlab/craft"
 
+	"github.com/rawlab/rawlab/internal/jsoncheck"
 	"github.com/rawlab/rawlab/internal/lab"
 	"github.com/rawlab/rawlab/internal/netnstest"
 )
@@ -74,6 +75,9 @@ func (p *privateLab) status() lab.Status {
 	cmd := exec.Command(p.bin, "lab", "--prefix", p.prefix, "status", "--json")
 	cmd.Env = append(os.Environ(), "RAWLAB_RUN_DIR="+p.runDir)
 	out, _ := cmd.Output() // exit 1 when down; the JSON says so too
+	if err := jsoncheck.Document(out); err != nil {
+		p.t.Errorf("status --json breaks docs/json.md: %v\n%s", err, out)
+	}
 	var st lab.Status
 	if err := json.Unmarshal(out, &st); err != nil {
 		p.t.Fatalf("status --json: %v: %q", err, out)
