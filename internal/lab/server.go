@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -27,6 +28,22 @@ const ReadyFD = 3
 // SelfExe names this very binary; the lab runs rawlab through it, never
 // through PATH.
 const SelfExe = "/proc/self/exe"
+
+// SignalReady tells whoever started the server that it serves: ReadyLine
+// on descriptor fd (then closed), or on fallback when fd is not positive.
+func SignalReady(fd int, fallback io.Writer) error {
+	if fd <= 0 {
+		_, err := fmt.Fprintln(fallback, ReadyLine)
+		return err
+	}
+	f := os.NewFile(uintptr(fd), "ready")
+	if f == nil {
+		return fmt.Errorf("lab: ready descriptor %d: not open", fd)
+	}
+	defer f.Close()
+	_, err := io.WriteString(f, ReadyLine+"\n")
+	return err
+}
 
 // startServer runs `rawlab lab serve` inside the server namespace, detached
 // (its own session, output to the log file), writes the pid file and waits
