@@ -65,11 +65,13 @@ func (l *Lab) startServer(ctx context.Context, cfg Config) error {
 	if !ok {
 		owner = privdrop.Identity{UID: -1, GID: -1}
 	}
+	// A fresh one: an earlier server's, perhaps another user's, goes
+	// (os.RemoveAll follows no symlink).
+	if err := os.RemoveAll(l.ServerDir()); err != nil {
+		return fmt.Errorf("lab: old server directory: %w", err)
+	}
 	if err := outfile.MkdirPrivate(l.ServerDir(), owner); err != nil {
 		return fmt.Errorf("lab: server directory: %w", err)
-	}
-	if err := os.Remove(l.LeaseFile()); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("lab: old lease file: %w", err)
 	}
 	logf, err := outfile.CreateFor(l.LogFile(), 0o600, privdrop.Identity{UID: -1, GID: -1})
 	if err != nil {
