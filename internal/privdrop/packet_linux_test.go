@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rawlab/rawlab/internal/netnstest"
 )
 
 // packetReport is what the "packet" child prints once it has dropped.
@@ -108,7 +110,7 @@ func buildNoCgo(t *testing.T, dir string) string {
 // refused, and another process of the same user cannot take the socket
 // (pidfd_getfd(2)): the process is not dumpable.
 func TestFileCapsPacketSocket(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	dir, err := os.MkdirTemp("", "privdrop-packet-")
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/rawlab/rawlab/internal/netnstest"
 )
 
 // childEnv selects the re-exec'd child mode of this test binary.
@@ -112,17 +114,6 @@ func status(path string) map[string]string {
 	return m
 }
 
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("RAWLAB_REQUIRE_NETNS") == "1" {
-		t.Fatal("privdrop: RAWLAB_REQUIRE_NETNS=1 but not root")
-	}
-	t.Skip("privdrop: needs root to test dropping it")
-}
-
 // runChild re-executes this test binary (never a PATH lookup) in child mode
 // in a new network namespace, with env added, and decodes its report.
 func runChild(t *testing.T, exe, mode string, cred *syscall.Credential, env ...string) report {
@@ -168,7 +159,7 @@ func allEqual(t *testing.T, what string, got []string, want string) {
 const noCaps = "0000000000000000"
 
 func TestDropToSudoUser(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	r := runChild(t, self(t), "drop", nil, "SUDO_UID=65534", "SUDO_GID=65534")
 	if r.DropErr != "" {
 		t.Fatalf("Drop: %s", r.DropErr)
@@ -196,7 +187,7 @@ func TestDropToSudoUser(t *testing.T) {
 }
 
 func TestDropToNamedUser(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	r := runChild(t, self(t), "drop", nil, "RAWLAB_PRIVDROP_USER=65534")
 	if r.DropErr != "" {
 		t.Fatalf("Drop: %s", r.DropErr)
@@ -208,7 +199,7 @@ func TestDropToNamedUser(t *testing.T) {
 }
 
 func TestDropPlainRootStaysRoot(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	r := runChild(t, self(t), "drop", nil)
 	if r.DropErr != "" {
 		t.Fatalf("Drop: %s", r.DropErr)
@@ -219,7 +210,7 @@ func TestDropPlainRootStaysRoot(t *testing.T) {
 }
 
 func TestDropKeepNetAdmin(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	r := runChild(t, self(t), "keep", nil, "SUDO_UID=65534", "SUDO_GID=65534")
 	if r.DropErr != "" {
 		t.Fatalf("Drop: %s", r.DropErr)
@@ -270,7 +261,7 @@ func setFileCaps(path string, caps uint64) error {
 }
 
 func TestDropFileCaps(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	// t.TempDir's parent is private to root; uid 65534 must reach the copy.
 	dir, err := os.MkdirTemp("", "privdrop-filecaps-")
 	if err != nil {
