@@ -114,7 +114,7 @@ func writeLeaseFile(path string, leases []Lease) error {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("labdhcp: write lease file: %w", err)
 	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+	if err := os.Chmod(tmp.Name(), 0o600); err != nil {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("labdhcp: write lease file: %w", err)
 	}
