@@ -2,12 +2,18 @@ package lab_test
 
 import (
 	"bufio"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/rawlab/rawlab/internal/namespace"
 )
@@ -202,4 +208,60 @@ func procStatus(t *testing.T, path string) map[string]string {
 		}
 	}
 	return m
+}
+
+// setcapCopy copies bin into a directory the test creates, readable by
+// everyone, and gives the copy cap_net_raw+ep as setcap(8) would
+// (security.capability, struct vfs_cap_data revision 2).
+func setcapCopy(t *testing.T, bin string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "rawlab-setcap-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := filepath.Join(dir, "rawlab")
+	if err := os.WriteFile(cp, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var xattr [20]byte
+	binary.LittleEndian.PutUint32(xattr[0:], 0x02000000|0x1) // VFS_CAP_REVISION_2, effective
+	binary.LittleEndian.PutUint32(xattr[4:], 1<<unix.CAP_NET_RAW)
+	if err := unix.Setxattr(cp, "security.capability", xattr[:], 0); err != nil {
+		t.Fatalf("setcap: %v", err)
+	}
+	return cp
+}
+
+// TestSetcapUserCannotUseLab: a user holding a cap_net_raw+ep copy of
+// rawlab cannot build, enter or serve a lab with it: every lab verb that
+// needs root refuses (exit 2) and nothing is created.
+func TestSetcapUserCannotUseLab(t *testing.T) {
+	p := newPrivateLab(t)
+	bin := setcapCopy(t, p.bin)
+	for _, args := range [][]string{
+		{"up", "--hosts", "0"},
+		{"demo"},
+		{"exec", "--", "/bin/true"},
+		{"serve", "--outside-lab", "-i", "lo"},
+	} {
+		cmd := exec.Command(bin, append([]string{"lab", "--prefix", p.prefix}, args...)...)
+		cmd.Env = append(os.Environ(), "RAWLAB_RUN_DIR="+p.runDir)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+			t.Errorf("setcap'd rawlab lab %v as uid 65534: %v, want exit 2:\n%s", args, err, out)
+		}
+	}
+	if _, err := namespace.Lookup(p.prefix + "client"); err == nil {
+		t.Errorf("%sclient exists after the refusals", p.prefix)
+	}
 }
