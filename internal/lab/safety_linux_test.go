@@ -2,7 +2,6 @@ package lab_test
 
 import (
 	"bufio"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rawlab/rawlab/internal/namespace"
+	"github.com/rawlab/rawlab/internal/netnstest"
 )
 
 // foreign creates a namespace named like the lab's that the lab did not make.
@@ -210,42 +210,12 @@ func procStatus(t *testing.T, path string) map[string]string {
 	return m
 }
 
-// setcapCopy copies bin into a directory the test creates, readable by
-// everyone, and gives the copy cap_net_raw+ep as setcap(8) would
-// (security.capability, struct vfs_cap_data revision 2).
-func setcapCopy(t *testing.T, bin string) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "rawlab-setcap-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cp := filepath.Join(dir, "rawlab")
-	if err := os.WriteFile(cp, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	var xattr [20]byte
-	binary.LittleEndian.PutUint32(xattr[0:], 0x02000000|0x1) // VFS_CAP_REVISION_2, effective
-	binary.LittleEndian.PutUint32(xattr[4:], 1<<unix.CAP_NET_RAW)
-	if err := unix.Setxattr(cp, "security.capability", xattr[:], 0); err != nil {
-		t.Fatalf("setcap: %v", err)
-	}
-	return cp
-}
-
 // TestSetcapUserCannotUseLab: a user holding a cap_net_raw+ep copy of
 // rawlab cannot build, enter or serve a lab with it: every lab verb that
 // needs root refuses (exit 2) and nothing is created.
 func TestSetcapUserCannotUseLab(t *testing.T) {
 	p := newPrivateLab(t)
-	bin := setcapCopy(t, p.bin)
+	bin := netnstest.CapCopy(t, p.bin, 1<<unix.CAP_NET_RAW)
 	for _, args := range [][]string{
 		{"up", "--hosts", "0"},
 		{"demo"},
