@@ -26,7 +26,11 @@ var (
 	// ErrInterfaceGone means the interface a socket was bound to was
 	// deleted (or its namespace went away) while the socket was open. Reads
 	// return it wrapped in a *net.OpError once the kernel reports ENETDOWN
-	// or the ifindex no longer exists.
+	// or the ifindex no longer exists, and keep returning it at once;
+	// writes return it once the kernel says the interface is missing
+	// (ENXIO). As libpcap does ("The interface disappeared"), a read also
+	// returns it when the interface is only taken down, since the socket
+	// then stops receiving; once the interface is up again, reads go on.
 	ErrInterfaceGone = errors.New("the interface disappeared")
 )
 

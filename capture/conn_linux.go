@@ -227,7 +227,7 @@ func (c *Conn) sendBatch(ctx context.Context, frames [][]byte) (int, error) {
 			}
 			busy++
 			if busy > maxBusy {
-				return sent, c.s.sysError("write", "sendmmsg", c.werr)
+				return sent, fmt.Errorf("capture: write %s: %w", c.ifi.Name, c.s.sysError("write", "sendmmsg", c.werr))
 			}
 			if busy < 64 {
 				runtime.Gosched()
@@ -235,7 +235,7 @@ func (c *Conn) sendBatch(ctx context.Context, frames [][]byte) (int, error) {
 				time.Sleep(50 * time.Microsecond)
 			}
 		default:
-			return sent, c.s.sysError("write", "sendmmsg", c.werr)
+			return sent, fmt.Errorf("capture: write %s: %w", c.ifi.Name, c.s.sysError("write", "sendmmsg", c.werr))
 		}
 	}
 	return sent, nil
@@ -340,6 +340,9 @@ func (c *Conn) readMsgs(ctx context.Context, msgs []Msg) (int, error) {
 		// Close may have unmapped the ring.
 		return 0, c.s.opError("read", net.ErrClosed)
 	}
+	if err := c.s.checkGone("read"); err != nil {
+		return 0, fmt.Errorf("capture: read %s: %w", c.ifi.Name, err)
+	}
 	if c.ring != nil {
 		// Frames already in the ring are taken without touching the
 		// deadline or the poller.
@@ -389,10 +392,10 @@ func (c *Conn) readMsgs(ctx context.Context, msgs []Msg) (int, error) {
 		if hasDeadline && !time.Now().Before(ctxDeadline) {
 			return fmt.Errorf("capture: read %s: %w", c.ifi.Name, context.DeadlineExceeded)
 		}
-		if !c.s.closing.Load() && !errors.Is(err, os.ErrDeadlineExceeded) && c.s.unbound() {
-			return c.s.opError("read", fmt.Errorf("%w: %w", ErrInterfaceGone, err))
+		if c.s.closing.Load() || errors.Is(err, os.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) {
+			return c.s.closedError("read", err)
 		}
-		return c.s.closedError("read", err)
+		return fmt.Errorf("capture: read %s: %w", c.ifi.Name, c.s.waitError(err))
 	}
 
 	if c.ring != nil {
@@ -402,7 +405,7 @@ func (c *Conn) readMsgs(ctx context.Context, msgs []Msg) (int, error) {
 			}
 			if e := c.ring.errno; e != 0 {
 				c.ring.errno = 0
-				return 0, c.s.sysError("read", "poll", e)
+				return 0, fmt.Errorf("capture: read %s: %w", c.ifi.Name, c.s.sysError("read", "poll", e))
 			}
 			if c.s.closing.Load() {
 				return 0, c.s.opError("read", net.ErrClosed)
@@ -420,7 +423,7 @@ func (c *Conn) readMsgs(ctx context.Context, msgs []Msg) (int, error) {
 		return 0, readErr(err)
 	}
 	if c.rerr != 0 {
-		return 0, c.s.sysError("read", "recvmmsg", c.rerr)
+		return 0, fmt.Errorf("capture: read %s: %w", c.ifi.Name, c.s.sysError("read", "recvmmsg", c.rerr))
 	}
 	now := time.Time{}
 	for i := range c.rn {

@@ -130,6 +130,9 @@ func (r *Ring) ReadBatch(ctx context.Context, frames []Frame) (int, error) {
 	if !sameContext(ctx, r.lastCtx) {
 		r.setContext(ctx)
 	}
+	if err := r.s.checkGone("read"); err != nil {
+		return 0, fmt.Errorf("capture: read ring on %s: %w", r.ifi.Name, err)
+	}
 	done := r.lastDone
 	for {
 		if done != nil {
@@ -155,10 +158,7 @@ func (r *Ring) ReadBatch(ctx context.Context, frames []Frame) (int, error) {
 					}
 					continue // cancelled: seen at the top of the loop
 				}
-				if r.s.unbound() {
-					err = fmt.Errorf("%w: %w", ErrInterfaceGone, err)
-				}
-				return 0, fmt.Errorf("capture: read ring on %s: %w", r.ifi.Name, r.s.opError("read", err))
+				return 0, fmt.Errorf("capture: read ring on %s: %w", r.ifi.Name, r.s.waitError(err))
 			}
 			continue
 		}
