@@ -87,8 +87,7 @@ func (c *Conn) ReadFrames(ctx context.Context, msgs []Msg) (int, error) {
 }
 
 // ReadFrom implements net.PacketConn: it reads a frame as ReadFrame does
-// with no context, and returns its source MAC as a *packet.Addr (empty
-// with Config.RingSize).
+// with no context, and returns its source MAC as a *packet.Addr.
 func (c *Conn) ReadFrom(b []byte) (int, net.Addr, error) { return c.c.readFrom(b) }
 
 // WriteTo implements net.PacketConn. The frame already carries its

@@ -251,8 +251,10 @@ func (c *conn) readFrame(ctx context.Context, b []byte) (n int, info FrameInfo, 
 	return c.readFrameFrom(ctx, b, nil)
 }
 
-// readFrame is ReadFrame; if src is not nil it also gets the frame's
-// source address from sockaddr_ll, read under the same lock.
+// readFrameFrom is readFrame; if src is not nil it also gets the frame's
+// source address: sll_addr of the sockaddr_ll that recvmmsg filled in,
+// read under the same lock, or from a ring, the frame's source MAC (which
+// is what the kernel puts in sll_addr for Ethernet, eth_header_parse).
 func (c *conn) readFrameFrom(ctx context.Context, b []byte, src *net.HardwareAddr) (n int, info FrameInfo, err error) {
 	if err := c.readable(ctx); err != nil {
 		return 0, info, err
@@ -269,6 +271,9 @@ func (c *conn) readFrameFrom(ctx context.Context, b []byte, src *net.HardwareAdd
 	if src != nil {
 		if c.ring != nil {
 			*src = nil
+			if m.N >= 12 {
+				*src = append(net.HardwareAddr(nil), m.Buf[6:12]...)
+			}
 		} else {
 			sa := &c.rsa[0]
 			*src = make(net.HardwareAddr, min(int(sa.Halen), len(sa.Addr)))
@@ -295,7 +300,7 @@ func (c *conn) readFrames(ctx context.Context, msgs []Msg) (int, error) {
 // context is not done.
 func (c *conn) readable(ctx context.Context) error {
 	if c.sendOnly {
-		return c.s.opError("read", errSendOnly)
+		return fmt.Errorf("capture: read %s: %w", c.ifi.Name, c.s.opError("read", errSendOnly))
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("capture: read %s: %w", c.ifi.Name, err)
@@ -304,7 +309,7 @@ func (c *conn) readable(ctx context.Context) error {
 }
 
 // errSendOnly is the error of a read on a send-only Conn.
-var errSendOnly = errors.New("capture: socket is send-only")
+var errSendOnly = errors.New("socket is send-only")
 
 // readMsgs is ReadFrames with rmu held.
 func (c *conn) readMsgs(ctx context.Context, msgs []Msg) (int, error) {
