@@ -300,41 +300,58 @@ func TestConnVLAN(t *testing.T) {
 	}
 }
 
+// TestConnReadDeadlines checks the context's deadline and cancellation,
+// the socket's deadline and Close, for ReadFrame and ReadFrames, with
+// recvmmsg and with a ring.
 func TestConnReadDeadlines(t *testing.T) {
-	a, _ := labPair(t)
-	c := listenIn(t, a, "a0", mustFilter(t, "dhcp"))
-	buf := make([]byte, 2048)
+	readFrame := func(c *Conn, ctx context.Context, buf []byte) (int, FrameInfo, error) { return c.ReadFrame(ctx, buf) }
+	readFrames := func(c *Conn, ctx context.Context, buf []byte) (int, FrameInfo, error) {
+		msgs := []Msg{{Buf: buf}}
+		n, err := c.ReadFrames(ctx, msgs)
+		return n, msgs[0].Info, err
+	}
+	for _, ringSize := range []int{0, 1 << 20} {
+		for name, read := range map[string]func(*Conn, context.Context, []byte) (int, FrameInfo, error){"ReadFrame": readFrame, "ReadFrames": readFrames} {
+			t.Run(fmt.Sprintf("%s/ring=%d", name, ringSize), func(t *testing.T) {
+				a, _ := labPair(t)
+				cfg := mustFilter(t, "dhcp")
+				cfg.RingSize = ringSize
+				c := listenIn(t, a, "a0", cfg)
+				buf := make([]byte, 2048)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if _, _, err := c.ReadFrame(ctx, buf); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("ctx deadline: %v, want context.DeadlineExceeded", err)
-	}
+				ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+				defer cancel()
+				if _, _, err := read(c, ctx, buf); !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("ctx deadline: %v, want context.DeadlineExceeded", err)
+				}
 
-	ctx, cancel = context.WithCancel(context.Background())
-	time.AfterFunc(50*time.Millisecond, cancel)
-	if _, _, err := c.ReadFrame(ctx, buf); !errors.Is(err, context.Canceled) {
-		t.Errorf("cancel: %v, want context.Canceled", err)
-	}
+				ctx, cancel = context.WithCancel(context.Background())
+				time.AfterFunc(50*time.Millisecond, cancel)
+				if _, _, err := read(c, ctx, buf); !errors.Is(err, context.Canceled) {
+					t.Errorf("cancel: %v, want context.Canceled", err)
+				}
 
-	if err := c.SetReadDeadline(time.Now().Add(50 * time.Millisecond)); err != nil {
-		t.Fatal(err)
-	}
-	_, _, err := c.ReadFrame(context.Background(), buf)
-	var nerr net.Error
-	if !errors.As(err, &nerr) || !nerr.Timeout() {
-		t.Errorf("socket deadline: %v, want a net.Error with Timeout()", err)
-	}
-	if err := c.SetReadDeadline(time.Time{}); err != nil {
-		t.Fatal(err)
-	}
+				if err := c.SetReadDeadline(time.Now().Add(50 * time.Millisecond)); err != nil {
+					t.Fatal(err)
+				}
+				_, _, err := read(c, context.Background(), buf)
+				var nerr net.Error
+				if !errors.As(err, &nerr) || !nerr.Timeout() {
+					t.Errorf("socket deadline: %v, want a net.Error with Timeout()", err)
+				}
+				if err := c.SetReadDeadline(time.Time{}); err != nil {
+					t.Fatal(err)
+				}
 
-	time.AfterFunc(50*time.Millisecond, func() { c.Close() })
-	if _, _, err := c.ReadFrame(context.Background(), buf); !errors.Is(err, net.ErrClosed) {
-		t.Errorf("after Close: %v, want net.ErrClosed", err)
-	}
-	if err := c.Close(); err != nil {
-		t.Errorf("second Close: %v", err)
+				time.AfterFunc(50*time.Millisecond, func() { c.Close() })
+				if _, _, err := read(c, context.Background(), buf); !errors.Is(err, net.ErrClosed) {
+					t.Errorf("after Close: %v, want net.ErrClosed", err)
+				}
+				if err := c.Close(); err != nil {
+					t.Errorf("second Close: %v", err)
+				}
+			})
+		}
 	}
 }
 
