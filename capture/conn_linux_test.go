@@ -271,32 +271,39 @@ func ipv4FrameBetween(src, dst net.HardwareAddr, sip, dip [4]byte, proto uint8, 
 	return f
 }
 
-// TestConnVLAN sends an 802.1Q-tagged ARP request from b0. The receiving
+// TestConnVLAN sends an 802.1Q-tagged ARP request from b0 (read with
+// recvmmsg and from a ring). The receiving
 // kernel moves the tag out of the frame (skb_vlan_untag) before a0's
 // packet sockets see it: the "arp" filter must still accept it, the
 // auxiliary data must carry the tag, and InsertVLAN must give back the
 // frame byte for byte.
 func TestConnVLAN(t *testing.T) {
-	a, b := labPair(t)
-	tx := listenIn(t, b, "b0", Config{})
-	rx := listenIn(t, a, "a0", mustFilter(t, "arp"))
-	req := arpFrame(0x8100, 1, tx.Interface().HardwareAddr, labB, make([]byte, 6), labA)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := tx.WriteFrame(ctx, req); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 2048)
-	n, info, err := rx.ReadFrame(ctx, buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !info.VLAN || info.VLANTCI != 10 || info.VLANTPID != 0x8100 {
-		t.Errorf("info %+v, want the tag 0x8100/10 out of band", info)
-	}
-	n = InsertVLAN(buf, n, info)
-	if !bytes.Equal(buf[:n], req) {
-		t.Errorf("restored frame\n% x\nwant\n% x", buf[:n], req)
+	for _, ringSize := range []int{0, 1 << 20} {
+		t.Run(fmt.Sprintf("ring=%d", ringSize), func(t *testing.T) {
+			a, b := labPair(t)
+			tx := listenIn(t, b, "b0", Config{})
+			cfg := mustFilter(t, "arp")
+			cfg.RingSize = ringSize
+			rx := listenIn(t, a, "a0", cfg)
+			req := arpFrame(0x8100, 1, tx.Interface().HardwareAddr, labB, make([]byte, 6), labA)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := tx.WriteFrame(ctx, req); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 2048)
+			n, info, err := rx.ReadFrame(ctx, buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !info.VLAN || info.VLANTCI != 10 || info.VLANTPID != 0x8100 {
+				t.Errorf("info %+v, want the tag 0x8100/10 out of band", info)
+			}
+			n = InsertVLAN(buf, n, info)
+			if !bytes.Equal(buf[:n], req) {
+				t.Errorf("restored frame\n% x\nwant\n% x", buf[:n], req)
+			}
+		})
 	}
 }
 
