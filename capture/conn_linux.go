@@ -345,7 +345,7 @@ func (c *conn) readMsgs(ctx context.Context, msgs []Msg) (int, error) {
 	if hasDeadline && (deadline.IsZero() || ctxDeadline.Before(deadline)) {
 		deadline = ctxDeadline
 	}
-	d, capped := c.s.downDeadline(deadline)
+	d, capped := c.waitDeadline(deadline)
 	if err := c.s.f.SetReadDeadline(d); err != nil {
 		return 0, c.s.closedError("read", err)
 	}
@@ -408,7 +408,7 @@ func (c *conn) readMsgs(ctx context.Context, msgs []Msg) (int, error) {
 			if err := c.s.checkGone("read"); err != nil {
 				return 0, fmt.Errorf("capture: read %s: %w", c.ifi.Name, err)
 			}
-			d, capped = c.s.downDeadline(deadline)
+			d, capped = c.waitDeadline(deadline)
 			if err := c.s.f.SetReadDeadline(d); err != nil {
 				return 0, c.s.closedError("read", err)
 			}
@@ -443,6 +443,21 @@ func (c *conn) readMsgs(ctx context.Context, msgs []Msg) (int, error) {
 		m.Info.Dir = m.Info.Type.Direction()
 	}
 	return c.rn, nil
+}
+
+// waitDeadline is the deadline a read waits under, given the earlier of
+// the socket's and the context's (see socket.downDeadline). With a ring,
+// it is never less than two block timeouts ahead: a frame that arrived
+// before the deadline may sit in a block the kernel retires only after a
+// block timeout, and a read is to return every such frame.
+func (c *conn) waitDeadline(deadline time.Time) (time.Time, bool) {
+	d, capped := c.s.downDeadline(deadline)
+	if c.ring != nil && !d.IsZero() {
+		if soon := time.Now().Add(2 * connRingBlockTimeout); d.Before(soon) {
+			d = soon
+		}
+	}
+	return d, capped
 }
 
 // tryRead is the poller's callback for a read: one recvmmsg(2) into
