@@ -209,7 +209,7 @@ type lexer struct {
 // so that "ip[2:2]" lexes as ip [ 2 : 2 ].
 func lex(expr string) ([]token, error) {
 	var toks []token
-	i := 0
+	i, depth := 0, 0
 	for i < len(expr) {
 		c := expr[i]
 		switch {
@@ -263,7 +263,18 @@ func lex(expr string) ([]token, error) {
 			}
 		}
 		if strings.IndexByte("()[]:!=<>+-*/%&|^", c) >= 0 {
-			toks = append(toks, token{kind: tPunct, text: string(c), pos: i})
+			// Brackets nested deeper than MaxDepth stop the lexer at
+			// once, before the parser's backtracking could spend time.
+			switch c {
+			case '(', '[':
+				if depth++; depth > MaxDepth {
+					return nil, &SyntaxError{Expr: expr, Pos: i, Err: ErrTooDeep,
+						Msg: fmt.Sprintf("expression nested too deeply: more than %d levels", MaxDepth)}
+				}
+			case ')', ']':
+				depth--
+			}
+			toks = append(toks, token{kind: tPunct, text: expr[i : i+1], pos: i})
 			i++
 			continue
 		}
