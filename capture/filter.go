@@ -49,12 +49,18 @@ type builtin struct {
 	sll  string // the same for a Linux cooked capture (no tags, no MAC header)
 }
 
-// builtins is the documented table BuiltinFilter compiles from; see
-// BuiltinFilter for what each matches. Every program is compiled by
-// capture/filter with tags in the frame (Options.KernelVLAN false), so it
-// needs no ancillary load and gives the same verdict live, where the
-// kernel strips the outer tag before the filter runs (the frame is then
-// one tag shorter), and offline, where every tag is in the frame.
+// builtins is the documented table of built-in filters; see BuiltinFilter
+// for what each matches. Every expression is compiled by capture/filter
+// with tags in the frame (Options.KernelVLAN false), so its program needs
+// no ancillary load and gives the same verdict live, where the kernel
+// strips the outer tag before the filter runs (the frame is then one tag
+// shorter), and offline, where every tag is in the frame.
+//
+// The compiled programs are kept in builtinPrograms (filter_programs.go),
+// written by "go test ./capture -run TestBuiltinPrograms -update" and
+// checked by that test against what the expressions compile to today, so
+// that opening a socket costs no compilation (a few milliseconds for
+// "dhcp-client").
 var builtins = []builtin{
 	{"all", "", ""},
 	{"arp", "arp", "arp"},
@@ -121,16 +127,11 @@ func BuiltinExpression(name string) (string, bool) {
 // The programs use no ancillary loads, so they run in filter.VM and in
 // golang.org/x/net/bpf's VM as in the kernel.
 func BuiltinFilter(name string) ([]bpf.RawInstruction, error) {
-	b, ok := lookupBuiltin(name)
-	if !ok {
+	prog, ok := builtinPrograms[name]
+	if _, known := lookupBuiltin(name); !ok || !known {
 		return nil, fmt.Errorf("capture: unknown filter %q (want one of %s)", name, strings.Join(FilterNames(), ", "))
 	}
-	raw, err := filter.CompileRaw(b.expr, filter.Options{SnapLen: AcceptLength})
-	if err != nil {
-		// The table is fixed: a failure here is a bug, caught by the tests.
-		return nil, fmt.Errorf("capture: built-in filter %q: %w", name, err)
-	}
-	return raw, nil
+	return slices.Clone(prog), nil
 }
 
 // FilterConfig says what CompileFilter compiles for.
@@ -174,10 +175,19 @@ func CompileFilter(expr string, cfg FilterConfig) ([]bpf.Instruction, error) {
 		return nil, nil
 	}
 	if b, ok := lookupBuiltin(expr); ok {
-		expr, opt.KernelVLAN = b.expr, false
 		if opt.LinkType == filter.LinkTypeLinuxSLL {
-			expr = b.sll
+			opt.KernelVLAN = false
+			return filter.Compile(b.sll, opt)
 		}
+		raw, err := BuiltinFilter(expr)
+		if err != nil {
+			return nil, err
+		}
+		prog, ok := bpf.Disassemble(ApplySnapLen(raw, int(snaplen)))
+		if !ok {
+			return nil, fmt.Errorf("capture: built-in filter %q does not disassemble", expr)
+		}
+		return prog, nil
 	}
 	return filter.Compile(expr, opt)
 }
