@@ -65,6 +65,7 @@ var builtins = []builtin{
 	{"all", "", ""},
 	{"arp", "arp", "arp"},
 	{"icmp", "icmp", "icmp"},
+	{"icmp-vlan", "icmp or (vlan and (icmp or (vlan and icmp)))", "icmp"},
 	{"dhcp", dhcpAny + " or (vlan and (" + dhcpAny + " or (vlan and " + dhcpAny + ")))", dhcpAny},
 	{"dhcp-client", dhcpReply + " or (" + oneTag + " and " + dhcpReply + ")", dhcpReply},
 	{"arp-reply", "(arp and arp[6:2] = 2) or (" + oneTag + " and arp and arp[6:2] = 2)", "arp and arp[6:2] = 2"},
@@ -115,14 +116,17 @@ func BuiltinExpression(name string) (string, bool) {
 //     67 or 68 (RFC 2131 §4.1), untagged, behind one tag (802.1Q, 802.1ad
 //     or 0x9100) or two (QinQ: 802.1ad outer, 802.1Q inner). Live, the
 //     kernel strips the outer tag and the rest still matches, so a capture
-//     and a read of its file agree;
+//     and a read of its file agree (for up to two tags in the frame);
 //   - "dhcp-client": what a DHCP client receives (dhcpclient's receive
 //     filter): ARP, or unfragmented IPv4 UDP from port 67 to port 68 or
 //     67, untagged or behind one 802.1Q or 802.1ad tag;
 //   - "arp-reply": ARP replies (opcode 2, RFC 826), untagged or behind one
 //     802.1Q or 802.1ad tag (arpscan's receive filter);
 //   - "arp-vlan": every ARP frame, untagged or behind one 802.1Q or
-//     802.1ad tag (arpscan's passive receive filter).
+//     802.1ad tag (arpscan's passive receive filter);
+//   - "icmp-vlan": tcpdump's "icmp" untagged or behind one or two tags,
+//     the same live and offline as "dhcp" (for a sender waiting for
+//     replies on stacked VLANs, whose outer tag the kernel strips).
 //
 // The programs use no ancillary loads, so they run in filter.VM and in
 // golang.org/x/net/bpf's VM as in the kernel.

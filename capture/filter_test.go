@@ -120,11 +120,12 @@ func TestBuiltinFilter(t *testing.T) {
 		{"arp 0x9100", retag(arpFrame(0x8100, 1, macA, ipA, make([]byte, 6), ipB), 0x9100), nil},
 		{"arp reply QinQ", qinq(arpFrame(0x8100, 2, macB, ipB, macA, ipA)), nil},
 		{"rarp", pad60(ethHeader(bcast, macA, 0, 0, 0x8035)), nil},
-		{"icmp", ipv4Frame(0, 1, 0, nil, icmpEcho(1, 1)), []string{"icmp"}},
-		{"icmp 802.1Q", ipv4Frame(0x8100, 1, 0, nil, icmpEcho(1, 1)), nil},
-		{"icmp QinQ", qinq(ipv4Frame(0x8100, 1, 0, nil, icmpEcho(1, 1))), nil},
-		{"icmp fragment", ipv4Frame(0, 1, 0x2000, nil, icmpEcho(1, 1)), []string{"icmp"}},
-		{"icmp later fragment", ipv4Frame(0, 1, 0x0020, nil, icmpEcho(1, 1)), []string{"icmp"}},
+		{"icmp", ipv4Frame(0, 1, 0, nil, icmpEcho(1, 1)), []string{"icmp", "icmp-vlan"}},
+		{"icmp 802.1Q", ipv4Frame(0x8100, 1, 0, nil, icmpEcho(1, 1)), []string{"icmp-vlan"}},
+		{"icmp QinQ", qinq(ipv4Frame(0x8100, 1, 0, nil, icmpEcho(1, 1))), []string{"icmp-vlan"}},
+		{"icmp three tags", outer(qinq(ipv4Frame(0x8100, 1, 0, nil, icmpEcho(1, 1))), 0x8100), nil},
+		{"icmp fragment", ipv4Frame(0, 1, 0x2000, nil, icmpEcho(1, 1)), []string{"icmp", "icmp-vlan"}},
+		{"icmp later fragment", ipv4Frame(0, 1, 0x0020, nil, icmpEcho(1, 1)), []string{"icmp", "icmp-vlan"}},
 		{"dhcp discover", ipv4Frame(0, 17, 0, nil, dhcp), []string{"dhcp"}},
 		{"dhcp offer", ipv4Frame(0, 17, 0, nil, offer), []string{"dhcp", "dhcp-client"}},
 		{"dhcp to relay 67->67", ipv4Frame(0, 17, 0, nil, udpPayload(67, 67, nil)), []string{"dhcp", "dhcp-client"}},
@@ -182,7 +183,7 @@ func TestBuiltinFilterUnknown(t *testing.T) {
 // its documented expression compiles to, and that the names are sorted.
 func TestBuiltinExpressions(t *testing.T) {
 	names := FilterNames()
-	want := []string{"all", "arp", "arp-reply", "arp-vlan", "dhcp", "dhcp-client", "icmp"}
+	want := []string{"all", "arp", "arp-reply", "arp-vlan", "dhcp", "dhcp-client", "icmp", "icmp-vlan"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("FilterNames (-want +got):\n%s", diff)
 	}
@@ -475,7 +476,7 @@ func TestReceiveFiltersMatchHandWritten(t *testing.T) {
 	}
 }
 
-// TestBuiltinLiveOffline: "dhcp" and "all" give a frame the same verdict
+// TestBuiltinLiveOffline: "dhcp", "icmp-vlan" and "all" give a frame the same verdict
 // offline (every tag in the frame) and live (the kernel stripped the outer
 // tag), QinQ included, so that read -f dhcp shows what capture -f dhcp
 // kept. "arp" and "icmp" are tcpdump's: live they also match a frame whose
@@ -490,7 +491,7 @@ func TestBuiltinLiveOffline(t *testing.T) {
 		}
 		tagged++
 		off, live := verdicts(t, vms, f), verdicts(t, vms, s)
-		for _, name := range []string{"all", "dhcp"} {
+		for _, name := range []string{"all", "dhcp", "icmp-vlan"} {
 			if off[name] != live[name] {
 				t.Errorf("frame %d (% x): %s offline %v, live %v", i, f, name, off[name], live[name])
 			}
