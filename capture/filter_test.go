@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"go/format"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -527,7 +528,7 @@ func TestCompileFilter(t *testing.T) {
 		{expr: "", cfg: FilterConfig{LinkType: 276}, err: true},
 		{expr: "arp", cfg: FilterConfig{SnapLen: MaxSnapLen + 1}, err: true},
 		{expr: "arp", cfg: FilterConfig{SnapLen: -1}, err: true},
-		{expr: "arp", cfg: FilterConfig{SnapLen: 1 << 32}, err: true},
+		{expr: "arp", cfg: FilterConfig{SnapLen: math.MaxInt}, err: true},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%q/%+v", tt.expr, tt.cfg), func(t *testing.T) {
@@ -592,7 +593,7 @@ func TestApplySnapLen(t *testing.T) {
 		{"unchanged", arp, 0, []uint32{AcceptLength, 0}},
 		{"capped", arp, 128, []uint32{128, 0}},
 		{"larger", arp, 1 << 20, []uint32{AcceptLength, 0}},
-		{"beyond 32 bits", nil, 1<<32 + 5, []uint32{1<<32 - 1}},
+		{"largest int", nil, math.MaxInt, []uint32{uint32(min(uint64(math.MaxInt), math.MaxUint32))}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 
 	"golang.org/x/net/bpf"
 )
@@ -184,7 +185,7 @@ func (vm *VM) Run(data []byte, aux Aux) uint32 {
 	n := uint64(len(data))
 	wire := uint32(len(data))
 	if aux.Len > len(data) {
-		wire = uint32(min(aux.Len, 1<<32-1))
+		wire = uint32(min(uint64(aux.Len), math.MaxUint32))
 	}
 	prog := vm.prog
 	for pc := 0; pc < len(prog); pc++ {
