@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/rawlab/rawlab/capture/filter"
@@ -133,7 +134,11 @@ func BuiltinExpression(name string) (string, bool) {
 func BuiltinFilter(name string) ([]bpf.RawInstruction, error) {
 	prog, ok := builtinPrograms[name]
 	if _, known := lookupBuiltin(name); !ok || !known {
-		return nil, fmt.Errorf("capture: unknown filter %q (want one of %s)", name, strings.Join(FilterNames(), ", "))
+		q := strconv.Quote(name)
+		if len(name) > 40 {
+			q = strconv.Quote(strings.ToValidUTF8(name[:40], "")) + "…"
+		}
+		return nil, fmt.Errorf("capture: unknown filter %s (want one of %s)", q, strings.Join(FilterNames(), ", "))
 	}
 	return slices.Clone(prog), nil
 }
