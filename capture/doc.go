@@ -71,11 +71,17 @@
 // return a *net.OpError wrapping ErrInterfaceGone instead of waiting
 // forever; like libpcap ("The interface disappeared"), they do so when the
 // interface is only taken down, since the socket then stops receiving.
+// The kernel reports a deletion only to sockets still receiving, so after
+// a read has reported a link down, reads look every 100 ms whether the
+// interface still exists, until it is up again.
 //
-// BuiltinFilter returns the programs for "arp", "dhcp", "icmp" and "all";
-// each accepts untagged frames, frames with one 802.1Q or 802.1ad tag in
-// the data, and frames whose tag the kernel stripped (they look untagged to
-// the filter). ApplySnapLen caps a program's returns to a snap length.
+// BuiltinFilter returns programs compiled from one documented table of
+// pcap-filter expressions (filter.go): "arp" and "icmp" exactly as
+// tcpdump's; "dhcp" and "icmp-vlan" untagged or behind up to two tags, with
+// the same verdict live (outer tag stripped by the kernel) and offline;
+// "dhcp-client", "arp-reply" and "arp-vlan", the receive filters of
+// dhcpclient and arpscan; and "all". ApplySnapLen caps a program's returns
+// to a snap length.
 //
 // Recorder writes pcapng (one Interface Description Block with if_name and
 // if_tsresol 9 or 6, epb_flags with the direction, opt_comment, an

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/rawlab/rawlab/capture/filter"
@@ -49,16 +50,23 @@ type builtin struct {
 	sll  string // the same for a Linux cooked capture (no tags, no MAC header)
 }
 
-// builtins is the documented table BuiltinFilter compiles from; see
-// BuiltinFilter for what each matches. Every program is compiled by
-// capture/filter with tags in the frame (Options.KernelVLAN false), so it
-// needs no ancillary load and gives the same verdict live, where the
-// kernel strips the outer tag before the filter runs (the frame is then
-// one tag shorter), and offline, where every tag is in the frame.
+// builtins is the documented table of built-in filters; see BuiltinFilter
+// for what each matches. Every expression is compiled by capture/filter
+// with tags in the frame (Options.KernelVLAN false), so its program needs
+// no ancillary load and gives the same verdict live, where the kernel
+// strips the outer tag before the filter runs (the frame is then one tag
+// shorter), and offline, where every tag is in the frame.
+//
+// The compiled programs are kept in builtinPrograms (filter_programs.go),
+// written by "go test ./capture -run TestBuiltinPrograms -update" and
+// checked by that test against what the expressions compile to today, so
+// that opening a socket costs no compilation (a few milliseconds for
+// "dhcp-client").
 var builtins = []builtin{
 	{"all", "", ""},
 	{"arp", "arp", "arp"},
 	{"icmp", "icmp", "icmp"},
+	{"icmp-vlan", "icmp or (vlan and (icmp or (vlan and icmp)))", "icmp"},
 	{"dhcp", dhcpAny + " or (vlan and (" + dhcpAny + " or (vlan and " + dhcpAny + ")))", dhcpAny},
 	{"dhcp-client", dhcpReply + " or (" + oneTag + " and " + dhcpReply + ")", dhcpReply},
 	{"arp-reply", "(arp and arp[6:2] = 2) or (" + oneTag + " and arp and arp[6:2] = 2)", "arp and arp[6:2] = 2"},
@@ -109,28 +117,30 @@ func BuiltinExpression(name string) (string, bool) {
 //     67 or 68 (RFC 2131 §4.1), untagged, behind one tag (802.1Q, 802.1ad
 //     or 0x9100) or two (QinQ: 802.1ad outer, 802.1Q inner). Live, the
 //     kernel strips the outer tag and the rest still matches, so a capture
-//     and a read of its file agree;
+//     and a read of its file agree (for up to two tags in the frame);
 //   - "dhcp-client": what a DHCP client receives (dhcpclient's receive
 //     filter): ARP, or unfragmented IPv4 UDP from port 67 to port 68 or
 //     67, untagged or behind one 802.1Q or 802.1ad tag;
 //   - "arp-reply": ARP replies (opcode 2, RFC 826), untagged or behind one
 //     802.1Q or 802.1ad tag (arpscan's receive filter);
 //   - "arp-vlan": every ARP frame, untagged or behind one 802.1Q or
-//     802.1ad tag (arpscan's passive receive filter).
+//     802.1ad tag (arpscan's passive receive filter);
+//   - "icmp-vlan": tcpdump's "icmp" untagged or behind one or two tags,
+//     the same live and offline as "dhcp" (for a sender waiting for
+//     replies on stacked VLANs, whose outer tag the kernel strips).
 //
 // The programs use no ancillary loads, so they run in filter.VM and in
 // golang.org/x/net/bpf's VM as in the kernel.
 func BuiltinFilter(name string) ([]bpf.RawInstruction, error) {
-	b, ok := lookupBuiltin(name)
-	if !ok {
-		return nil, fmt.Errorf("capture: unknown filter %q (want one of %s)", name, strings.Join(FilterNames(), ", "))
+	prog, ok := builtinPrograms[name]
+	if _, known := lookupBuiltin(name); !ok || !known {
+		q := strconv.Quote(name)
+		if len(name) > 40 {
+			q = strconv.Quote(strings.ToValidUTF8(name[:40], "")) + "…"
+		}
+		return nil, fmt.Errorf("capture: unknown filter %s (want one of %s)", q, strings.Join(FilterNames(), ", "))
 	}
-	raw, err := filter.CompileRaw(b.expr, filter.Options{SnapLen: AcceptLength})
-	if err != nil {
-		// The table is fixed: a failure here is a bug, caught by the tests.
-		return nil, fmt.Errorf("capture: built-in filter %q: %w", name, err)
-	}
-	return raw, nil
+	return slices.Clone(prog), nil
 }
 
 // FilterConfig says what CompileFilter compiles for.
@@ -174,10 +184,19 @@ func CompileFilter(expr string, cfg FilterConfig) ([]bpf.Instruction, error) {
 		return nil, nil
 	}
 	if b, ok := lookupBuiltin(expr); ok {
-		expr, opt.KernelVLAN = b.expr, false
 		if opt.LinkType == filter.LinkTypeLinuxSLL {
-			expr = b.sll
+			opt.KernelVLAN = false
+			return filter.Compile(b.sll, opt)
 		}
+		raw, err := BuiltinFilter(expr)
+		if err != nil {
+			return nil, err
+		}
+		prog, ok := bpf.Disassemble(ApplySnapLen(raw, int(snaplen)))
+		if !ok {
+			return nil, fmt.Errorf("capture: built-in filter %q does not disassemble", expr)
+		}
+		return prog, nil
 	}
 	return filter.Compile(expr, opt)
 }

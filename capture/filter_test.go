@@ -5,8 +5,11 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
+	"go/format"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -118,11 +121,12 @@ func TestBuiltinFilter(t *testing.T) {
 		{"arp 0x9100", retag(arpFrame(0x8100, 1, macA, ipA, make([]byte, 6), ipB), 0x9100), nil},
 		{"arp reply QinQ", qinq(arpFrame(0x8100, 2, macB, ipB, macA, ipA)), nil},
 		{"rarp", pad60(ethHeader(bcast, macA, 0, 0, 0x8035)), nil},
-		{"icmp", ipv4Frame(0, 1, 0, nil, icmpEcho(1, 1)), []string{"icmp"}},
-		{"icmp 802.1Q", ipv4Frame(0x8100, 1, 0, nil, icmpEcho(1, 1)), nil},
-		{"icmp QinQ", qinq(ipv4Frame(0x8100, 1, 0, nil, icmpEcho(1, 1))), nil},
-		{"icmp fragment", ipv4Frame(0, 1, 0x2000, nil, icmpEcho(1, 1)), []string{"icmp"}},
-		{"icmp later fragment", ipv4Frame(0, 1, 0x0020, nil, icmpEcho(1, 1)), []string{"icmp"}},
+		{"icmp", ipv4Frame(0, 1, 0, nil, icmpEcho(1, 1)), []string{"icmp", "icmp-vlan"}},
+		{"icmp 802.1Q", ipv4Frame(0x8100, 1, 0, nil, icmpEcho(1, 1)), []string{"icmp-vlan"}},
+		{"icmp QinQ", qinq(ipv4Frame(0x8100, 1, 0, nil, icmpEcho(1, 1))), []string{"icmp-vlan"}},
+		{"icmp three tags", outer(qinq(ipv4Frame(0x8100, 1, 0, nil, icmpEcho(1, 1))), 0x8100), nil},
+		{"icmp fragment", ipv4Frame(0, 1, 0x2000, nil, icmpEcho(1, 1)), []string{"icmp", "icmp-vlan"}},
+		{"icmp later fragment", ipv4Frame(0, 1, 0x0020, nil, icmpEcho(1, 1)), []string{"icmp", "icmp-vlan"}},
 		{"dhcp discover", ipv4Frame(0, 17, 0, nil, dhcp), []string{"dhcp"}},
 		{"dhcp offer", ipv4Frame(0, 17, 0, nil, offer), []string{"dhcp", "dhcp-client"}},
 		{"dhcp to relay 67->67", ipv4Frame(0, 17, 0, nil, udpPayload(67, 67, nil)), []string{"dhcp", "dhcp-client"}},
@@ -180,7 +184,7 @@ func TestBuiltinFilterUnknown(t *testing.T) {
 // its documented expression compiles to, and that the names are sorted.
 func TestBuiltinExpressions(t *testing.T) {
 	names := FilterNames()
-	want := []string{"all", "arp", "arp-reply", "arp-vlan", "dhcp", "dhcp-client", "icmp"}
+	want := []string{"all", "arp", "arp-reply", "arp-vlan", "dhcp", "dhcp-client", "icmp", "icmp-vlan"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("FilterNames (-want +got):\n%s", diff)
 	}
@@ -473,7 +477,7 @@ func TestReceiveFiltersMatchHandWritten(t *testing.T) {
 	}
 }
 
-// TestBuiltinLiveOffline: "dhcp" and "all" give a frame the same verdict
+// TestBuiltinLiveOffline: "dhcp", "icmp-vlan" and "all" give a frame the same verdict
 // offline (every tag in the frame) and live (the kernel stripped the outer
 // tag), QinQ included, so that read -f dhcp shows what capture -f dhcp
 // kept. "arp" and "icmp" are tcpdump's: live they also match a frame whose
@@ -488,7 +492,7 @@ func TestBuiltinLiveOffline(t *testing.T) {
 		}
 		tagged++
 		off, live := verdicts(t, vms, f), verdicts(t, vms, s)
-		for _, name := range []string{"all", "dhcp"} {
+		for _, name := range []string{"all", "dhcp", "icmp-vlan"} {
 			if off[name] != live[name] {
 				t.Errorf("frame %d (% x): %s offline %v, live %v", i, f, name, off[name], live[name])
 			}
@@ -524,7 +528,7 @@ func TestCompileFilter(t *testing.T) {
 		{expr: "", cfg: FilterConfig{LinkType: 276}, err: true},
 		{expr: "arp", cfg: FilterConfig{SnapLen: MaxSnapLen + 1}, err: true},
 		{expr: "arp", cfg: FilterConfig{SnapLen: -1}, err: true},
-		{expr: "arp", cfg: FilterConfig{SnapLen: 1 << 32}, err: true},
+		{expr: "arp", cfg: FilterConfig{SnapLen: math.MaxInt}, err: true},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%q/%+v", tt.expr, tt.cfg), func(t *testing.T) {
@@ -553,11 +557,15 @@ func TestCompileFilter(t *testing.T) {
 			if tt.cfg.SnapLen > 0 {
 				opt.SnapLen = uint32(tt.cfg.SnapLen)
 			}
-			want, err := filter.Compile(expr, opt)
+			want, err := filter.CompileRaw(expr, opt)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(want, prog); diff != "" {
+			got, err := bpf.Assemble(prog)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
@@ -585,7 +593,7 @@ func TestApplySnapLen(t *testing.T) {
 		{"unchanged", arp, 0, []uint32{AcceptLength, 0}},
 		{"capped", arp, 128, []uint32{128, 0}},
 		{"larger", arp, 1 << 20, []uint32{AcceptLength, 0}},
-		{"beyond 32 bits", nil, 1<<32 + 5, []uint32{1<<32 - 1}},
+		{"largest int", nil, math.MaxInt, []uint32{uint32(min(uint64(math.MaxInt), math.MaxUint32))}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -602,5 +610,49 @@ func TestApplySnapLen(t *testing.T) {
 	}
 	if arp[2].K != AcceptLength {
 		t.Errorf("ApplySnapLen modified its input")
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite filter_programs.go from the built-in filters' expressions")
+
+// TestBuiltinPrograms checks that the stored programs of the built-in
+// filters are what their expressions compile to today; with -update it
+// rewrites filter_programs.go.
+func TestBuiltinPrograms(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("// Code generated by \"go test ./capture -run TestBuiltinPrograms -update\"; DO NOT EDIT.\n\n")
+	b.WriteString("package capture\n\nimport \"golang.org/x/net/bpf\"\n\n")
+	b.WriteString("// builtinPrograms holds the programs capture/filter compiles from the\n// expressions of builtins, with filter.Options{SnapLen: AcceptLength}.\n")
+	b.WriteString("var builtinPrograms = map[string][]bpf.RawInstruction{\n")
+	for _, bi := range builtins {
+		prog, err := filter.CompileRaw(bi.expr, filter.Options{SnapLen: AcceptLength})
+		if err != nil {
+			t.Fatalf("%s: %q: %v", bi.name, bi.expr, err)
+		}
+		if diff := cmp.Diff(prog, builtinPrograms[bi.name]); diff != "" && !*update {
+			t.Errorf("%s: stored program differs from Compile(%q); run with -update (-compiled +stored):\n%s", bi.name, bi.expr, diff)
+		}
+		comment := bi.expr
+		if comment == "" {
+			comment = "the empty expression: every frame"
+		}
+		fmt.Fprintf(&b, "\t// %s\n\t%q: {\n", comment, bi.name)
+		for _, ins := range prog {
+			fmt.Fprintf(&b, "\t\t{Op: %#04x, Jt: %d, Jf: %d, K: %#x},\n", ins.Op, ins.Jt, ins.Jf, ins.K)
+		}
+		b.WriteString("\t},\n")
+	}
+	b.WriteString("}\n")
+	if len(builtinPrograms) != len(builtins) && !*update {
+		t.Errorf("%d stored programs for %d built-in filters; run with -update", len(builtinPrograms), len(builtins))
+	}
+	if *update {
+		src, err := format.Source([]byte(b.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile("filter_programs.go", src, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

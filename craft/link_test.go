@@ -243,3 +243,65 @@ func FuzzSummarizeLink(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSummarizeRARP fuzzes the ARP/RARP decoder behind an Ethernet header,
+// so that every input reaches it: types, lengths and addresses of any size.
+func FuzzSummarizeRARP(f *testing.F) {
+	for _, fr := range readLinkPcap(f, "edge.pcap") {
+		if t := EtherType(uint16(fr.data[12])<<8 | uint16(fr.data[13])); t == EtherTypeARP || t == EtherTypeRARP {
+			f.Add(fr.data[14:], t == EtherTypeRARP)
+		}
+	}
+	f.Fuzz(func(t *testing.T, body []byte, rarp bool) {
+		typ := []byte{0x08, 0x06}
+		if rarp {
+			typ = []byte{0x80, 0x35}
+		}
+		frame := append(append(unhexString(t, "ffffffffffff020000000001"), typ...), body...)
+		s := Summarize(frame)
+		if s.ARP != nil && len(body) < 8+2*(int(s.ARP.HLen)+int(s.ARP.PLen)) {
+			t.Fatalf("decoded %+v from %d bytes", s.ARP, len(body))
+		}
+		checkSummary(t, s)
+	})
+}
+
+// FuzzSummarizeICMP fuzzes the ICMP decoder (errors and their quoted
+// header, redirects, timestamps) behind valid Ethernet and IPv4 headers,
+// whole or as a first fragment.
+func FuzzSummarizeICMP(f *testing.F) {
+	for _, fr := range readLinkPcap(f, "edge.pcap") {
+		if len(fr.data) > 34 && fr.data[23] == ProtocolICMP {
+			f.Add(fr.data[34:], false)
+		}
+	}
+	f.Fuzz(func(t *testing.T, msg []byte, first bool) {
+		if len(msg) > 1400 {
+			return
+		}
+		ip := IPv4{TTL: 64, Protocol: ProtocolICMP, MoreFragments: first, Src: mustAddr("198.18.0.1"), Dst: mustAddr("198.18.0.2")}
+		frame := AppendIPv4(AppendEthernet(nil, Ethernet{Dst: Broadcast, Src: Broadcast, EtherType: EtherTypeIPv4}), ip, len(msg))
+		s := Summarize(append(frame, msg...))
+		if len(msg) >= 4 && (s.ICMP == nil || s.ICMP.Length != len(msg) || (s.ICMP.ChecksumOK == nil) != first) {
+			t.Fatalf("ICMP %+v for a %d-byte message (first fragment %v)", s.ICMP, len(msg), first)
+		}
+		checkSummary(t, s)
+	})
+}
+
+// checkSummary checks what holds for every Summary: one line without a
+// package prefix, JSON that decodes back.
+func checkSummary(t *testing.T, s Summary) {
+	t.Helper()
+	if line := s.String(); strings.ContainsAny(line, "\n\r") || strings.Contains(line, "craft:") {
+		t.Fatalf("not one line, or a package prefix in it: %q", line)
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Summary
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+}

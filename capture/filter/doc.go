@@ -1,8 +1,9 @@
 // Package filter compiles pcap-filter(7) expressions, the filter language of
 // tcpdump(1) and libpcap, into classic BPF programs for Ethernet frames
-// (DLT_EN10MB) and Linux cooked captures (DLT_LINUX_SLL), in pure Go: no cgo and no libpcap at run time. The programs
-// are golang.org/x/net/bpf instructions, ready for SO_ATTACH_FILTER (see
-// socket(7) and the kernel's Documentation/networking/filter.rst).
+// (DLT_EN10MB) and Linux cooked captures (DLT_LINUX_SLL), in pure Go: no
+// cgo and no libpcap at run time. The programs are golang.org/x/net/bpf
+// instructions, ready for SO_ATTACH_FILTER (see socket(7) and the kernel's
+// Documentation/networking/filter.rst).
 //
 // The grammar covers what people use on a lab link:
 //

@@ -67,8 +67,8 @@ type Options struct {
 	// SKF_AD_VLAN_TAG_PRESENT and SKF_AD_VLAN_TAG ancillary loads, and the
 	// offsets after it become variable (kept in M[0] and M[1]). Leave it
 	// false for offline files and for "tcpdump -d" compatible output
-	// (DLT_EN10MB, every tag in the frame); the VM of x/net/bpf cannot run
-	// such programs.
+	// (DLT_EN10MB, every tag in the frame). VM runs such programs in user
+	// space, given the stripped tag in Aux; the VM of x/net/bpf cannot.
 	KernelVLAN bool
 
 	// NoOptimize turns the optimizer off, like tcpdump -O: the program

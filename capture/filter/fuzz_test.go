@@ -192,7 +192,8 @@ func FuzzCompile(f *testing.F) {
 		f.Add([]byte(exprs[i]))
 	}
 	for _, s := range []string{"", "\x00", "host", "((((", "tcp[", "ip[1:3]=1", "vlan 5000", "port 70000",
-		"ether[0:4]/0=1", "udp port foo", "\\", "1:2:3:4:5:6:7", "net 198.18.0.1/8", "a-b-c"} {
+		"ether[0:4]/0=1", "udp port foo", "\\", "1:2:3:4:5:6:7", "net 198.18.0.1/8", "a-b-c",
+		"ARP", "ip[10000000000] = 1", "ip[09]=1", strings.Repeat("(", 300) + "arp", "port " + strings.Repeat("x", 300)} {
 		f.Add([]byte(s))
 	}
 	fuzzFrames.once.Do(func() { fuzzFrames.frames = testFrames(f) })
@@ -208,6 +209,10 @@ func FuzzCompile(f *testing.F) {
 				var se *SyntaxError
 				if errors.As(err, &se) && (se.Pos < 0 || se.Pos > len(data)) {
 					t.Fatalf("%q: error position %d outside the expression", data, se.Pos)
+				}
+				// Errors quote a bounded excerpt, on one line.
+				if msg := err.Error(); len(msg) > 400 || strings.Contains(msg, "\n") {
+					t.Fatalf("%q: error of %d bytes: %q", data, len(msg), msg)
 				}
 				continue
 			}

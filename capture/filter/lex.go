@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // tokKind is the lexical class of a token, after the classes of libpcap's
@@ -35,7 +36,23 @@ func (t token) String() string {
 	if t.kind == tEOF {
 		return "end of expression"
 	}
-	return strconv.Quote(t.text)
+	return word(t.text)
+}
+
+// maxWord is how much of one word an error message quotes.
+const maxWord = 40
+
+// word quotes s for an error message, cut to maxWord bytes (at a UTF-8
+// boundary) with "…" after the quotes when it is longer.
+func word(s string) string {
+	if len(s) <= maxWord {
+		return strconv.Quote(s)
+	}
+	n := maxWord
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return strconv.Quote(s[:n]) + "…"
 }
 
 // keywords of pcap-filter(7) that the lexer recognises. Words that are not
@@ -118,10 +135,13 @@ func numberError(s string) string {
 		return ""
 	}
 	if len(s) > 1 && s[0] == '0' && s[1] != 'x' && s[1] != 'X' && strings.ContainsAny(s, "89") {
-		return fmt.Sprintf("number %s contains a non-octal digit (a leading 0 means octal)", s)
+		return fmt.Sprintf("number %s contains a non-octal digit (a leading 0 means octal)", unquoted(word(s)))
 	}
-	return fmt.Sprintf("number %s out of range: numbers are 0 to 4294967295 (32 bits)", s)
+	return fmt.Sprintf("number %s out of range: numbers are 0 to 4294967295 (32 bits)", unquoted(word(s)))
 }
+
+// unquoted drops the quotes word puts around a number (digits need none).
+func unquoted(q string) string { return strings.ReplaceAll(q, `"`, "") }
 
 // parseNum reads a number the way libpcap's scanner does: 0x hex, a leading
 // 0 octal, else decimal, each limited to 32 bits.
@@ -209,7 +229,7 @@ type lexer struct {
 // so that "ip[2:2]" lexes as ip [ 2 : 2 ].
 func lex(expr string) ([]token, error) {
 	var toks []token
-	i := 0
+	i, depth := 0, 0
 	for i < len(expr) {
 		c := expr[i]
 		switch {
@@ -263,7 +283,18 @@ func lex(expr string) ([]token, error) {
 			}
 		}
 		if strings.IndexByte("()[]:!=<>+-*/%&|^", c) >= 0 {
-			toks = append(toks, token{kind: tPunct, text: string(c), pos: i})
+			// Brackets nested deeper than MaxDepth stop the lexer at
+			// once, before the parser's backtracking could spend time.
+			switch c {
+			case '(', '[':
+				if depth++; depth > MaxDepth {
+					return nil, &SyntaxError{Expr: expr, Pos: i, Err: ErrTooDeep,
+						Msg: fmt.Sprintf("expression nested too deeply: more than %d levels", MaxDepth)}
+				}
+			case ')', ']':
+				depth--
+			}
+			toks = append(toks, token{kind: tPunct, text: expr[i : i+1], pos: i})
 			i++
 			continue
 		}

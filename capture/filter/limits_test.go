@@ -143,3 +143,21 @@ func TestCaseAndNumbers(t *testing.T) {
 		})
 	}
 }
+
+// TestLongWordsInErrors: a word quoted in an error is cut short too.
+func TestLongWordsInErrors(t *testing.T) {
+	long := strings.Repeat("x", 5000)
+	for _, e := range []string{
+		"port " + long, "host " + long, "ip proto " + long, "ether proto \\" + long, "ether host " + long,
+		"portrange 1-" + long, "ip[" + strings.Repeat("9", 5000) + "] = 1", "less " + strings.Repeat("9", 5000),
+		"net " + strings.Repeat("1.", 2000) + "1", long,
+	} {
+		_, err := Compile(e, Options{})
+		if err == nil {
+			t.Fatalf("%.20q...: no error", e)
+		}
+		if msg := err.Error(); len(msg) > 300 {
+			t.Errorf("%.20q...: error of %d bytes: %.300s", e, len(msg), msg)
+		}
+	}
+}

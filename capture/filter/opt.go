@@ -227,12 +227,22 @@ type vstate struct {
 	facts map[string]fact
 }
 
+// clone copies s. The facts map is shared: a map is never written once
+// its state has been cloned (edgeState, the one writer, copies it first),
+// which spares the optimizer a map copy per block and edge.
 func (s *vstate) clone() *vstate {
 	c := *s
-	c.facts = make(map[string]fact, len(s.facts))
+	return &c
+}
+
+// withFact returns a copy of s that also knows f about key.
+func (s *vstate) withFact(key string, f fact) *vstate {
+	c := *s
+	c.facts = make(map[string]fact, len(s.facts)+1)
 	for k, v := range s.facts {
 		c.facts[k] = v
 	}
+	c.facts[key] = f
 	return &c
 }
 
@@ -533,9 +543,7 @@ func edgeState(b *block, out *vstate, t int) *vstate {
 	if _, ok := isConst(out.a); ok {
 		return out
 	}
-	s := out.clone()
-	s.facts[out.a] = s.factOf(out.a).learn(b.op, k, t == b.jt)
-	return s
+	return out.withFact(out.a, out.factOf(out.a).learn(b.op, k, t == b.jt))
 }
 
 // propagate computes the state at each block's entry, simplifies its

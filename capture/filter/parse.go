@@ -330,7 +330,7 @@ func (p *parser) parseRTerm(q qual) (node, qual, error) {
 		}
 		return n, q, nil
 	case t.kind == tKeyword && unsupported[t.text]:
-		return nil, q, p.errAt(t.pos, "%q is not supported by rawlab's filter compiler", t.text)
+		return nil, q, p.errAt(t.pos, "%s is not supported by rawlab's filter compiler", word(t.text))
 	case t.kind == tNum || t.is("len") || t.is("-"):
 		n, err := p.parseRelation()
 		return n, qerr, err
@@ -338,7 +338,7 @@ func (p *parser) parseRTerm(q qual) (node, qual, error) {
 		p.next()
 		nt := p.peek()
 		if nt.kind != tNum {
-			return nil, q, p.errAt(nt.pos, "expected a length after %q", t.text)
+			return nil, q, p.errAt(nt.pos, "expected a length after %s", word(t.text))
 		}
 		p.next()
 		ld := []bpf.Instruction{bpf.LoadExtension{Num: bpf.ExtLen}}
@@ -413,7 +413,7 @@ func (p *parser) parseHead(pq proto) (node, qual, error) {
 	if isAqual(t) {
 		switch t.text {
 		case "gateway", "protochain":
-			return nil, q, p.errAt(t.pos, "%q is not supported by rawlab's filter compiler", t.text)
+			return nil, q, p.errAt(t.pos, "%s is not supported by rawlab's filter compiler", word(t.text))
 		case "host":
 			q.addr = aHost
 		case "net":
@@ -780,7 +780,7 @@ func (p *parser) checkAddrQual(t token, q qual, what string) error {
 func (p *parser) genHID(t token, q qual) (node, error) {
 	v, bits, ok := atoin(t.text)
 	if !ok {
-		return nil, p.errAt(t.pos, "invalid IPv4 address %q", t.text)
+		return nil, p.errAt(t.pos, "invalid IPv4 address %s", word(t.text))
 	}
 	v <<= 32 - bits
 	// HID '/' NUM and HID mask HID: networks only.
@@ -813,7 +813,7 @@ func (p *parser) genHID(t token, q qual) (node, error) {
 			p.next()
 			m, mbits, ok := atoin(mt.text)
 			if !ok {
-				return nil, p.errAt(mt.pos, "invalid netmask %q", mt.text)
+				return nil, p.errAt(mt.pos, "invalid netmask %s", word(mt.text))
 			}
 			mask = m << (32 - mbits)
 		}
@@ -821,7 +821,7 @@ func (p *parser) genHID(t token, q qual) (node, error) {
 			return nil, p.errAt(t.pos, "mask syntax for networks only")
 		}
 		if v&^mask != 0 {
-			return nil, p.errAt(t.pos, "non-network bits set in %q", t.text)
+			return nil, p.errAt(t.pos, "non-network bits set in %s", word(t.text))
 		}
 		return p.genHost(v, mask, q, t.pos)
 	}
@@ -870,7 +870,7 @@ func (p *parser) genHID6(t token, q qual) (node, error) {
 			masks[i] = 0xffffffff << (32 - bits)
 		}
 		if words[i]&^masks[i] != 0 {
-			return nil, p.errAt(t.pos, "non-network bits set in %q", t.text)
+			return nil, p.errAt(t.pos, "non-network bits set in %s", word(t.text))
 		}
 	}
 	at := func(off uint32) node {
@@ -1044,7 +1044,7 @@ func (p *parser) genName(t token, q qual) (node, error) {
 		}
 		port, real, ok := lookupPort(name)
 		if !ok {
-			return nil, p.errAt(t.pos, "expected port number: unknown port %q", t.text)
+			return nil, p.errAt(t.pos, "expected port number: unknown port %s", word(t.text))
 		}
 		if err := p.checkPortProto(t, ipp, real); err != nil {
 			return nil, err
@@ -1070,10 +1070,10 @@ func (p *parser) genName(t token, q qual) (node, error) {
 		p1, r1, ok1 := lookupPort(lo)
 		p2, r2, ok2 := lookupPort(hi)
 		if !ok1 || !ok2 {
-			return nil, p.errAt(t.pos, "expected port range: unknown port in range %q", t.text)
+			return nil, p.errAt(t.pos, "expected port range: unknown port in range %s", word(t.text))
 		}
 		if p1 > 65535 || p2 > 65535 {
-			return nil, p.errAt(t.pos, "illegal port number > 65535 in %q", t.text)
+			return nil, p.errAt(t.pos, "illegal port number > 65535 in %s", word(t.text))
 		}
 		real := r1
 		if r1 != r2 {
@@ -1090,20 +1090,20 @@ func (p *parser) genName(t token, q qual) (node, error) {
 		if q.proto == pLink {
 			v, ok := etherProtoNames[name]
 			if !ok {
-				return nil, p.errAt(t.pos, "unknown ether proto %q", t.text)
+				return nil, p.errAt(t.pos, "unknown ether proto %s", word(t.text))
 			}
 			return p.genProto(v, q, t.pos)
 		}
 		v, ok := lookupProtocol(name)
 		if !ok {
-			return nil, p.errAt(t.pos, "unknown ip proto %q", t.text)
+			return nil, p.errAt(t.pos, "unknown ip proto %s", word(t.text))
 		}
 		return p.genProto(uint32(v), q, t.pos)
 	}
 	if q.proto == pLink {
-		return nil, p.errAt(t.pos, "unknown ether host %q (names are not resolved; use a MAC address)", t.text)
+		return nil, p.errAt(t.pos, "unknown ether host %s (names are not resolved; use a MAC address)", word(t.text))
 	}
-	return nil, p.errAt(t.pos, "unknown host %q (rawlab does not resolve names; use an address)", t.text)
+	return nil, p.errAt(t.pos, "unknown host %s (rawlab does not resolve names; use an address)", word(t.text))
 }
 
 // mixedCaseProtocols are the aliases of Debian's /etc/protocols that are
@@ -1133,7 +1133,7 @@ func (p *parser) checkPortProto(t token, want, real uint32) error {
 		return nil
 	}
 	names := map[uint32]string{6: "tcp", 17: "udp", 132: "sctp"}
-	return p.errAt(t.pos, "port '%s' is %s", t.text, names[real])
+	return p.errAt(t.pos, "port %s is %s", word(t.text), names[real])
 }
 
 func (p *parser) genCast(pq proto, t token) (node, error) {

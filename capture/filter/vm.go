@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 
 	"golang.org/x/net/bpf"
 )
@@ -70,6 +71,26 @@ const (
 	skfAdVLANTPID = 60 // SKF_AD_VLAN_TPID
 )
 
+// validOps are the classic BPF opcodes the kernel accepts (the codes
+// table of net/core/filter.c's bpf_check_classic).
+var validOps = func() map[uint16]bool {
+	m := map[uint16]bool{}
+	for _, op := range []uint16{
+		// ALU: add sub mul div mod and or xor lsh rsh, with K and X; neg.
+		0x04, 0x0c, 0x14, 0x1c, 0x24, 0x2c, 0x34, 0x3c, 0x94, 0x9c, 0x54, 0x5c,
+		0x44, 0x4c, 0xa4, 0xac, 0x64, 0x6c, 0x74, 0x7c, 0x84,
+		// LD: abs, ind by word, half, byte; len; imm; mem. LDX: imm, mem, len, msh.
+		0x20, 0x28, 0x30, 0x40, 0x48, 0x50, 0x80, 0x00, 0x60, 0x01, 0x61, 0x81, 0xb1,
+		// ST, STX, TAX, TXA, RET k, RET a.
+		0x02, 0x03, 0x07, 0x87, 0x06, 0x16,
+		// JMP: ja; jeq, jgt, jge, jset with K and X.
+		0x05, 0x15, 0x1d, 0x25, 0x2d, 0x35, 0x3d, 0x45, 0x4d,
+	} {
+		m[op] = true
+	}
+	return m
+}()
+
 // NewVMRaw is NewVM for assembled instructions.
 func NewVMRaw(prog []bpf.RawInstruction) (*VM, error) {
 	bad := func(pc int, format string, args ...any) (*VM, error) {
@@ -80,6 +101,9 @@ func NewVMRaw(prog []bpf.RawInstruction) (*VM, error) {
 	}
 	for pc, ins := range prog {
 		op := ins.Op
+		if !validOps[op] {
+			return bad(pc, "unknown opcode 0x%02x", op)
+		}
 		switch op & 0x07 {
 		case clsLD, clsLDX:
 			mode, size := op&0xe0, op&0x18
@@ -161,7 +185,7 @@ func (vm *VM) Run(data []byte, aux Aux) uint32 {
 	n := uint64(len(data))
 	wire := uint32(len(data))
 	if aux.Len > len(data) {
-		wire = uint32(min(aux.Len, 1<<32-1))
+		wire = uint32(min(uint64(aux.Len), math.MaxUint32))
 	}
 	prog := vm.prog
 	for pc := 0; pc < len(prog); pc++ {

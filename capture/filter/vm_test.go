@@ -413,3 +413,50 @@ func BenchmarkVM(b *testing.B) {
 		}
 	})
 }
+
+// FuzzVM feeds NewVMRaw arbitrary programs: it never panics, and what it
+// accepts runs on every frame without panicking, with the verdict of the
+// reference interpreter and in a bounded number of steps (jumps go
+// forward).
+func FuzzVM(f *testing.F) {
+	for _, e := range []string{"ip", "vlan 10 and arp", "len > 100", "tcp[tcpflags] & tcp-syn != 0", "ip[len - 60] = 0"} {
+		for _, kv := range []bool{false, true} {
+			raw, err := CompileRaw(e, Options{KernelVLAN: kv})
+			if err != nil {
+				f.Fatal(err)
+			}
+			var b []byte
+			for _, ins := range raw {
+				b = binary.BigEndian.AppendUint16(b, ins.Op)
+				b = append(b, ins.Jt, ins.Jf)
+				b = binary.BigEndian.AppendUint32(b, ins.K)
+			}
+			f.Add(b, uint16(1000))
+		}
+	}
+	fuzzFrames.once.Do(func() { fuzzFrames.frames = testFrames(f) })
+	f.Fuzz(func(t *testing.T, b []byte, wire uint16) {
+		var prog []bpf.RawInstruction
+		for len(b) >= 8 {
+			prog = append(prog, bpf.RawInstruction{Op: binary.BigEndian.Uint16(b), Jt: b[2], Jf: b[3], K: binary.BigEndian.Uint32(b[4:])})
+			b = b[8:]
+		}
+		vm, err := NewVMRaw(prog)
+		if err != nil {
+			return
+		}
+		if err := validate(prog); err != nil {
+			t.Fatalf("NewVMRaw accepts a program the kernel's checks refuse: %v\n%s", err, DumpRaw(prog))
+		}
+		for _, fr := range fuzzFrames.frames[:200] {
+			ax := aux{wireLen: int(wire), vlanPresent: wire%2 == 1, vlanTCI: wire}
+			want, err := run(prog, fr.data, ax)
+			if err != nil {
+				t.Fatalf("NewVMRaw accepts a program the interpreter refuses: %v\n%s", err, DumpRaw(prog))
+			}
+			if got := vm.Run(fr.data, Aux{Len: int(wire), VLANPresent: ax.vlanPresent, VLANTCI: ax.vlanTCI}); got != want {
+				t.Fatalf("on %s: VM %d, interpreter %d\n%s", fr.name, got, want, DumpRaw(prog))
+			}
+		}
+	})
+}
