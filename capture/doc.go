@@ -92,9 +92,26 @@
 // VLAN tags the kernel stripped as it copies them. A Recorder made by
 // CreateRecorder on a regular file writes with a raw write(2), for the
 // same reason as above (no sysmon wake-up per write). A block is never
-// split between two writes to the file, and a timer flushes
-// the buffer every FlushInterval (1 s by default): a capture killed with
-// SIGKILL is readable up to its last whole block, losing at most the last
-// second. FileReader reads pcap (either byte order, micro- or nanosecond)
-// and pcapng back, and returns ErrNotPcap for anything else.
+// split between two writes to the file, and a timer flushes the buffer
+// every FlushInterval: a capture killed with SIGKILL is readable up to its
+// last whole block. A write that fails part way (ENOSPC, EDQUOT, EFBIG;
+// IsDiskFull) cuts the file back to its last whole block, and Frames says
+// how many frames it holds. FileReader reads pcap (either byte order,
+// micro- or nanosecond) and pcapng back, each record with its own link
+// type (a pcapng file's interfaces may differ), and returns ErrNotPcap for
+// anything else.
+//
+// Capture is the capture run loop (ring, filter, sink) that `rawlab
+// capture` is a thin front for: RunConfig.Validate checks every value
+// before a socket or a file is opened; Run reads a Source (the Ring) in
+// batches, keeps a direction, hands the frames to an Output and to
+// OnFrame, and stops on Count, Duration, the context, the interface's
+// removal (ErrInterfaceGone) or a failed write. It writes the file out each
+// time it drains a ring block, and file captures use FileBlockTimeout and
+// FileRingBlockSize, so that a SIGKILL loses about what the kernel still
+// fills. Output writes one file, a stream, or a rotation as tcpdump's -C,
+// -G and -W (Rotation), sized by the Recorder's own block accounting
+// (WriteFramesWithin), each file with its own statistics block. Every file
+// is created through internal/outfile: no symbolic link followed, mode
+// 0600, owned by the sudo user.
 package capture
