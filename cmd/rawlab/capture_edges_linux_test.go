@@ -323,3 +323,34 @@ func TestCaptureSnapLen(t *testing.T) {
 		t.Errorf("capture --json printed %q, want one document with count 2", js)
 	}
 }
+
+// TestCaptureDropsToSudoUser: run through sudo (SUDO_UID set), capture
+// gives up root once its socket and file are open, and its file belongs
+// to that user, mode 0600.
+func TestCaptureDropsToSudoUser(t *testing.T) {
+	a, _ := pair(t)
+	path := filepath.Join(t.TempDir(), "user.pcapng")
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	cmd := a.Command(ctx, netnstest.Rawlab(t), "capture", "-i", "eth0", "-w", path, "-c", "2", "icmp")
+	cmd.Env = append(os.Environ(), "SUDO_UID=65534", "SUDO_GID=65534")
+	p := netnstest.StartCmd(t, cmd, func(l string) bool { return strings.HasPrefix(l, "listening on ") }, netnstest.ReadyTimeout)
+	status, err := os.ReadFile("/proc/" + strconv.Itoa(p.Pid()) + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^Uid:\s+65534\s+65534\s+65534\s+65534$`).Match(status) {
+		t.Errorf("capture's uids after it listens:\n%s", regexp.MustCompile(`(?m)^(Uid|Gid|CapEff):.*$`).FindAll(status, -1))
+	}
+	a.Exec(t, "ping", "-c", "1", "-W", "2", "198.18.200.2")
+	if code := exitCode(t, p); code != 0 {
+		t.Fatalf("exit %d\n%s", code, p.Output())
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(path, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Uid != 65534 || st.Mode&0o7777 != 0o600 {
+		t.Errorf("%s: owner %d, mode %o; want 65534, 0600", path, st.Uid, st.Mode&0o7777)
+	}
+}
