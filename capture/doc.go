@@ -107,9 +107,8 @@
 // batches, keeps a direction, hands the frames to an Output and to
 // OnFrame, and stops on Count, Duration, the context, the interface's
 // removal (ErrInterfaceGone) or a failed write. It writes the file out each
-// time it drains a ring block, and file captures use FileBlockTimeout and
-// FileRingBlockSize, so that a SIGKILL loses about what the kernel still
-// fills. Output writes one file, a stream, or a rotation as tcpdump's -C,
+// time it drains a ring block, and file captures use FileBlockTimeout, so
+// that a SIGKILL loses about what the kernel still fills. Output writes one file, a stream, or a rotation as tcpdump's -C,
 // -G and -W (Rotation), sized by the Recorder's own block accounting
 // (WriteFramesWithin), each file with its own statistics block. Every file
 // is created through internal/outfile: no symbolic link followed, mode

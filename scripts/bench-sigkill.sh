@@ -5,8 +5,11 @@
 # Builds its own lab (two network namespaces joined by a veth pair,
 # addresses in 198.18.0.0/15, connected to nothing else). For each tool in
 # turn: start it writing to /dev/shm, have trafgen (netsniff-ng) send
-# FRAMES 60-byte UDP frames at RATE frames a second (one process, so the
-# rate holds), and kill the tool with SIGKILL the moment trafgen is done.
+# FRAMES 60-byte UDP frames at RATE frames a second, one every 1/RATE s
+# (one process, trafgen's --gap: a steady stream; its --rate sends in
+# bursts, and then what is lost is how much of the last burst sits in the
+# ring block the kernel has not handed over yet), and kill the tool with
+# SIGKILL the moment trafgen is done.
 # Nothing is flushed on the way out: what the file holds is what the tool
 # had written when it died. "lost" is the frames that reached the
 # capturing interface (its rx_packets counter) less the whole frames in the
@@ -111,7 +114,7 @@ run_one() {
 	pids+=("$pid")
 	wait_line "$log" "listening on" "$pid"
 	arr0=$(rx_packets)
-	ip netns exec "$NS_TX" trafgen -o "$IF_TX" -P 1 -n "$FRAMES" -b "${RATE}pps" --no-sock-mem -c "$work/frame.cfg" >"$work/trafgen.log" 2>&1 ||
+	ip netns exec "$NS_TX" trafgen -o "$IF_TX" -P 1 -n "$FRAMES" -t "$((1000000000 / RATE))ns" --no-sock-mem -c "$work/frame.cfg" >"$work/trafgen.log" 2>&1 ||
 		{ cat "$work/trafgen.log" >&2; die "trafgen failed"; }
 	kill -KILL "$pid"
 	arr1=$(rx_packets)
