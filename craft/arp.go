@@ -64,6 +64,14 @@ type ARP struct {
 	Op                   ARPOp
 	SenderMAC, TargetMAC net.HardwareAddr
 	SenderIP, TargetIP   netip.Addr
+	// HType, PType, HLen and PLen are the packet's hardware type, protocol
+	// type and address lengths when they are not Ethernet/IPv4's (1,
+	// 0x0800, 6, 4). They are zero for Ethernet/IPv4, which is what
+	// AppendARPPacket writes whatever they hold; DecodeARP sets them, with
+	// Op, for any other packet (whose addresses it leaves unset), so that
+	// the packet's own values can be shown.
+	HType, PType uint16
+	HLen, PLen   uint8
 }
 
 // ARPLen is the length of an Ethernet/IPv4 ARP packet.
@@ -154,13 +162,17 @@ func AppendARP(b []byte, eth Ethernet, a ARP) []byte {
 // DecodeARP decodes the ARP packet at the start of b (the payload after the
 // Ethernet header; trailing padding is ignored) into a. a.SenderMAC and
 // a.TargetMAC alias b; nothing is allocated. Packets that are not
-// Ethernet/IPv4 ARP return an error wrapping ErrUnsupported.
+// Ethernet/IPv4 ARP return an error wrapping ErrUnsupported, with a.Op,
+// a.HType, a.PType, a.HLen and a.PLen set from the packet's fixed header
+// (RFC 826: the first 8 bytes) and its addresses cleared.
 func DecodeARP(b []byte, a *ARP) error {
 	if len(b) < 8 {
 		return errARPShort
 	}
-	if binary.BigEndian.Uint16(b[0:2]) != 1 || binary.BigEndian.Uint16(b[2:4]) != uint16(EtherTypeIPv4) ||
-		b[4] != 6 || b[5] != 4 {
+	a.HType, a.PType, a.HLen, a.PLen = 0, 0, 0, 0
+	if ht, pt := binary.BigEndian.Uint16(b[0:2]), binary.BigEndian.Uint16(b[2:4]); ht != 1 ||
+		pt != uint16(EtherTypeIPv4) || b[4] != 6 || b[5] != 4 {
+		*a = ARP{Op: ARPOp(binary.BigEndian.Uint16(b[6:8])), HType: ht, PType: pt, HLen: b[4], PLen: b[5]}
 		return errARPFormat
 	}
 	if len(b) < ARPLen {
