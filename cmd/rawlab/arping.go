@@ -104,6 +104,10 @@ func runArping(ctx context.Context, a *app, f *arpingFlags, target string) error
 	if cfg.SenderIP, err = parseIPv4Flag("arping: --arpspa", f.arpspa, netip.Addr{}); err != nil {
 		return err
 	}
+	if early := (arpscan.PingConfig{Target: ip, SrcMAC: withMAC(arpscan.Config{SrcMAC: cfg.SrcMAC}).SrcMAC, DstMAC: cfg.DstMAC,
+		Count: cfg.Count, Interval: cfg.Interval, Timeout: cfg.Timeout}); early.Validate() != nil {
+		return configError("arping", early.Validate())
+	}
 	ifi, err := capture.LookupInterface(ifname)
 	if err != nil {
 		return usageError(err)

@@ -117,6 +117,36 @@ Exit status: 0; 1 when fewer than --limit hosts answered; 2 bad usage;
 	return cmd
 }
 
+// parseTargetFlags builds the target set from ranges, specs, --exclude and
+// --force, shuffled with --random.
+func parseTargetFlags(f *arpscanFlags, ranges []arpscan.Range, specs []string) (*arpscan.Targets, error) {
+	excl := []string{}
+	for _, e := range f.exclude {
+		excl = append(excl, strings.Split(e, ",")...)
+	}
+	ts, err := arpscan.ParseTargetsWith(ranges, specs, excl, arpscan.TargetOptions{Force: f.force})
+	if err != nil {
+		return nil, usageError(errors.New(strings.NewReplacer("without force", "without --force", "even when forced", "even with --force").Replace(err.Error())))
+	}
+	if f.random {
+		seed := f.seed
+		if seed == 0 {
+			seed = uint64(time.Now().UnixNano())
+		}
+		ts.Shuffle(seed)
+	}
+	return ts, nil
+}
+
+// withMAC returns cfg with a placeholder source MAC when it has none, to
+// validate the rest before the interface gives the real one.
+func withMAC(cfg arpscan.Config) arpscan.Config {
+	if cfg.SrcMAC == nil {
+		cfg.SrcMAC = net.HardwareAddr{2, 0, 0, 0, 0, 1}
+	}
+	return cfg
+}
+
 // parseBits parses a bandwidth with an optional K, M or G (decimal) suffix.
 func parseBits(s string) (float64, error) {
 	mult, t := 1.0, strings.TrimSpace(s)
@@ -193,6 +223,9 @@ func planArpscan(a *app, f *arpscanFlags, args []string) (cfg arpscan.Config, ts
 	if err != nil {
 		return fail(err)
 	}
+	if early := withMAC(cfg); early.Validate() != nil { // every value, before the interface is looked at
+		return fail(configError("arpscan", early.Validate()))
+	}
 	mode, format := arpscan.Table, (*arpscan.Format)(nil)
 	switch {
 	case f.format != "":
@@ -248,6 +281,11 @@ func planArpscan(a *app, f *arpscanFlags, args []string) (cfg arpscan.Config, ts
 			return fail(usageErrorf("arpscan: --file %s: %v", f.file, strings.TrimPrefix(err.Error(), "arpscan: ")))
 		}
 	}
+	if !f.passive && !f.localnet {
+		if ts, err = parseTargetFlags(f, ranges, args); err != nil {
+			return fail(err)
+		}
+	}
 	ifi, err := capture.LookupInterface(ifname)
 	if err != nil {
 		return fail(usageError(err))
@@ -267,21 +305,9 @@ func planArpscan(a *app, f *arpscanFlags, args []string) (cfg arpscan.Config, ts
 			args = append(args, pf.Masked().String())
 		}
 	}
-	if !f.passive {
-		excl := []string{}
-		for _, e := range f.exclude {
-			excl = append(excl, strings.Split(e, ",")...)
-		}
-		ts, err = arpscan.ParseTargetsWith(ranges, args, excl, arpscan.TargetOptions{Force: f.force})
-		if err != nil {
-			return fail(usageError(errors.New(strings.NewReplacer("without force", "without --force", "even when forced", "even with --force").Replace(err.Error()))))
-		}
-		if f.random {
-			seed := f.seed
-			if seed == 0 {
-				seed = uint64(time.Now().UnixNano())
-			}
-			ts.Shuffle(seed)
+	if f.localnet {
+		if ts, err = parseTargetFlags(f, ranges, args); err != nil {
+			return fail(err)
 		}
 	}
 	// Sender IP: --arpspa everywhere, else the interface's own address on

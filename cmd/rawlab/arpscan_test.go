@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rawlab/rawlab/arpscan"
+	"github.com/rawlab/rawlab/capture"
 )
 
 func arpRun(args ...string) (int, string, string) {
@@ -26,6 +27,10 @@ func arpRun(args ...string) (int, string, string) {
 // unprivileged, where opening one would fail differently).
 func TestArpscanBadInput(t *testing.T) {
 	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "shadow")
+	if err := os.WriteFile(secretFile, []byte("198.18.0.1\nroot:$6$Secr3tH4shSecr3tH4shSecr3tH4sh:19000:0:99999:7:::\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	badOUI := filepath.Join(dir, "oui.txt")
 	if err := os.WriteFile(badOUI, []byte("not hex\tVendor\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -54,7 +59,15 @@ func TestArpscanBadInput(t *testing.T) {
 		{"backoff below 1", []string{"arpscan", "-i", "rl-none0", "--backoff", "0.5", "198.18.0.1"}, "--backoff"},
 		{"vlan too big", []string{"arpscan", "-i", "rl-none0", "--vlan", "4096", "198.18.0.1"}, "--vlan"},
 		{"bad template", []string{"arpscan", "-i", "rl-none0", "--format", "{{.IP", "198.18.0.1"}, "--format"},
-		{"two outputs", []string{"arpscan", "-i", "rl-none0", "--jsonl", "--json", "198.18.0.1"}, "one of"},
+		{"template field", []string{"arpscan", "-i", "rl-none0", "--format", "{{.Nope}}", "198.18.0.1"}, "--format"},
+		{"arp-scan field", []string{"arpscan", "-i", "rl-none0", "--format", "${ip} ${nope}", "198.18.0.1"}, "nope"},
+		{"timeout 0", []string{"arpscan", "-i", "rl-none0", "--timeout", "0", "198.18.0.1"}, "--timeout"},
+		{"timeout huge", []string{"arpscan", "-i", "rl-none0", "--timeout", "99999999999", "198.18.0.1"}, "--timeout"},
+		{"backoff 1e308", []string{"arpscan", "-i", "rl-none0", "--backoff", "1e308", "198.18.0.1"}, "--backoff"},
+		{"multicast src-mac", []string{"arpscan", "-i", "rl-none0", "--src-mac", "01:00:5e:00:00:01", "198.18.0.1"}, "--src-mac"},
+		{"arping multicast src-mac", []string{"arping", "-i", "rl-none0", "--src-mac", "01:00:5e:00:00:01", "198.18.0.1"}, "--src-mac"},
+		{"shadow file", []string{"arpscan", "-i", "rl-none0", "--file", secretFile}, "line 2"},
+		{"two outputs", []string{"arpscan", "-i", "rl-none0", "--jsonl", "--json", "198.18.0.1"}, "exclude each other"},
 		{"passive with targets", []string{"arpscan", "-i", "rl-none0", "--passive", "198.18.0.1"}, "--passive"},
 		{"duration without passive", []string{"arpscan", "-i", "rl-none0", "--duration", "1s", "198.18.0.1"}, "--duration"},
 		{"localnet with targets", []string{"arpscan", "-i", "rl-none0", "--localnet", "198.18.0.1"}, "--localnet"},
@@ -78,6 +91,9 @@ func TestArpscanBadInput(t *testing.T) {
 			}
 			if strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "rawlab: ") {
 				t.Errorf("stderr %q, want one line starting rawlab:", stderr)
+			}
+			if strings.Contains(stderr, "Secr3tH4shSecr3tH4sh") {
+				t.Errorf("stderr %q echoes the file's contents", stderr)
 			}
 			if !strings.Contains(stderr, tt.want) {
 				t.Errorf("stderr %q does not mention %q", stderr, tt.want)
@@ -103,15 +119,6 @@ func TestParseBits(t *testing.T) {
 	}
 }
 
-func TestWithVLAN(t *testing.T) {
-	frame := []byte{1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 0x08, 0x06, 0xaa}
-	got := withVLAN(frame, 42)
-	want := []byte{1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 0x81, 0x00, 0x00, 42, 0x08, 0x06, 0xaa}
-	if !bytes.Equal(got, want) {
-		t.Errorf("withVLAN = % x, want % x", got, want)
-	}
-}
-
 // lockedBuffer is a goroutine-safe bytes.Buffer.
 type lockedBuffer struct {
 	mu sync.Mutex
@@ -133,10 +140,12 @@ func (l *lockedBuffer) String() string {
 // nullConn never answers; the scanner over it is only asked for progress.
 type nullConn struct{}
 
-func (nullConn) WriteFrames(f [][]byte) (int, error)   { return len(f), nil }
-func (nullConn) ReadFrames([]arpscan.Msg) (int, error) { return 0, os.ErrDeadlineExceeded }
-func (nullConn) SetReadDeadline(time.Time) error       { return nil }
-func (nullConn) Close() error                          { return nil }
+func (nullConn) WriteFrames(_ context.Context, f [][]byte) (int, error) { return len(f), nil }
+func (nullConn) ReadFrames(ctx context.Context, _ []capture.Msg) (int, error) {
+	<-ctx.Done()
+	return 0, ctx.Err()
+}
+func (nullConn) Close() error { return nil }
 
 func TestProgressBar(t *testing.T) {
 	ts, err := arpscan.ParseTargets([]string{"198.18.0.0/24"}, nil, arpscan.TargetOptions{})
