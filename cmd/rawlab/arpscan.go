@@ -318,10 +318,7 @@ func planArpscan(a *app, f *arpscanFlags, args []string) (cfg arpscan.Config, ts
 	case len(prefixes) > 0:
 		cfg.Networks, cfg.SenderIP = prefixes, prefixes[0].Addr()
 	default:
-		cfg.SenderIP = netip.IPv4Unspecified()
-		if !f.passive {
-			fmt.Fprintf(a.stderr, "rawlab: warning: arpscan: %s has no IPv4 address: sending with sender IP 0.0.0.0 (set it with --arpspa)\n", ifname)
-		}
+		cfg.SenderIP = netip.IPv4Unspecified() // warned about once the sockets are open
 	}
 	if err := cfg.Validate(); err != nil && !f.passive {
 		return fail(configError("arpscan", err))
@@ -346,6 +343,9 @@ func runArpscan(ctx context.Context, a *app, f *arpscanFlags, args []string) err
 		return usageError(err)
 	}
 	defer conn.Close()
+	if !f.passive && f.arpspa == "" && cfg.Networks == nil {
+		fmt.Fprintf(a.stderr, "rawlab: warning: arpscan: %s has no IPv4 address: sending with sender IP 0.0.0.0 (set it with --arpspa)\n", a.iface)
+	}
 	var trace *arpscan.TraceWriter
 	var rec *capture.Recorder
 	if f.pcap != "" {
