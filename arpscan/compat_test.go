@@ -1,6 +1,9 @@
 package arpscan
 
 import (
+	"errors"
+	"net/netip"
+
 	"github.com/rawlab/rawlab/capture"
 	"github.com/rawlab/rawlab/craft"
 )
@@ -18,3 +21,9 @@ const (
 
 func AppendFrame(b []byte, p *Packet) []byte { return craft.AppendARPFrame(b, p) }
 func DecodeFrame(b []byte, p *Packet) error  { return craft.DecodeARPFrame(b, p) }
+
+type netipPrefix = netip.Prefix
+
+func mustPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }

@@ -35,6 +35,7 @@ type fakeConn struct {
 	hosts    map[[4]byte][]*fakeHost
 	seen     map[*fakeHost]int
 	queue    [][]byte
+	qtime    []time.Time // when each queued frame arrived
 	kick     chan struct{}
 	sent     []sentFrame
 	closed   bool
@@ -97,6 +98,7 @@ func (c *fakeConn) WriteFrames(_ context.Context, frames [][]byte) (int, error) 
 			}
 			for k := 0; k < max(1, h.copies); k++ {
 				c.queue = append(c.queue, AppendFrame(nil, &r))
+				c.qtime = append(c.qtime, time.Now())
 			}
 		}
 	}
@@ -125,14 +127,13 @@ func (c *fakeConn) ReadFrames(ctx context.Context, msgs []Msg) (int, error) {
 		}
 		if len(c.queue) > 0 {
 			n := 0
-			now := time.Now()
 			for n < len(msgs) && len(c.queue) > 0 {
 				msgs[n].N = copy(msgs[n].Buf, c.queue[0])
-				msgs[n].Info = capture.FrameInfo{Time: now}
+				msgs[n].Info = capture.FrameInfo{Time: c.qtime[0]}
 				if c.untag >= 0 {
 					msgs[n].Info.VLAN, msgs[n].Info.VLANTCI, msgs[n].Info.VLANTPID = true, uint16(c.untag), 0x8100
 				}
-				c.queue = c.queue[1:]
+				c.queue, c.qtime = c.queue[1:], c.qtime[1:]
 				n++
 			}
 			c.mu.Unlock()
@@ -176,6 +177,9 @@ func be32(b [4]byte) uint32 { return binary.BigEndian.Uint32(b[:]) }
 func (c *fakeConn) inject(frames ...[]byte) {
 	c.mu.Lock()
 	c.queue = append(c.queue, frames...)
+	for range frames {
+		c.qtime = append(c.qtime, time.Now())
+	}
 	c.mu.Unlock()
 	c.signal()
 }
