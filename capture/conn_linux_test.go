@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -19,7 +20,7 @@ import (
 
 // labPair builds two namespaces joined by a veth pair: a0 (198.18.7.1) in
 // a, b0 (198.18.7.2) in b.
-func labPair(t *testing.T) (a, b *netnstest.NS) {
+func labPair(t testing.TB) (a, b *netnstest.NS) {
 	t.Helper()
 	a = netnstest.New(t, "cap-a")
 	b = netnstest.New(t, "cap-b")
@@ -35,7 +36,7 @@ var (
 )
 
 // listenIn opens a Conn inside the namespace; the socket stays there.
-func listenIn(t *testing.T, ns *netnstest.NS, ifname string, cfg Config) *Conn {
+func listenIn(t testing.TB, ns *netnstest.NS, ifname string, cfg Config) *Conn {
 	t.Helper()
 	var c *Conn
 	if err := ns.Do(func() (err error) {
@@ -362,33 +363,40 @@ func pingFrom(t *testing.T, ns *netnstest.NS, count string, dst string) {
 }
 
 // TestConnPacketConn uses the Conn as a net.PacketConn: WriteTo an ARP
-// request, ReadFrom the reply with the peer's MAC as the address.
+// request, ReadFrom the reply with the peer's MAC as the address, with
+// recvmmsg and with a ring.
 func TestConnPacketConn(t *testing.T) {
-	a, b := labPair(t)
-	c := listenIn(t, a, "a0", mustFilter(t, "arp"))
-	var pc net.PacketConn = c
-	peer := b.HardwareAddr(t, "b0")
-	mac := c.Interface().HardwareAddr
-	if _, err := pc.WriteTo(arpRequestFrom(mac, labA, labB), &net.IPAddr{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := pc.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 2048)
-	match := isARPReply(labB, mac)
-	for {
-		n, addr, err := pc.ReadFrom(buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !match(buf[:n]) {
-			continue
-		}
-		if addr.String() != peer.String() || addr.Network() != "packet" {
-			t.Errorf("ReadFrom address %v (%s), want %v", addr, addr.Network(), peer)
-		}
-		return
+	for _, ringSize := range []int{0, 1 << 20} {
+		t.Run(fmt.Sprintf("ring=%d", ringSize), func(t *testing.T) {
+			a, b := labPair(t)
+			cfg := mustFilter(t, "arp")
+			cfg.RingSize = ringSize
+			c := listenIn(t, a, "a0", cfg)
+			var pc net.PacketConn = c
+			peer := b.HardwareAddr(t, "b0")
+			mac := c.Interface().HardwareAddr
+			if _, err := pc.WriteTo(arpRequestFrom(mac, labA, labB), &net.IPAddr{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := pc.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 2048)
+			match := isARPReply(labB, mac)
+			for {
+				n, addr, err := pc.ReadFrom(buf)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !match(buf[:n]) {
+					continue
+				}
+				if addr.String() != peer.String() || addr.Network() != "packet" {
+					t.Errorf("ReadFrom address %v (%s), want %v", addr, addr.Network(), peer)
+				}
+				return
+			}
+		})
 	}
 }
 
