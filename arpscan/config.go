@@ -216,7 +216,7 @@ func (c Config) Validate() error {
 		return fieldErr("Batch", c.Batch, "and the bounds must not be negative")
 	}
 	d := c.withDefaults()
-	if d.MinTimeout > d.Timeout {
+	if d.Fast && d.MinTimeout > d.Timeout {
 		return fieldErr("MinTimeout", c.MinTimeout, fmt.Sprintf("is above the timeout %v", d.Timeout))
 	}
 	var total float64

@@ -30,6 +30,21 @@ const (
 	Formatted
 )
 
+// String returns the mode's name.
+func (m OutputMode) String() string {
+	switch m {
+	case Table:
+		return "table"
+	case Quiet:
+		return "quiet"
+	case JSONLines:
+		return "jsonl"
+	case Formatted:
+		return "format"
+	}
+	return "invalid"
+}
+
 // Writer prints a scan's results as they come (it is a Sink) and its
 // summary at the end. It appends into one reused buffer, without fmt or
 // encoding/json per host, so that printing a /16 costs little.
@@ -427,7 +442,7 @@ var formatFields = map[string]bool{"ip": true, "mac": true, "hdrmac": true, "ven
 // file strings escaped.
 type FormatHost struct {
 	IP, MAC, EthSrc, Vendor, Flags, RTT string
-	VLAN, Replies                      int
+	VLAN, Replies                       int
 }
 
 // ParseFormat compiles s: a Go template when it holds "{{", else arp-scan's

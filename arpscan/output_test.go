@@ -2,6 +2,8 @@ package arpscan
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -237,12 +239,29 @@ func TestConfigRefusesOutOfRange(t *testing.T) {
 		{Config{SrcMAC: scannerMAC, Timeout: 2 * time.Hour}, "Timeout"},
 		{Config{SrcMAC: scannerMAC, Retry: 255, Backoff: 99}, "Backoff"},
 		{Config{SrcMAC: net.HardwareAddr{0x01, 0, 0x5e, 0, 0, 1}}, "SrcMAC"},
-		{Config{SrcMAC: scannerMAC, MinTimeout: time.Second}, "MinTimeout"},
+		{Config{SrcMAC: scannerMAC, MinTimeout: time.Second, Fast: true}, "MinTimeout"},
 	} {
 		err := tt.cfg.Validate()
 		var fe *FieldError
 		if !errorsAs(err, &fe) || fe.Field != tt.field {
 			t.Errorf("Validate(%+v) = %v, want a FieldError for %s", tt.cfg, err, tt.field)
 		}
+	}
+}
+
+// BenchmarkWriter measures printing one host as it answers, per mode: the
+// JSON lines must cost little more than the table.
+func BenchmarkWriter(b *testing.B) {
+	h := testHosts().Hosts[0]
+	h.EthSrc, h.Tagged, h.Flags, h.Vendor = nil, false, 0, "Xerox Corporation"
+	for _, mode := range []OutputMode{Table, Quiet, JSONLines} {
+		b.Run(fmt.Sprint(mode), func(b *testing.B) {
+			w := NewWriter(io.Discard, mode, nil)
+			e := &Event{Kind: EventHost, Host: h}
+			b.ReportAllocs()
+			for b.Loop() {
+				w.Event(e)
+			}
+		})
 	}
 }

@@ -2,9 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
+	"net"
 	"net/netip"
 	"time"
 
@@ -58,19 +57,6 @@ Ctrl-C; 1 otherwise; 2 for bad usage.`,
 	return cmd
 }
 
-// pingReplyJSON is one reply in --json and --jsonl (docs/json.md).
-type pingReplyJSON struct {
-	Record  string  `json:"record,omitempty"`
-	Seq     int     `json:"seq"`
-	IP      string  `json:"ip"`
-	MAC     string  `json:"mac"`
-	EthSrc  string  `json:"eth_src_mac,omitempty"`
-	VLANs   []any   `json:"vlans,omitempty"`
-	RTTms   float64 `json:"rtt_ms"`
-	Unicast bool    `json:"unicast"`
-	Time    string  `json:"time"`
-}
-
 func runArping(ctx context.Context, a *app, f *arpingFlags, target string) error {
 	ifname, err := a.needInterface()
 	if err != nil {
@@ -91,22 +77,23 @@ func runArping(ctx context.Context, a *app, f *arpingFlags, target string) error
 	cfg := arpscan.PingConfig{Target: ip, Probe: f.probe || f.dad, StopOnReply: f.dad, Count: f.count,
 		Interval: f.interval, Timeout: f.timeout, Tagged: f.vlan >= 0}
 	cfg.VLAN.ID = uint16(max(f.vlan, 0))
-	if f.srcMAC != "" {
-		if cfg.SrcMAC, err = parseMACFlag("arping: --src-mac", f.srcMAC); err != nil {
-			return err
-		}
-	}
-	if f.destaddr != "" {
-		if cfg.DstMAC, err = parseMACFlag("arping: --destaddr", f.destaddr); err != nil {
-			return err
+	for _, m := range []struct {
+		flag, s string
+		dst     *net.HardwareAddr
+	}{{"src-mac", f.srcMAC, &cfg.SrcMAC}, {"destaddr", f.destaddr, &cfg.DstMAC}} {
+		if m.s != "" {
+			if *m.dst, err = parseMACFlag("arping: --"+m.flag, m.s); err != nil {
+				return err
+			}
 		}
 	}
 	if cfg.SenderIP, err = parseIPv4Flag("arping: --arpspa", f.arpspa, netip.Addr{}); err != nil {
 		return err
 	}
-	if early := (arpscan.PingConfig{Target: ip, SrcMAC: withMAC(arpscan.Config{SrcMAC: cfg.SrcMAC}).SrcMAC, DstMAC: cfg.DstMAC,
-		Count: cfg.Count, Interval: cfg.Interval, Timeout: cfg.Timeout}); early.Validate() != nil {
-		return configError("arping", early.Validate())
+	early := cfg
+	early.SrcMAC = withMAC(arpscan.Config{SrcMAC: cfg.SrcMAC}).SrcMAC
+	if err := early.Validate(); err != nil { // every value, before the interface is looked at
+		return configError("arping", err)
 	}
 	ifi, err := capture.LookupInterface(ifname)
 	if err != nil {
@@ -116,14 +103,13 @@ func runArping(ctx context.Context, a *app, f *arpingFlags, target string) error
 		cfg.SrcMAC = ifi.HardwareAddr
 	}
 	if !cfg.SenderIP.IsValid() && !cfg.Probe {
-		prefixes, err := interfacePrefixes(ifi)
+		prefixes, err := arpscan.InterfacePrefixes(ifi)
 		if err != nil {
-			return usageErrorf("arping: addresses of %s: %v", ifname, err)
+			return usageError(err)
 		}
 		cfg.SenderIP = netip.IPv4Unspecified()
 		for _, p := range prefixes {
-			cfg.SenderIP = p.Addr()
-			if p.Contains(ip) {
+			if cfg.SenderIP = p.Addr(); p.Contains(ip) {
 				break
 			}
 		}
@@ -139,68 +125,20 @@ func runArping(ctx context.Context, a *app, f *arpingFlags, target string) error
 	if err := privdrop.Drop(privdrop.Config{User: a.user}); err != nil {
 		return usageError(err)
 	}
-	var replies []pingReplyJSON
-	if !a.json && !a.jsonl {
-		from := cfg.SenderIP.String()
-		if cfg.Probe {
-			from = "0.0.0.0 (RFC 5227 probe)"
-		}
-		fmt.Fprintf(a.stdout, "ARPING %s from %s %s\n", ip, from, ifname)
+	mode := arpscan.Table
+	switch {
+	case a.json:
+		mode = 0
+	case a.jsonl:
+		mode = arpscan.JSONLines
 	}
-	cfg.OnReply = func(r arpscan.PingReply) {
-		j := pingReplyJSON{Seq: r.Seq, IP: ip.String(), MAC: r.MAC.String(), RTTms: float64(r.RTT.Microseconds()) / 1000,
-			Unicast: r.Unicast, Time: r.Time.UTC().Format(time.RFC3339Nano)}
-		if r.EthSrc != nil {
-			j.EthSrc = r.EthSrc.String()
-		}
-		if r.Tagged {
-			j.VLANs = []any{map[string]any{"id": r.VLAN.ID, "priority": r.VLAN.Priority, "dei": r.VLAN.DropEligible, "tpid": "0x8100"}}
-		}
-		switch {
-		case a.json:
-			replies = append(replies, j)
-		case a.jsonl:
-			j.Record = "reply"
-			b, _ := json.Marshal(j) // a struct of strings and numbers: cannot fail
-			fmt.Fprintf(a.stdout, "%s\n", b)
-		default:
-			kind, extra := "Broadcast", ""
-			if r.Unicast {
-				kind = "Unicast"
-			}
-			if r.EthSrc != nil {
-				extra += fmt.Sprintf(" (Ethernet source %s)", r.EthSrc)
-			}
-			if r.Tagged {
-				extra += fmt.Sprintf(" (802.1Q VLAN=%d)", r.VLAN.ID)
-			}
-			fmt.Fprintf(a.stdout, "%s reply from %s [%s]  %.3fms%s\n", kind, ip, r.MAC, j.RTTms, extra)
-		}
-	}
+	w := arpscan.NewPingWriter(a.stdout, mode, ip)
+	w.Header(cfg.SenderIP, cfg.Probe, ifname)
+	cfg.OnReply = w.Reply
 	res, err := arpscan.Ping(ctx, conn, cfg)
 	interrupted := ctx.Err() != nil
-	if a.json || a.jsonl {
-		macs := []string{}
-		for _, m := range res.MACs {
-			macs = append(macs, m.String())
-		}
-		sum := map[string]any{"target_ip": ip.String(), "sent": res.Sent, "received": res.Received, "macs": macs,
-			"interrupted": interrupted}
-		if a.jsonl {
-			sum["record"] = "summary"
-		} else {
-			sum["replies"] = append([]pingReplyJSON{}, replies...)
-		}
-		b, jerr := json.Marshal(sum)
-		if jerr != nil {
-			return failure(jerr)
-		}
-		fmt.Fprintf(a.stdout, "%s\n", b)
-	} else {
-		fmt.Fprintf(a.stdout, "Sent %d probes, received %d response(s)\n", res.Sent, res.Received)
-		if len(res.MACs) > 1 {
-			fmt.Fprintf(a.stdout, "CONFLICT: %d MACs answered for %s\n", len(res.MACs), ip)
-		}
+	if werr := w.Summary(res, interrupted); werr != nil && err == nil {
+		err = werr
 	}
 	switch {
 	case f.dad: // iputils: 0 when the address is free
@@ -212,10 +150,8 @@ func runArping(ctx context.Context, a *app, f *arpingFlags, target string) error
 		return nil
 	case errors.Is(err, arpscan.ErrNoReply), interrupted:
 		return silent(exitFailed)
-	case err != nil:
-		return failure(err)
 	}
-	return nil
+	return failure(err)
 }
 
 // excerptArg cuts an argument for an error message.

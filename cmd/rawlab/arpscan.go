@@ -4,14 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net"
 	"net/netip"
 	"os"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -147,21 +144,6 @@ func withMAC(cfg arpscan.Config) arpscan.Config {
 	return cfg
 }
 
-// parseBits parses a bandwidth with an optional K, M or G (decimal) suffix.
-func parseBits(s string) (float64, error) {
-	mult, t := 1.0, strings.TrimSpace(s)
-	if n := len(t); n > 0 {
-		if m, ok := map[byte]float64{'k': 1e3, 'K': 1e3, 'm': 1e6, 'M': 1e6, 'g': 1e9, 'G': 1e9}[t[n-1]]; ok {
-			mult, t = m, t[:n-1]
-		}
-	}
-	v, err := strconv.ParseFloat(t, 64)
-	if err != nil || v <= 0 || math.IsInf(v, 0) || math.IsNaN(v) {
-		return 0, usageErrorf("arpscan: --bandwidth %q: not a positive number of bits per second", s)
-	}
-	return v * mult, nil
-}
-
 // planArpscan turns the flags into a writer, a Config and the targets,
 // checking everything before a socket opens.
 func planArpscan(a *app, f *arpscanFlags, args []string) (cfg arpscan.Config, ts *arpscan.Targets, w *arpscan.Writer, err error) {
@@ -197,16 +179,14 @@ func planArpscan(a *app, f *arpscanFlags, args []string) (cfg arpscan.Config, ts
 	cfg = arpscan.Config{Retry: f.retry, Timeout: time.Duration(f.timeoutMS) * time.Millisecond, Backoff: f.backoff,
 		Fast: f.fast, MinTimeout: f.minTO, Limit: f.limit, Tagged: f.vlan >= 0}
 	cfg.VLAN.ID = uint16(max(f.vlan, 0))
-	if strings.EqualFold(f.rate, "max") {
-		cfg.Rate = arpscan.RateMax
-	} else if f.rate != "" {
-		if cfg.Rate, err = strconv.ParseFloat(f.rate, 64); err != nil || cfg.Rate <= 0 || math.IsInf(cfg.Rate, 0) {
-			return fail(usageErrorf("arpscan: --rate %q: want a positive number of requests per second, or max", f.rate))
+	if f.rate != "" {
+		if cfg.Rate, err = arpscan.ParseRate(f.rate); err != nil {
+			return fail(configError("arpscan", err))
 		}
 	}
 	if f.bandwidth != "" {
-		if cfg.Bandwidth, err = parseBits(f.bandwidth); err != nil {
-			return fail(err)
+		if cfg.Bandwidth, err = arpscan.ParseBandwidth(f.bandwidth); err != nil {
+			return fail(configError("arpscan", err))
 		}
 	}
 	for _, m := range []struct {
@@ -257,15 +237,7 @@ func planArpscan(a *app, f *arpscanFlags, args []string) (cfg arpscan.Config, ts
 		}
 		chain = oui.Chain{local, vendors}
 	}
-	cache := map[string]string{} // proxy ARP: many hosts, one MAC
-	cfg.Vendor = func(m net.HardwareAddr) string {
-		v, ok := cache[string(m)]
-		if !ok {
-			v = chain.Lookup(m)
-			cache[string(m)] = v
-		}
-		return v
-	}
+	cfg.Vendor = chain.Cached()
 	var ranges []arpscan.Range
 	if f.file != "" {
 		r := a.stdin
@@ -293,9 +265,9 @@ func planArpscan(a *app, f *arpscanFlags, args []string) (cfg arpscan.Config, ts
 	if cfg.SrcMAC == nil {
 		cfg.SrcMAC = ifi.HardwareAddr
 	}
-	prefixes, err := interfacePrefixes(ifi)
+	prefixes, err := arpscan.InterfacePrefixes(ifi)
 	if err != nil {
-		return fail(usageErrorf("arpscan: addresses of %s: %v", ifname, err))
+		return fail(usageError(err))
 	}
 	if f.localnet {
 		if len(prefixes) == 0 {
@@ -378,9 +350,12 @@ func runArpscan(ctx context.Context, a *app, f *arpscanFlags, args []string) err
 		if serr != nil {
 			return configError("arpscan", serr)
 		}
-		stopBar := startProgress(a.stderr, f.progress, s, cfg.Estimate(ts.Len()))
+		stop := func() {}
+		if f.progress == "always" || (f.progress == "auto" && isTerminal(a.stderr) && cfg.Estimate(ts.Len()) > time.Second) {
+			stop = s.DrawProgress(a.stderr)
+		}
 		rep, err = s.Run(ctx)
-		stopBar()
+		stop()
 	}
 	// Release the sockets while the report is printed (an RCU grace period).
 	closed := make(chan struct{})
@@ -414,54 +389,4 @@ func runArpscan(ctx context.Context, a *app, f *arpscanFlags, args []string) err
 		return silent(exitFailed)
 	}
 	return nil
-}
-
-// interfacePrefixes returns the interface's IPv4 addresses with their prefixes.
-func interfacePrefixes(ifi *net.Interface) ([]netip.Prefix, error) {
-	addrs, err := ifi.Addrs()
-	if err != nil {
-		return nil, err
-	}
-	var out []netip.Prefix
-	for _, ad := range addrs {
-		if ipn, ok := ad.(*net.IPNet); ok {
-			if ip, ok := netip.AddrFromSlice(ipn.IP); ok && ip.Unmap().Is4() {
-				ones, _ := ipn.Mask.Size()
-				out = append(out, netip.PrefixFrom(ip.Unmap(), ones))
-			}
-		}
-	}
-	return out, nil
-}
-
-// startProgress draws a progress bar on w while the scan runs, when w is a
-// terminal and the scan may take more than a second (or always/never).
-func startProgress(w io.Writer, mode string, s *arpscan.Scanner, estimate time.Duration) func() {
-	if mode == "never" || (mode == "auto" && (!isTerminal(w) || estimate <= time.Second)) {
-		return func() {}
-	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(200 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				fmt.Fprint(w, "\r\033[K")
-				return
-			case <-t.C:
-				pr := s.Progress()
-				fill := 0
-				if pr.Targets > 0 {
-					fill = pr.Done * 30 / pr.Targets
-				}
-				fmt.Fprintf(w, "\r[%s%s] %d/%d done, %d answered, %d sent", strings.Repeat("#", fill),
-					strings.Repeat(".", 30-fill), pr.Done, pr.Targets, pr.Answered, pr.Sent)
-			}
-		}
-	}()
-	return func() { close(done); wg.Wait() }
 }

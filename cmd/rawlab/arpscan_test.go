@@ -3,17 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
-	"time"
-
-	"github.com/rawlab/rawlab/arpscan"
-	"github.com/rawlab/rawlab/capture"
 )
 
 func arpRun(args ...string) (int, string, string) {
@@ -99,78 +92,5 @@ func TestArpscanBadInput(t *testing.T) {
 				t.Errorf("stderr %q does not mention %q", stderr, tt.want)
 			}
 		})
-	}
-}
-
-func TestParseBits(t *testing.T) {
-	tests := []struct {
-		in   string
-		want float64
-		ok   bool
-	}{
-		{"256000", 256000, true}, {"1000M", 1e9, true}, {"64K", 64000, true}, {"1.5m", 1.5e6, true}, {"2G", 2e9, true},
-		{"", 0, false}, {"0", 0, false}, {"-1", 0, false}, {"M", 0, false}, {"12X", 0, false},
-	}
-	for _, tt := range tests {
-		got, err := parseBits(tt.in)
-		if (err == nil) != tt.ok || got != tt.want {
-			t.Errorf("parseBits(%q) = %v, %v; want %v, ok=%v", tt.in, got, err, tt.want, tt.ok)
-		}
-	}
-}
-
-// lockedBuffer is a goroutine-safe bytes.Buffer.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// nullConn never answers; the scanner over it is only asked for progress.
-type nullConn struct{}
-
-func (nullConn) WriteFrames(_ context.Context, f [][]byte) (int, error) { return len(f), nil }
-func (nullConn) ReadFrames(ctx context.Context, _ []capture.Msg) (int, error) {
-	<-ctx.Done()
-	return 0, ctx.Err()
-}
-func (nullConn) Close() error { return nil }
-
-func TestProgressBar(t *testing.T) {
-	ts, err := arpscan.ParseTargets([]string{"198.18.0.0/24"}, nil, arpscan.TargetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := arpscan.NewScanner(nullConn{}, ts, arpscan.Config{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Not a terminal: auto draws nothing, whatever the estimate.
-	var quiet lockedBuffer
-	startProgress(&quiet, "auto", s, time.Hour)()
-	if quiet.String() != "" {
-		t.Errorf("auto progress on a non-terminal wrote %q", quiet.String())
-	}
-	var w lockedBuffer
-	stop := startProgress(&w, "always", s, time.Hour)
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(w.String(), "0/256 done, 0 answered, 0 sent") && time.Now().Before(deadline) {
-		runtime.Gosched()
-	}
-	stop()
-	out := w.String()
-	if !strings.HasPrefix(out, "\r[..............................] 0/256 done") || !strings.HasSuffix(out, "\r\033[K") {
-		t.Errorf("progress output %q: want a bar, then the line cleared", out)
 	}
 }
