@@ -229,6 +229,15 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// CheckValues is Validate without requiring SrcMAC, which the caller may
+// take from the interface later: every value given can be checked before.
+func (c Config) CheckValues() error {
+	if c.SrcMAC == nil {
+		c.SrcMAC = net.HardwareAddr{2, 0, 0, 0, 0, 1}
+	}
+	return c.Validate()
+}
+
 // Estimate returns how long a scan of n targets takes at most when nobody
 // answers: every try of every host at the configured rate plus the waits.
 func (c Config) Estimate(n int) time.Duration {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -48,6 +49,19 @@ type ListenConfig struct {
 	RingSize int
 	// QdiscBypass sends straight to the driver.
 	QdiscBypass bool
+}
+
+// ListenConfig returns the sockets a scan of n targets with c wants: a
+// receive ring where many replies come fast (no syscall per frame; a reply
+// takes 128 bytes of it), recvmmsg otherwise, where a frame is handed over
+// the moment it lands; the qdisc bypassed at RateMax.
+func (c Config) ListenConfig(n int) ListenConfig {
+	c = c.withDefaults()
+	lc := ListenConfig{QdiscBypass: math.IsInf(c.Rate, 1)}
+	if c.Rate > 20000 && n >= 4096 {
+		lc.RingSize = min(16<<20, max(1<<20, 128*n))
+	}
+	return lc
 }
 
 // Sockets is the Conn Listen opens: a receive socket whose compiled filter

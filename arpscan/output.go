@@ -253,6 +253,15 @@ func (w *Writer) appendSummaryJSON(b []byte, r *Report) []byte {
 	return b
 }
 
+// Finish prints the end of the output: r as one JSON document when
+// document is set, else the summary.
+func (w *Writer) Finish(r *Report, document bool) error {
+	if document {
+		return w.WriteJSON(r)
+	}
+	return w.Summary(r)
+}
+
 // WriteJSON prints r as one JSON document (docs/json.md): the summary's
 // fields, then "hosts" and "unsolicited".
 func (w *Writer) WriteJSON(r *Report) error {

@@ -68,6 +68,14 @@ func (c PingConfig) Validate() error {
 	return checkMAC("DstMAC", c.DstMAC, false)
 }
 
+// CheckValues is Validate without requiring SrcMAC (see Config.CheckValues).
+func (c PingConfig) CheckValues() error {
+	if c.SrcMAC == nil {
+		c.SrcMAC = net.HardwareAddr{2, 0, 0, 0, 0, 1}
+	}
+	return c.Validate()
+}
+
 // PingReply is one answer to Ping.
 type PingReply struct {
 	Seq     int // which request (1-based) was the latest when it came

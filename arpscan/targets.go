@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 )
@@ -305,6 +306,20 @@ func (t *Targets) index(ip uint32) int {
 		return -1
 	}
 	return i
+}
+
+// ReadTargetPath reads the targets file at path ("-" for stdin) with
+// ReadTargetFile.
+func ReadTargetPath(path string, stdin io.Reader) ([]Range, error) {
+	if path == "-" {
+		return ReadTargetFile(stdin)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("arpscan: %w", err)
+	}
+	defer f.Close()
+	return ReadTargetFile(f)
 }
 
 // ReadTargetFile reads target specifications from r, one per line as

@@ -1,10 +1,13 @@
 package arpscan
 
 import (
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/rawlab/rawlab/capture"
+	"github.com/rawlab/rawlab/internal/outfile"
 )
 
 // Tracer sees every frame a scan sends (dir capture.Outbound, info.Time the
@@ -24,6 +27,26 @@ type TraceWriter struct {
 	q     [2][]capture.Record // 0: sent, 1: received
 	last  [2]time.Time        // latest time pushed on each stream
 	err   error
+	close func() error
+}
+
+// CreateTrace creates a pcapng file at path (through outfile.Create: no
+// symlink followed, mode 0600, owned by the sudo user) and returns a
+// TraceWriter recording to it; Close flushes and closes the file, which is
+// never removed.
+func CreateTrace(path, ifname string) (*TraceWriter, error) {
+	f, err := outfile.Create(path, 0)
+	if err != nil {
+		return nil, fmt.Errorf("arpscan: %w", err)
+	}
+	rec, err := capture.NewRecorder(f, capture.RecorderOptions{Format: capture.FormatPcapng, Interface: ifname})
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("arpscan: %w", err)
+	}
+	w := NewTraceWriter(rec.Write)
+	w.close = func() error { return errors.Join(rec.Close(), f.Close()) }
+	return w, nil
 }
 
 // maxHeld bounds the records held back per stream.
@@ -80,10 +103,16 @@ func (w *TraceWriter) flush(all bool) {
 	}
 }
 
-// Close writes the records held and returns the first write error.
+// Close writes the records held, closes the file of CreateTrace, and
+// returns the first error.
 func (w *TraceWriter) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.flush(true)
+	if w.close != nil {
+		err := w.close()
+		w.close = nil
+		return errors.Join(w.err, err)
+	}
 	return w.err
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"net"
 	"net/netip"
 	"time"
 
@@ -29,15 +28,12 @@ func newArpingCmd(a *app) *cobra.Command {
 		Short: "Resolve one address with ARP requests, printing each reply and its RTT",
 		Long: `arping sends --count ARP requests for IP, --interval apart, prints every reply
 addressed to it with the MAC and round-trip time, and waits up to --timeout
-after the last request for --count replies.
+after the last request for --count replies. --probe sends RFC 5227 probes
+(sender 0.0.0.0); -D too, with iputils' meaning: it stops at the first reply
+and exits 0 only when none came (the address is free).
 
---probe sends RFC 5227 probes (sender IP 0.0.0.0): a reply means the address
-is in use by the MAC shown. -D does the same with iputils' duplicate address
-detection meaning: it stops at the first reply and exits 0 only when none
-came (the address is free).
-
-Exit status: 0 when a reply came (with -D: when none did), also after
-Ctrl-C; 1 otherwise; 2 for bad usage.`,
+Exit status: 0 a reply came (-D: none did), also after Ctrl-C; 1 otherwise;
+2 bad usage.`,
 		Example: `  rawlab arping -i veth0 198.18.0.2
   rawlab arping -i veth0 -D -c 3 198.18.0.50 && echo free
   rawlab arping -i veth0 --vlan 42 --arpspa 198.18.2.1 --jsonl 198.18.2.10`,
@@ -64,7 +60,7 @@ func runArping(ctx context.Context, a *app, f *arpingFlags, target string) error
 	}
 	ip, err := netip.ParseAddr(target)
 	if err != nil || !ip.Is4() {
-		return usageErrorf("arping: %q is not an IPv4 address", excerptArg(target))
+		return usageErrorf("arping: %.40q is not an IPv4 address", target)
 	}
 	switch {
 	case f.count < 1:
@@ -77,22 +73,13 @@ func runArping(ctx context.Context, a *app, f *arpingFlags, target string) error
 	cfg := arpscan.PingConfig{Target: ip, Probe: f.probe || f.dad, StopOnReply: f.dad, Count: f.count,
 		Interval: f.interval, Timeout: f.timeout, Tagged: f.vlan >= 0}
 	cfg.VLAN.ID = uint16(max(f.vlan, 0))
-	for _, m := range []struct {
-		flag, s string
-		dst     *net.HardwareAddr
-	}{{"src-mac", f.srcMAC, &cfg.SrcMAC}, {"destaddr", f.destaddr, &cfg.DstMAC}} {
-		if m.s != "" {
-			if *m.dst, err = parseMACFlag("arping: --"+m.flag, m.s); err != nil {
-				return err
-			}
-		}
+	if err := macFlags("arping", "src-mac", f.srcMAC, &cfg.SrcMAC, "destaddr", f.destaddr, &cfg.DstMAC); err != nil {
+		return err
 	}
 	if cfg.SenderIP, err = parseIPv4Flag("arping: --arpspa", f.arpspa, netip.Addr{}); err != nil {
 		return err
 	}
-	early := cfg
-	early.SrcMAC = withMAC(arpscan.Config{SrcMAC: cfg.SrcMAC}).SrcMAC
-	if err := early.Validate(); err != nil { // every value, before the interface is looked at
+	if err := cfg.CheckValues(); err != nil { // every value, before the interface is looked at
 		return configError("arping", err)
 	}
 	ifi, err := capture.LookupInterface(ifname)
@@ -152,12 +139,4 @@ func runArping(ctx context.Context, a *app, f *arpingFlags, target string) error
 		return silent(exitFailed)
 	}
 	return failure(err)
-}
-
-// excerptArg cuts an argument for an error message.
-func excerptArg(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
-	}
-	return s
 }

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"net/netip"
-	"os"
 	"strings"
 	"time"
 
@@ -56,27 +54,20 @@ func newArpscanCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "arpscan -i IF [flags] [TARGET...]",
 		Short: "Find every host on a subnet with ARP requests (like arp-scan)",
-		Long: `arpscan sends an ARP request to each target and prints each host the moment
-it answers: IP, MAC, vendor (IEEE OUI table built in) and flags, DUP (a MAC
-answered more often than asked), CONFLICT (one IP, several MACs) and MISMATCH
-(Ethernet source differs from the ARP sender, in brackets), as lines of their
-own when learnt later. Only replies addressed to this scan count; others
-(gratuitous, for other hosts) are listed apart, never as hosts.
+		Long: `arpscan asks each target with an ARP request and prints each host the moment
+it answers: IP, MAC, vendor and flags (DUP: answered more than asked,
+CONFLICT: one IP, several MACs, MISMATCH: Ethernet source in brackets), the
+flags learnt later on lines of their own. Only replies addressed to this scan
+count; gratuitous and other replies are listed apart, never as hosts.
 
-Targets: addresses, prefixes (network and broadcast included), ranges
-(a-b), network:mask, --file FILE (- for stdin), or --localnet (each of the
-interface's networks, asked from its own address there), minus --exclude.
-More than 65,536 need --force.
+Targets: addresses, prefixes, ranges (a-b), network:mask, --file (- for
+stdin) or --localnet (each network of the interface, asked from its own
+address there), minus --exclude; more than 65,536 need --force. Timing is
+arp-scan's (--bandwidth, --retry, --timeout, --backoff); --fast shortens the
+waits to the round-trip times seen, and misses hosts slower than the others
+(proxy ARP answers up to 0.8 s late): the summary says when it gave up early.
 
-Timing is arp-scan's: --bandwidth (256000 bit/s: 500 requests/s) or --rate
-PPS|max, --retry tries per host, --timeout MS after the first, times
---backoff per further try. --fast shortens the waits to the round-trip times
-seen (floor --min-timeout): much quicker on fast segments, but it misses
-hosts slower than the others (proxy ARP answers up to 0.8 s late); the
-summary says when it gave up early.
-
-Exit status: 0; 1 when fewer than --limit hosts answered; 2 bad usage;
-130 interrupted (hosts so far and the summary are printed).`,
+Exit status: 0; 1 fewer than --limit answered; 2 bad usage; 130 interrupted.`,
 		Example: `  rawlab arpscan -i veth0 198.18.0.0/24
   rawlab arpscan -i veth0 --localnet --rate max --jsonl
   rawlab arpscan -i veth0 --format '${ip}\t${mac}\t${vendor}' 198.18.1.0/24 --pcap scan.pcapng`,
@@ -135,13 +126,16 @@ func parseTargetFlags(f *arpscanFlags, ranges []arpscan.Range, specs []string) (
 	return ts, nil
 }
 
-// withMAC returns cfg with a placeholder source MAC when it has none, to
-// validate the rest before the interface gives the real one.
-func withMAC(cfg arpscan.Config) arpscan.Config {
-	if cfg.SrcMAC == nil {
-		cfg.SrcMAC = net.HardwareAddr{2, 0, 0, 0, 0, 1}
+// macFlags parses MAC flags given as (name, value, destination) triples.
+func macFlags(cmd string, triples ...any) (err error) {
+	for i := 0; i+2 < len(triples); i += 3 {
+		if v := triples[i+1].(string); v != "" {
+			if *triples[i+2].(*net.HardwareAddr), err = parseMACFlag(cmd+": --"+triples[i].(string), v); err != nil {
+				return err
+			}
+		}
 	}
-	return cfg
+	return nil
 }
 
 // planArpscan turns the flags into a writer, a Config and the targets,
@@ -189,22 +183,16 @@ func planArpscan(a *app, f *arpscanFlags, args []string) (cfg arpscan.Config, ts
 			return fail(configError("arpscan", err))
 		}
 	}
-	for _, m := range []struct {
-		flag, s string
-		dst     *net.HardwareAddr
-	}{{"src-mac", f.srcMAC, &cfg.SrcMAC}, {"arpsha", f.arpsha, &cfg.SenderMAC}, {"arptha", f.arptha, &cfg.TargetMAC}, {"destaddr", f.destaddr, &cfg.DstMAC}} {
-		if m.s != "" {
-			if *m.dst, err = parseMACFlag("arpscan: --"+m.flag, m.s); err != nil {
-				return fail(err)
-			}
-		}
+	if err := macFlags("arpscan", "src-mac", f.srcMAC, &cfg.SrcMAC, "arpsha", f.arpsha, &cfg.SenderMAC,
+		"arptha", f.arptha, &cfg.TargetMAC, "destaddr", f.destaddr, &cfg.DstMAC); err != nil {
+		return fail(err)
 	}
 	spa, err := parseIPv4Flag("arpscan: --arpspa", f.arpspa, netip.Addr{})
 	if err != nil {
 		return fail(err)
 	}
-	if early := withMAC(cfg); early.Validate() != nil { // every value, before the interface is looked at
-		return fail(configError("arpscan", early.Validate()))
+	if err := cfg.CheckValues(); err != nil { // every value, before the interface is looked at
+		return fail(configError("arpscan", err))
 	}
 	mode, format := arpscan.Table, (*arpscan.Format)(nil)
 	switch {
@@ -240,17 +228,8 @@ func planArpscan(a *app, f *arpscanFlags, args []string) (cfg arpscan.Config, ts
 	cfg.Vendor = chain.Cached()
 	var ranges []arpscan.Range
 	if f.file != "" {
-		r := a.stdin
-		if f.file != "-" {
-			fh, err := os.Open(f.file)
-			if err != nil {
-				return fail(usageErrorf("arpscan: --file: %v", err))
-			}
-			defer fh.Close()
-			r = fh
-		}
-		if ranges, err = arpscan.ReadTargetFile(r); err != nil {
-			return fail(usageErrorf("arpscan: --file %s: %v", f.file, strings.TrimPrefix(err.Error(), "arpscan: ")))
+		if ranges, err = arpscan.ReadTargetPath(f.file, a.stdin); err != nil {
+			return fail(usageErrorf("arpscan: --file: %v", strings.TrimPrefix(err.Error(), "arpscan: ")))
 		}
 	}
 	if !f.passive && !f.localnet {
@@ -276,8 +255,6 @@ func planArpscan(a *app, f *arpscanFlags, args []string) (cfg arpscan.Config, ts
 		for _, pf := range prefixes {
 			args = append(args, pf.Masked().String())
 		}
-	}
-	if f.localnet {
 		if ts, err = parseTargetFlags(f, ranges, args); err != nil {
 			return fail(err)
 		}
@@ -305,10 +282,9 @@ func runArpscan(ctx context.Context, a *app, f *arpscanFlags, args []string) err
 	if err != nil {
 		return err
 	}
-	// A receive ring where many replies come fast; recvmmsg otherwise.
-	lc := arpscan.ListenConfig{Passive: f.passive, Promiscuous: f.passive, QdiscBypass: math.IsInf(cfg.Rate, 1)}
-	if !f.passive && (cfg.Rate > 20000 || cfg.Bandwidth > 1e7) && ts.Len() >= 4096 {
-		lc.RingSize = min(16<<20, max(1<<20, 128*ts.Len()))
+	lc := arpscan.ListenConfig{Passive: true, Promiscuous: true}
+	if !f.passive {
+		lc = cfg.ListenConfig(ts.Len())
 	}
 	conn, err := arpscan.Listen(a.iface, lc)
 	if err != nil {
@@ -319,20 +295,10 @@ func runArpscan(ctx context.Context, a *app, f *arpscanFlags, args []string) err
 		fmt.Fprintf(a.stderr, "rawlab: warning: arpscan: %s has no IPv4 address: sending with sender IP 0.0.0.0 (set it with --arpspa)\n", a.iface)
 	}
 	var trace *arpscan.TraceWriter
-	var rec *capture.Recorder
-	if f.pcap != "" {
-		// Opened only now that the sockets are: a file standing at the
-		// path is not truncated for a scan that cannot start. It is never
-		// removed afterwards.
-		fh, err := outfile.Create(f.pcap, 0)
-		if err != nil {
-			return usageErrorf("arpscan: --pcap: %v", err)
+	if f.pcap != "" { // opened now that the sockets are, never removed afterwards
+		if trace, err = arpscan.CreateTrace(f.pcap, a.iface); err != nil {
+			return usageErrorf("arpscan: --pcap: %v", strings.TrimPrefix(err.Error(), "arpscan: "))
 		}
-		defer fh.Close()
-		if rec, err = capture.NewRecorder(fh, capture.RecorderOptions{Format: capture.FormatPcapng, Interface: a.iface}); err != nil {
-			return failure(fmt.Errorf("arpscan: --pcap: %w", err))
-		}
-		trace = arpscan.NewTraceWriter(rec.Write)
 		cfg.Trace = trace.Trace
 	}
 	if err := privdrop.Drop(privdrop.Config{User: a.user}); err != nil {
@@ -351,7 +317,7 @@ func runArpscan(ctx context.Context, a *app, f *arpscanFlags, args []string) err
 			return configError("arpscan", serr)
 		}
 		stop := func() {}
-		if f.progress == "always" || (f.progress == "auto" && isTerminal(a.stderr) && cfg.Estimate(ts.Len()) > time.Second) {
+		if f.progress == "always" || (f.progress == "auto" && arpscan.IsTerminal(a.stderr) && cfg.Estimate(ts.Len()) > time.Second) {
 			stop = s.DrawProgress(a.stderr)
 		}
 		rep, err = s.Run(ctx)
@@ -362,7 +328,7 @@ func runArpscan(ctx context.Context, a *app, f *arpscanFlags, args []string) err
 	go func() { conn.Close(); close(closed) }()
 	defer func() { <-closed }()
 	if trace != nil {
-		if cerr := errors.Join(trace.Close(), rec.Close()); cerr != nil && err == nil {
+		if cerr := trace.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("arpscan: --pcap: %w", cerr)
 		}
 	}
@@ -372,12 +338,7 @@ func runArpscan(ctx context.Context, a *app, f *arpscanFlags, args []string) err
 	if rep.Dropped > 0 {
 		fmt.Fprintf(a.stderr, "rawlab: warning: the kernel dropped %d frames before they were read; answers may be missing\n", rep.Dropped)
 	}
-	var werr error
-	if a.json {
-		werr = w.WriteJSON(rep)
-	} else {
-		werr = w.Summary(rep)
-	}
+	werr := w.Finish(rep, a.json)
 	switch {
 	case rep.Interrupted && !f.passive: // Ctrl-C is how a watch normally ends
 		return silent(exitInterrupted)
