@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -366,4 +367,32 @@ func TestArpingIputils(t *testing.T) {
 	if err := proc.Wait(ctx); err != nil {
 		t.Errorf("arping interrupted after a reply: %v, want exit 0\n%s", err, proc.Output())
 	}
+}
+
+// TestArpscanPassiveDropsRoot: run through sudo, a passive watch (a long
+// run reading what hostile hosts send) gives up root once its socket is
+// open: it runs as SUDO_UID, and still sees the segment's ARP traffic.
+func TestArpscanPassiveDropsRoot(t *testing.T) {
+	l := newLab(t, "pd", 1, "198.18.0.1/24")
+	watcher := netnstest.New(t, "pdw")
+	l.seg.Attach(t, watcher, "eth0")
+	cmd := watcher.Command(context.Background(), netnstest.Rawlab(t), "arpscan", "-i", "eth0", "--passive", "--jsonl", "--duration", "20s")
+	cmd.Env = append(os.Environ(), "SUDO_UID=65534", "SUDO_GID=65534")
+	proc := netnstest.StartCmd(t, cmd, func(line string) bool { return strings.Contains(line, "watching ARP") }, netnstest.ReadyTimeout)
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", proc.Pid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(line, "Uid:") && strings.Fields(line)[2] != "65534" {
+			t.Errorf("passive watch still runs as %q, want uid 65534", line)
+		}
+		if strings.HasPrefix(line, "CapEff:") && strings.Fields(line)[1] != "0000000000000000" {
+			t.Errorf("passive watch keeps capabilities: %q", line)
+		}
+	}
+	if code, _, stderr := rawlabIn(t, l.scanner, "arpscan", "-i", "eth0", "--rate", "max", "--retry", "1", "198.18.0.5"); code != 0 {
+		t.Fatalf("scan: exit %d: %s", code, stderr)
+	}
+	proc.WaitLine(t, func(line string) bool { return strings.Contains(line, `"ip":"198.18.0.1"`) }, 10*time.Second)
 }
