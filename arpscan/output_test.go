@@ -2,6 +2,7 @@ package arpscan
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -263,5 +264,70 @@ func BenchmarkWriter(b *testing.B) {
 				w.Event(e)
 			}
 		})
+	}
+}
+
+// FuzzParseFormat: no format panics, in parsing or in printing a host.
+func FuzzParseFormat(f *testing.F) {
+	for _, s := range []string{"${ip}\t${mac}\t${vendor}", "${ip;-15}${rtt;8}", "{{.IP}} {{.Vendor}}", "${", "${ip;", "}{", "{{", "${dup}${flags}"} {
+		f.Add(s)
+	}
+	h := testHosts().Hosts[0]
+	f.Fuzz(func(t *testing.T, s string) {
+		fm, err := ParseFormat(s)
+		if err != nil {
+			return
+		}
+		if out := fm.append(nil, &h); len(out) == 0 || out[len(out)-1] != '\n' {
+			t.Fatalf("format %q printed %q, not a line", s, out)
+		}
+	})
+}
+
+// TestScanUnsolicitedCap: past MaxUnsolicited pairs, replies are counted,
+// and the bound is announced once.
+func TestScanUnsolicitedCap(t *testing.T) {
+	c := newFakeConn()
+	var frames [][]byte
+	for i := 0; i < 50; i++ {
+		ip := [4]byte{198, 18, 1, byte(i)}
+		frames = append(frames, AppendFrame(nil, &Packet{EthDst: [6]byte(scannerMAC), EthSrc: macN(i), Op: opReply, SHA: macN(i),
+			SPA: ip, THA: [6]byte(scannerMAC), TPA: [4]byte{198, 18, 0, 1}}))
+	}
+	c.inject(frames...)
+	var caps []int
+	sink := sinkFunc(func(e *Event) {
+		if e.Kind == EventCap {
+			caps = append(caps, e.Limit)
+		}
+	})
+	r := runScan(t, c, mustTargets(t, "198.18.0.9"), Config{Rate: RateMax, Retry: 1, Timeout: 30 * time.Millisecond, MaxUnsolicited: 10, Sink: sink})
+	if len(r.Unsolicited) != 10 || r.UnsolicitedUnlisted != 40 || !cmp.Equal(caps, []int{10}) {
+		t.Errorf("%d listed, %d unlisted, announcements %v; want 10, 40, [10]", len(r.Unsolicited), r.UnsolicitedUnlisted, caps)
+	}
+	var buf bytes.Buffer
+	w := NewWriter(&buf, Table, nil)
+	if err := w.Summary(r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "40 replies past the listing bounds counted, not listed") {
+		t.Errorf("summary does not announce the bound:\n%s", buf.String())
+	}
+}
+
+// TestWatchStreams: a passive watch tells its sink of each host as it is
+// seen, CONFLICT as a flag of the first MAC when a second claims it.
+func TestWatchStreams(t *testing.T) {
+	conn := newFakeConn()
+	conn.inject(arpFrame(opRequest, macN(1), macN(1), [4]byte{198, 18, 0, 1}, [4]byte{198, 18, 0, 2}),
+		arpFrame(opRequest, macN(2), macN(2), [4]byte{198, 18, 0, 1}, [4]byte{198, 18, 0, 3}))
+	var got []string
+	sink := sinkFunc(func(e *Event) { got = append(got, fmt.Sprintf("%v %v %v %v", e.Kind, e.Host.IP, e.Host.MAC, e.Flag)) })
+	if _, err := Watch(context.Background(), conn, PassiveConfig{Duration: 30 * time.Millisecond, Sink: sink}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"host 198.18.0.1 02:aa:00:00:00:01 ", "flag 198.18.0.1 02:aa:00:00:00:01 CONFLICT", "host 198.18.0.1 02:aa:00:00:00:02 "}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
 	}
 }

@@ -197,3 +197,17 @@ func FuzzParseTarget(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadTargetFile: no file panics the reader, and an error never quotes
+// more than a short excerpt of it.
+func FuzzReadTargetFile(f *testing.F) {
+	for _, s := range []string{"198.18.0.1\n# c\n198.18.0.0/30\n", "root:$6$abc:1:2:::\n", "\x1b[2J\n", strings.Repeat("9", 5000)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		_, err := ReadTargetFile(strings.NewReader(s))
+		if err != nil && len(err.Error()) > 200 {
+			t.Fatalf("error of %d bytes: %.80q...", len(err.Error()), err.Error())
+		}
+	})
+}

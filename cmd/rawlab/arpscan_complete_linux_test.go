@@ -354,8 +354,12 @@ func TestArpingIputils(t *testing.T) {
 		}
 	}
 	code, stdout, _ := rawlabIn(t, l.scanner, "arping", "-i", "eth0", "--json", "-c", "1", "198.18.0.5")
-	if err := jsoncheck.Document([]byte(stdout)); code != 0 || err != nil {
+	if err := jsoncheck.Document([]byte(stdout)); code != 0 || err != nil || !strings.Contains(stdout, `"received":1`) {
 		t.Errorf("arping --json: exit %d, %v\n%s", code, err, stdout)
+	}
+	code, stdout, _ = rawlabIn(t, l.scanner, "arping", "-i", "eth0", "--jsonl", "-c", "2", "--interval", "20ms", "198.18.0.5")
+	if err := jsoncheck.Lines([]byte(stdout)); code != 0 || err != nil || strings.Count(stdout, `"record":"reply"`) != 2 {
+		t.Errorf("arping --jsonl: exit %d, %v\n%s", code, err, stdout)
 	}
 	proc := l.scanner.Start(t, func(line string) bool { return strings.Contains(line, "reply from") },
 		netnstest.Rawlab(t), "arping", "-i", "eth0", "-c", "100", "--interval", "100ms", "198.18.0.5")
