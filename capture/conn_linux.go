@@ -201,6 +201,8 @@ func (c *conn) sendBatch(ctx context.Context, frames [][]byte) (int, error) {
 		case unix.ENOBUFS, unix.EAGAIN:
 			// The device queue is full (or, send-only, the send
 			// buffer): back off and try again, while the context lasts.
+			// Nothing signals room in a device queue (the socket is
+			// writable all along), so there is no event to wait on.
 			if err := ctx.Err(); err != nil {
 				return sent, fmt.Errorf("capture: write %s: %w", c.ifi.Name, err)
 			}

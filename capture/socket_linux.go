@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/mdlayher/packet"
 	"golang.org/x/net/bpf"
@@ -351,10 +352,14 @@ func (s *socket) waitError(err error) error {
 
 // pendingError takes the socket's pending error (SO_ERROR, which also
 // clears it): how the kernel's ENETDOWN reaches a ring's reader, which
-// never calls recvmsg.
+// never calls recvmsg. getsockopt(SO_ERROR) never blocks, so it is made as
+// a raw system call, without telling the scheduler (no sysmon wake-up).
 func pendingError(fd uintptr) syscall.Errno {
-	v, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR)
-	if err != nil {
+	var v int32
+	l := uint32(unsafe.Sizeof(v))
+	_, _, e := unix.RawSyscall6(unix.SYS_GETSOCKOPT, fd, unix.SOL_SOCKET, unix.SO_ERROR,
+		uintptr(unsafe.Pointer(&v)), uintptr(unsafe.Pointer(&l)), 0)
+	if e != 0 {
 		return 0
 	}
 	return syscall.Errno(v)

@@ -9,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"testing"
 	"time"
 
 	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
 )
 
 // discardFilter accepts IPv4 UDP frames to port 9 (discard), untagged:
@@ -467,5 +469,78 @@ func TestPromiscuous(t *testing.T) {
 	r.Close()
 	if p := promisc(); p != 0 {
 		t.Errorf("promiscuity %d after Close, want 0", p)
+	}
+}
+
+// TestListenOptions reads back, from the kernel, what each Config field
+// set on the socket.
+func TestListenOptions(t *testing.T) {
+	a, _ := labPair(t)
+	getInt := func(c *Conn, level, opt int) int {
+		t.Helper()
+		var v int
+		var gerr error
+		if err := c.c.s.rc.Control(func(fd uintptr) { v, gerr = unix.GetsockoptInt(int(fd), level, opt) }); err != nil {
+			t.Fatal(err)
+		}
+		if gerr != nil {
+			t.Fatalf("getsockopt %d/%d: %v", level, opt, gerr)
+		}
+		return v
+	}
+	boundProto := func(c *Conn) uint16 {
+		t.Helper()
+		var sa unix.Sockaddr
+		var gerr error
+		c.c.s.rc.Control(func(fd uintptr) { sa, gerr = unix.Getsockname(int(fd)) })
+		ll, ok := sa.(*unix.SockaddrLinklayer)
+		if gerr != nil || !ok {
+			t.Fatalf("getsockname: %v, %T", gerr, sa)
+		}
+		return htons(ll.Protocol) // sll_protocol is big-endian; htons is its own inverse
+	}
+
+	plain := listenIn(t, a, "a0", Config{})
+	if p := boundProto(plain); p != unix.ETH_P_ALL {
+		t.Errorf("default protocol 0x%04x, want ETH_P_ALL", p)
+	}
+	if v := getInt(plain, unix.SOL_PACKET, unix.PACKET_QDISC_BYPASS); v != 0 {
+		t.Errorf("PACKET_QDISC_BYPASS %d by default", v)
+	}
+
+	arp := listenIn(t, a, "a0", Config{Protocol: 0x0806, RecvBuffer: 3 << 20, IgnoreOutgoing: true})
+	if p := boundProto(arp); p != 0x0806 {
+		t.Errorf("protocol 0x%04x, want 0x0806", p)
+	}
+	// The kernel doubles the value asked for (socket(7)).
+	if v := getInt(arp, unix.SOL_SOCKET, unix.SO_RCVBUF); v < 3<<20 {
+		t.Errorf("SO_RCVBUF %d, want at least %d", v, 3<<20)
+	}
+	if v := getInt(arp, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING); v != 1 {
+		t.Errorf("PACKET_IGNORE_OUTGOING %d, want 1", v)
+	}
+
+	so := listenIn(t, a, "a0", Config{SendOnly: true, QdiscBypass: true})
+	if v := getInt(so, unix.SOL_PACKET, unix.PACKET_QDISC_BYPASS); v != 1 {
+		t.Errorf("PACKET_QDISC_BYPASS %d, want 1", v)
+	}
+	if p := boundProto(so); p != 0 {
+		t.Errorf("send-only socket bound to protocol 0x%04x, want 0 (receives nothing)", p)
+	}
+	// Kept out of the runtime poller: its descriptor is blocking, and the
+	// runtime refuses deadlines on it.
+	if err := so.c.s.f.SetReadDeadline(time.Now()); !errors.Is(err, os.ErrNoDeadline) {
+		t.Errorf("send-only socket takes a deadline (%v): it is in the poller", err)
+	}
+	if err := plain.c.s.f.SetReadDeadline(time.Time{}); err != nil {
+		t.Errorf("ordinary socket refuses a deadline: %v", err)
+	}
+
+	ring := listenIn(t, a, "a0", Config{RingSize: 200 << 10})
+	if v := getInt(ring, unix.SOL_PACKET, unix.PACKET_VERSION); v != unix.TPACKET_V3 {
+		t.Errorf("PACKET_VERSION %d, want TPACKET_V3", v)
+	}
+	if got, want := len(ring.c.s.mem), 7*connRingBlockSize; got != want {
+		t.Errorf("ring of %d bytes for RingSize 200 KiB, want %d (whole blocks)", got, want)
 	}
 }

@@ -4,29 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
+	"os"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/dhcpv4/server4"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/rawlab/rawlab/internal/privdrop"
 )
 
-// Serve answers DHCP on the interface ifname until ctx ends. It binds
-// server4's UDP socket (port 67, SO_BINDTODEVICE, SO_BROADCAST) and a netlink
-// socket in the calling thread's network namespace, then calls ready (if not
-// nil) and serves. It returns nil when ctx ends.
-//
-// Replies go where RFC 2131 §4.1 says: to the relay (giaddr) when relayed;
-// NAKs to 255.255.255.255; to ciaddr when the client has one (RENEWING,
-// INFORM); to 255.255.255.255 when the client set the broadcast flag; else
-// unicast to yiaddr, with a neighbour entry yiaddr -> chaddr installed first
-// since a client without an address cannot answer ARP.
-//
-// One goroutine reads and answers in turn; nothing runs per packet.
-func (s *Server) Serve(ctx context.Context, ifname string, ready func()) error {
+func (s *Server) serve(ctx context.Context, ifname string, ready func() error) error {
 	ifi, err := net.InterfaceByName(ifname)
 	if err != nil {
 		return fmt.Errorf("labdhcp: %w", err)
@@ -44,7 +36,9 @@ func (s *Server) Serve(ctx context.Context, ifname string, ready func()) error {
 	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 	if ready != nil {
-		ready()
+		if err := ready(); err != nil {
+			return fmt.Errorf("labdhcp: %w", err)
+		}
 	}
 	s.log.Info("serving", "interface", ifname, "server", s.cfg.ServerIP,
 		"pool", fmt.Sprintf("%v-%v", s.cfg.PoolStart, s.cfg.PoolEnd))
@@ -121,15 +115,36 @@ func neighbour(nl *netlink.Handle, ifindex int, ip net.IP, mac net.HardwareAddr)
 	if !ok || len(mac) != 6 {
 		return fmt.Errorf("labdhcp: neighbour %v %v: not IPv4 over Ethernet", ip, mac)
 	}
-	err := nl.NeighSet(&netlink.Neigh{
-		LinkIndex:    ifindex,
-		Family:       netlink.FAMILY_V4,
-		State:        netlink.NUD_REACHABLE,
-		IP:           a.AsSlice(),
-		HardwareAddr: mac,
+	err := privdrop.WithNetAdmin(func() error {
+		return nl.NeighSet(&netlink.Neigh{
+			LinkIndex:    ifindex,
+			Family:       netlink.FAMILY_V4,
+			State:        netlink.NUD_REACHABLE,
+			IP:           a.AsSlice(),
+			HardwareAddr: mac,
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("labdhcp: neighbour %v: %w", ip, err)
 	}
 	return nil
+}
+
+// readNoFollow reads a regular file without following a symlink at its
+// final component (O_NOFOLLOW).
+func readNoFollow(path string) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	return io.ReadAll(io.LimitReader(f, 16<<20))
 }

@@ -28,7 +28,8 @@ var ErrLinked = errors.New("has more than one hard link")
 // or anything else that is not a regular file or a FIFO, and a regular file
 // with several hard links. An existing regular file is truncated and given
 // perm. Run as root through sudo, the file is chowned to the invoking user
-// (see privdrop.Invoker).
+// (see privdrop.Invoker). Like dumpcap, opening a FIFO waits until a
+// reader has opened it.
 func Create(path string, perm os.FileMode) (*os.File, error) {
 	owner, ok := privdrop.Invoker()
 	if !ok {
@@ -122,4 +123,34 @@ func MkdirTemp(dir, pattern string) (string, error) {
 		}
 	}
 	return name, nil
+}
+
+// MkdirPrivate makes sure path is a private directory of the calling
+// user: it creates it (mode 0700, parents 0755 as needed) or accepts an
+// existing one only if it is a real directory (not a symlink), owned by the
+// effective uid, and writable by nobody else. It then chowns it to owner
+// when owner's UID is not negative and the process runs as root.
+func MkdirPrivate(path string, owner privdrop.Identity) error {
+	if path == "" {
+		return errors.New("outfile: empty path")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("outfile: %w", err)
+	}
+	if err := os.Mkdir(path, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("outfile: %w", err)
+	}
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return fmt.Errorf("outfile: %w", err)
+	}
+	if err := private(path, fi, owner); err != nil {
+		return fmt.Errorf("outfile: %w", err)
+	}
+	if owner.UID >= 0 && os.Geteuid() == 0 {
+		if err := os.Lchown(path, owner.UID, owner.GID); err != nil {
+			return fmt.Errorf("outfile: %w", err)
+		}
+	}
+	return nil
 }

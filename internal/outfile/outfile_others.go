@@ -34,3 +34,10 @@ func create(path string, perm os.FileMode, _ privdrop.Identity) (*os.File, error
 }
 
 func links(os.FileInfo) uint64 { return 1 }
+
+func private(path string, fi os.FileInfo, _ privdrop.Identity) error {
+	if !fi.IsDir() || fi.Mode()&os.ModeSymlink != 0 {
+		return fmt.Errorf("%s: not a directory", path)
+	}
+	return nil
+}

@@ -68,3 +68,24 @@ func links(fi os.FileInfo) uint64 {
 	}
 	return 1
 }
+
+// private checks an existing directory for MkdirPrivate.
+func private(path string, fi os.FileInfo, owner privdrop.Identity) error {
+	if fi.Mode()&os.ModeSymlink != 0 {
+		return fmt.Errorf("%s: %w", path, ErrSymlink)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s: not a directory", path)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fmt.Errorf("%s: no owner", path)
+	}
+	if int(st.Uid) != os.Geteuid() && int(st.Uid) != owner.UID {
+		return fmt.Errorf("%s: owned by uid %d, not by this user", path, st.Uid)
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("%s: writable by group or others (mode %#o)", path, fi.Mode().Perm())
+	}
+	return nil
+}

@@ -10,12 +10,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/rawlab/rawlab/internal/netnstest"
 )
 
 // childEnv selects the re-exec'd child mode of this test binary.
@@ -31,6 +34,7 @@ type report struct {
 	// TaskCapEff and TaskCapPrm are every thread's sets.
 	TaskCapEff []string `json:"task_cap_eff"`
 	TaskCapPrm []string `json:"task_cap_prm"`
+	TaskNNP    []string `json:"task_nnp"`
 	// Keeper is CapEff of the thread WithNetAdmin runs on.
 	Keeper string `json:"keeper"`
 	// LinkAddIn and LinkAddOut are netlink.LinkAdd's result inside and
@@ -40,7 +44,18 @@ type report struct {
 }
 
 func TestMain(m *testing.M) {
-	if mode := os.Getenv(childEnv); mode != "" {
+	switch mode := os.Getenv(childEnv); mode {
+	case "":
+	case "packet":
+		packetChild()
+		return
+	case "steal":
+		stealChild()
+		return
+	case "confine":
+		confineChild()
+		return
+	default:
 		child(mode)
 		return
 	}
@@ -60,6 +75,7 @@ func child(mode string) {
 		s := status(p)
 		r.TaskCapEff = append(r.TaskCapEff, s["CapEff"])
 		r.TaskCapPrm = append(r.TaskCapPrm, s["CapPrm"])
+		r.TaskNNP = append(r.TaskNNP, s["NoNewPrivs"])
 	}
 	WithNetAdmin(func() error { //nolint:errcheck // fn returns nil
 		r.Keeper = status("/proc/thread-self/status")["CapEff"]
@@ -96,17 +112,6 @@ func status(path string) map[string]string {
 		}
 	}
 	return m
-}
-
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("RAWLAB_REQUIRE_NETNS") == "1" {
-		t.Fatal("privdrop: RAWLAB_REQUIRE_NETNS=1 but not root")
-	}
-	t.Skip("privdrop: needs root to test dropping it")
 }
 
 // runChild re-executes this test binary (never a PATH lookup) in child mode
@@ -154,7 +159,7 @@ func allEqual(t *testing.T, what string, got []string, want string) {
 const noCaps = "0000000000000000"
 
 func TestDropToSudoUser(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	r := runChild(t, self(t), "drop", nil, "SUDO_UID=65534", "SUDO_GID=65534")
 	if r.DropErr != "" {
 		t.Fatalf("Drop: %s", r.DropErr)
@@ -170,13 +175,19 @@ func TestDropToSudoUser(t *testing.T) {
 	}
 	allEqual(t, "CapEff", r.TaskCapEff, noCaps)
 	allEqual(t, "CapPrm", r.TaskCapPrm, noCaps)
-	if r.Status["NoNewPrivs"] != "1" {
-		t.Errorf("NoNewPrivs = %q, want 1", r.Status["NoNewPrivs"])
+	// no_new_privs is per thread; a cgo binary can set it only on the
+	// calling thread (see the package doc).
+	if cgoLinked() {
+		if !slices.Contains(r.TaskNNP, "1") {
+			t.Errorf("NoNewPrivs on no thread: %v", r.TaskNNP)
+		}
+	} else {
+		allEqual(t, "NoNewPrivs", r.TaskNNP, "1")
 	}
 }
 
 func TestDropToNamedUser(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	r := runChild(t, self(t), "drop", nil, "RAWLAB_PRIVDROP_USER=65534")
 	if r.DropErr != "" {
 		t.Fatalf("Drop: %s", r.DropErr)
@@ -188,7 +199,7 @@ func TestDropToNamedUser(t *testing.T) {
 }
 
 func TestDropPlainRootStaysRoot(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	r := runChild(t, self(t), "drop", nil)
 	if r.DropErr != "" {
 		t.Fatalf("Drop: %s", r.DropErr)
@@ -199,7 +210,7 @@ func TestDropPlainRootStaysRoot(t *testing.T) {
 }
 
 func TestDropKeepNetAdmin(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	r := runChild(t, self(t), "keep", nil, "SUDO_UID=65534", "SUDO_GID=65534")
 	if r.DropErr != "" {
 		t.Fatalf("Drop: %s", r.DropErr)
@@ -250,7 +261,7 @@ func setFileCaps(path string, caps uint64) error {
 }
 
 func TestDropFileCaps(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	// t.TempDir's parent is private to root; uid 65534 must reach the copy.
 	dir, err := os.MkdirTemp("", "privdrop-filecaps-")
 	if err != nil {
