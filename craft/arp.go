@@ -137,15 +137,31 @@ func AppendARPPacket(b []byte, a ARP) []byte {
 	n := len(b)
 	b = grow(b, ARPLen)
 	p := b[n:]
-	binary.BigEndian.PutUint16(p[0:2], 1)
-	binary.BigEndian.PutUint16(p[2:4], uint16(EtherTypeIPv4))
-	p[4], p[5] = 6, 4
-	binary.BigEndian.PutUint16(p[6:8], uint16(a.Op))
+	putARPHeader(p, a.Op)
 	putMAC(p[8:14], a.SenderMAC)
 	put4(p[14:18], a.SenderIP)
 	putMAC(p[18:24], a.TargetMAC)
 	put4(p[24:28], a.TargetIP)
 	return b
+}
+
+// putARPHeader writes the fixed part of an Ethernet/IPv4 ARP packet (RFC
+// 826): hardware type 1, protocol type 0x0800, lengths 6 and 4, operation.
+// AppendARPPacket and AppendARPFrame share it.
+func putARPHeader(p []byte, op ARPOp) {
+	binary.BigEndian.PutUint16(p[0:2], 1)
+	binary.BigEndian.PutUint16(p[2:4], uint16(EtherTypeIPv4))
+	p[4], p[5] = 6, 4
+	binary.BigEndian.PutUint16(p[6:8], uint16(op))
+}
+
+// arpHeader reads the fixed part of an ARP packet and reports whether it is
+// Ethernet/IPv4 (RFC 826); b holds at least 8 bytes. DecodeARP and
+// DecodeARPFrame share it.
+func arpHeader(b []byte) (htype, ptype uint16, hlen, plen uint8, op ARPOp, ethIPv4 bool) {
+	htype, ptype = binary.BigEndian.Uint16(b[0:2]), binary.BigEndian.Uint16(b[2:4])
+	hlen, plen, op = b[4], b[5], ARPOp(binary.BigEndian.Uint16(b[6:8]))
+	return htype, ptype, hlen, plen, op, htype == 1 && ptype == uint16(EtherTypeIPv4) && hlen == 6 && plen == 4
 }
 
 // AppendARP appends a whole ARP frame to b: the Ethernet header from eth
@@ -169,16 +185,16 @@ func DecodeARP(b []byte, a *ARP) error {
 	if len(b) < 8 {
 		return errARPShort
 	}
-	a.HType, a.PType, a.HLen, a.PLen = 0, 0, 0, 0
-	if ht, pt := binary.BigEndian.Uint16(b[0:2]), binary.BigEndian.Uint16(b[2:4]); ht != 1 ||
-		pt != uint16(EtherTypeIPv4) || b[4] != 6 || b[5] != 4 {
-		*a = ARP{Op: ARPOp(binary.BigEndian.Uint16(b[6:8])), HType: ht, PType: pt, HLen: b[4], PLen: b[5]}
+	ht, pt, hl, pl, op, ok := arpHeader(b)
+	if !ok {
+		*a = ARP{Op: op, HType: ht, PType: pt, HLen: hl, PLen: pl}
 		return errARPFormat
 	}
+	a.HType, a.PType, a.HLen, a.PLen = 0, 0, 0, 0
 	if len(b) < ARPLen {
 		return errARPShort
 	}
-	a.Op = ARPOp(binary.BigEndian.Uint16(b[6:8]))
+	a.Op = op
 	a.SenderMAC = net.HardwareAddr(b[8:14:14])
 	a.SenderIP = netip.AddrFrom4([4]byte(b[14:18]))
 	a.TargetMAC = net.HardwareAddr(b[18:24:24])

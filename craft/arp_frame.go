@@ -103,11 +103,9 @@ func DecodeARPFrame(frame []byte, f *ARPFrame) error {
 	if len(body) < 8 {
 		return errARPShort
 	}
-	f.HType = binary.BigEndian.Uint16(body[0:2])
-	f.PType = binary.BigEndian.Uint16(body[2:4])
-	f.HLen, f.PLen = body[4], body[5]
-	f.Op = ARPOp(binary.BigEndian.Uint16(body[6:8]))
-	if f.HType != 1 || f.PType != uint16(EtherTypeIPv4) || f.HLen != 6 || f.PLen != 4 {
+	var ok bool
+	f.HType, f.PType, f.HLen, f.PLen, f.Op, ok = arpHeader(body)
+	if !ok {
 		f.SHA, f.THA, f.SPA, f.TPA = [6]byte{}, [6]byte{}, [4]byte{}, [4]byte{}
 		return errARPFormat
 	}
@@ -134,10 +132,8 @@ func AppendARPFrame(b []byte, f *ARPFrame) []byte {
 		b = binary.BigEndian.AppendUint16(b, f.VLAN.tci())
 	}
 	b = binary.BigEndian.AppendUint16(b, uint16(EtherTypeARP))
-	b = binary.BigEndian.AppendUint16(b, 1)
-	b = binary.BigEndian.AppendUint16(b, uint16(EtherTypeIPv4))
-	b = append(b, 6, 4)
-	b = binary.BigEndian.AppendUint16(b, uint16(f.Op))
+	b = grow(b, 8)
+	putARPHeader(b[len(b)-8:], f.Op)
 	b = append(b, f.SHA[:]...)
 	b = append(b, f.SPA[:]...)
 	b = append(b, f.THA[:]...)
