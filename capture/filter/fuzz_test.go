@@ -214,6 +214,20 @@ func FuzzCompile(f *testing.F) {
 			if err := validate(raw); err != nil {
 				t.Fatalf("%q: invalid program: %v\n%s", data, err, DumpRaw(raw))
 			}
+			vm, err := NewVMRaw(raw)
+			if err != nil {
+				t.Fatalf("%q: NewVMRaw: %v\n%s", data, err, DumpRaw(raw))
+			}
+			for _, fr := range fuzzFrames.frames[:64] {
+				ax := aux{wireLen: fr.wireLen, vlanPresent: kv && len(fr.data)%2 == 0, vlanTCI: uint16(len(fr.data))}
+				want, err := run(raw, fr.data, ax)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := vm.Run(fr.data, Aux{Len: fr.wireLen, VLANPresent: ax.vlanPresent, VLANTCI: ax.vlanTCI}); got != want {
+					t.Fatalf("%q on %s: VM %d, interpreter %d", data, fr.name, got, want)
+				}
+			}
 		}
 		// Property 2: a grammar-generated expression, against libpcap.
 		g := &gen{b: data}
@@ -235,7 +249,8 @@ func FuzzCompile(f *testing.F) {
 		}
 		r := libpcapCompile(t, tcpdump, expr)
 		for _, fr := range fuzzFrames.frames {
-			a, err := run(mine, fr.data, aux{})
+			ax := aux{wireLen: fr.wireLen}
+			a, err := run(mine, fr.data, ax)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -248,13 +263,13 @@ func FuzzCompile(f *testing.F) {
 				}
 				continue
 			}
-			b, _ := run(r.prog, fr.data, aux{})
+			b, _ := run(r.prog, fr.data, ax)
 			if (a != 0) != (b != 0) {
 				// On a frame too short for some load, the verdict depends on
 				// which loads each optimizer kept (libpcap's keeps some that
 				// decide nothing): tolerated here, never in the corpus test.
-				_, fa, _ := runFault(mine, fr.data, aux{}, false)
-				_, fb, _ := runFault(r.prog, fr.data, aux{}, false)
+				_, fa, _ := runFault(mine, fr.data, ax, false)
+				_, fb, _ := runFault(r.prog, fr.data, ax, false)
 				if fa || fb {
 					continue
 				}

@@ -299,6 +299,18 @@ func (s *vstate) decide(b *block) (result, known bool) {
 	return s.factOf(s.a).decide(b.op, k)
 }
 
+// maxKeyLen bounds a value number's text. A longer one becomes unknown
+// (""), which is always correct and keeps a long arithmetic chain from
+// costing time quadratic in its length.
+const maxKeyLen = 512
+
+func bounded(key string) string {
+	if len(key) > maxKeyLen {
+		return ""
+	}
+	return key
+}
+
 var aluNames = map[bpf.ALUOp]string{
 	bpf.ALUOpAdd: "+", bpf.ALUOpSub: "-", bpf.ALUOpMul: "*", bpf.ALUOpDiv: "/", bpf.ALUOpOr: "|",
 	bpf.ALUOpAnd: "&", bpf.ALUOpShiftLeft: "<<", bpf.ALUOpShiftRight: ">>", bpf.ALUOpMod: "%", bpf.ALUOpXor: "^",
@@ -323,7 +335,7 @@ func (s *vstate) step(ins bpf.Instruction) (bpf.Instruction, bool) {
 			s.a = ""
 			return ins, true
 		}
-		return ins, setA(fmt.Sprintf("P%d@[%s]+%d", in.Size, s.x, in.Off))
+		return ins, setA(bounded(fmt.Sprintf("P%d@[%s]+%d", in.Size, s.x, in.Off)))
 	case bpf.LoadExtension:
 		return ins, setA(fmt.Sprintf("ext%d", in.Num))
 	case bpf.LoadConstant:
@@ -385,7 +397,7 @@ func (s *vstate) step(ins bpf.Instruction) (bpf.Instruction, bool) {
 			return bpf.LoadConstant{Dst: bpf.RegA, Val: -v}, true
 		}
 		if s.a != "" {
-			s.a = "-(" + s.a + ")"
+			s.a = bounded("-(" + s.a + ")")
 		}
 		return ins, true
 	case bpf.ALUOpX:
@@ -393,7 +405,7 @@ func (s *vstate) step(ins bpf.Instruction) (bpf.Instruction, bool) {
 			return s.step(bpf.ALUOpConstant{Op: in.Op, Val: v})
 		}
 		if s.a != "" && s.x != "" {
-			s.a = "(" + s.a + aluNames[in.Op] + s.x + ")"
+			s.a = bounded("(" + s.a + aluNames[in.Op] + s.x + ")")
 		} else {
 			s.a = ""
 		}
@@ -418,7 +430,7 @@ func (s *vstate) step(ins bpf.Instruction) (bpf.Instruction, bool) {
 			return bpf.LoadConstant{Dst: bpf.RegA, Val: r}, true
 		}
 		if s.a != "" {
-			s.a = "(" + s.a + aluNames[in.Op] + constKey(k) + ")"
+			s.a = bounded("(" + s.a + aluNames[in.Op] + constKey(k) + ")")
 		}
 		return ins, true
 	}
