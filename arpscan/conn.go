@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/rawlab/rawlab/capture"
-	"github.com/rawlab/rawlab/capture/filter"
 )
 
 // Conn is what the scanner needs from the network: whole Ethernet frames in
@@ -25,14 +24,13 @@ type Conn interface {
 	Close() error
 }
 
-// Filters: pcap-filter(7) expressions compiled for a live Linux socket,
-// where the kernel has usually taken the 802.1Q tag off already (the "vlan"
-// test then reads the tag from the metadata, and offsets do not move); a
-// tag left in place is matched by the second half. arp[6:2] is the ARP
-// operation (RFC 826): 2 is a reply.
+// The receive filters are capture's built-in "arp-reply" (ARP replies,
+// RFC 826 opcode 2, untagged or behind one 802.1Q/802.1ad tag) and, for a
+// passive watch, "arp-vlan" (every ARP frame): pcap-filter(7) expressions
+// compiled by capture/filter (capture.BuiltinExpression shows them).
 const (
-	ReplyFilter = "(arp and arp[6:2] = 2) or (vlan and arp and arp[6:2] = 2)"
-	ARPFilter   = "arp or (vlan and arp)"
+	ReplyFilter = "arp-reply"
+	ARPFilter   = "arp-vlan"
 )
 
 // ListenConfig sets up Listen.
@@ -86,7 +84,7 @@ func Listen(ifname string, cfg ListenConfig) (*Sockets, error) {
 	if cfg.Passive {
 		expr = ARPFilter
 	}
-	prog, err := filter.CompileRaw(expr, filter.Options{KernelVLAN: true})
+	prog, err := capture.BuiltinFilter(expr)
 	if err != nil {
 		return nil, fmt.Errorf("arpscan: filter: %w", err)
 	}
