@@ -59,6 +59,7 @@ type Scanner struct {
 	rttvar    atomic.Int64
 	wake      chan struct{}
 	stopping  atomic.Bool
+	failed    atomic.Bool // the receiver stopped on an error (readErr)
 	gaveEarly int // sender-owned
 
 	// owned by the receiver until it ends
@@ -242,7 +243,7 @@ func (s *Scanner) send(ctx context.Context) error {
 	next := 0 // next fresh target in send order
 	writeDone := false
 	for {
-		if s.live.Load() == 0 || s.limitReached() {
+		if s.live.Load() == 0 || s.limitReached() || s.failed.Load() {
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
@@ -458,6 +459,7 @@ func (s *Scanner) receive(ctx context.Context) {
 		if n > 0 && s.cfg.Sink != nil {
 			if err := s.cfg.Sink.Flush(); err != nil && s.readErr == nil {
 				s.readErr = fmt.Errorf("arpscan: output: %w", err)
+				s.failed.Store(true)
 				s.signal()
 			}
 		}
@@ -474,6 +476,7 @@ func (s *Scanner) receive(ctx context.Context) {
 				continue
 			}
 			s.readErr = fmt.Errorf("arpscan: receive: %w", err)
+			s.failed.Store(true)
 			s.signal()
 			return
 		}

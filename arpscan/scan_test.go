@@ -7,6 +7,7 @@ import (
 	"github.com/rawlab/rawlab/craft"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -394,5 +395,30 @@ func TestScanWindow(t *testing.T) {
 		if gap := c.sent[i].at.Sub(c.sent[i-4].at); gap < cfg.Timeout {
 			t.Errorf("request %d went out %v after request %d: more than 4 outstanding", i, gap, i-4)
 		}
+	}
+}
+
+// goneConn takes frames and fails every read, as a socket whose interface
+// was deleted does.
+type goneConn struct{ nopConn }
+
+func (goneConn) ReadFrames(context.Context, []Msg) (int, error) {
+	return 0, errors.New("fake: the interface disappeared")
+}
+
+// TestScanStopsWhenReceiveFails: a receive error ends the scan at once with
+// that error, rather than after every wait.
+func TestScanStopsWhenReceiveFails(t *testing.T) {
+	s, err := NewScanner(goneConn{}, mustTargets(t, "198.18.0.0/24"), Config{SrcMAC: scannerMAC, Rate: 100, Timeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	r, err := s.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "disappeared") || r == nil {
+		t.Fatalf("Run = %v, %v; want the receive error", r, err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Run took %v after the receiver failed", d)
 	}
 }
