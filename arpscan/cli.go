@@ -92,13 +92,13 @@ func (s *Scanner) DrawProgress(w io.Writer) (stop func()) {
 // JSON lines or one JSON document (docs/json.md).
 type PingWriter struct {
 	w      io.Writer
-	mode   OutputMode // Table, JSONLines, or 0 for one document
+	mode   OutputMode // Table, JSONLines or Document
 	target netip.Addr
 	held   []byte // the document's replies
 }
 
 // NewPingWriter returns a PingWriter for replies from target; mode is
-// Table, JSONLines, or 0 for one JSON document at the end.
+// Table, JSONLines, or Document for one JSON document at the end.
 func NewPingWriter(w io.Writer, mode OutputMode, target netip.Addr) *PingWriter {
 	return &PingWriter{w: w, mode: mode, target: target}
 }

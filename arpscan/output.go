@@ -28,6 +28,8 @@ const (
 	JSONLines
 	// Formatted prints each host through a Format.
 	Formatted
+	// Document prints one JSON document at the end (docs/json.md).
+	Document
 )
 
 // String returns the mode's name.
@@ -41,6 +43,8 @@ func (m OutputMode) String() string {
 		return "jsonl"
 	case Formatted:
 		return "format"
+	case Document:
+		return "json"
 	}
 	return "invalid"
 }
@@ -68,7 +72,7 @@ func NewWriter(w io.Writer, mode OutputMode, format *Format) *Writer {
 	return &Writer{mode: mode, w: bufio.NewWriterSize(w, 64<<10), format: format, buf: make([]byte, 0, 512)}
 }
 
-// Event prints e.
+// Event prints e (in Document mode, only a bound's announcement).
 func (w *Writer) Event(e *Event) {
 	b := w.buf[:0]
 	switch e.Kind {
@@ -100,7 +104,7 @@ func (w *Writer) Event(e *Event) {
 			b = append(b, "}\n"...)
 		case Formatted:
 			b = w.format.append(b, &e.Host)
-		default:
+		case Table, Quiet:
 			b = w.appendLine(b, &e.Host, e.Host.Flags)
 		}
 	case EventFlag:
@@ -253,10 +257,10 @@ func (w *Writer) appendSummaryJSON(b []byte, r *Report) []byte {
 	return b
 }
 
-// Finish prints the end of the output: r as one JSON document when
-// document is set, else the summary.
-func (w *Writer) Finish(r *Report, document bool) error {
-	if document {
+// Finish prints the end of the output: r as one JSON document in Document
+// mode, else the summary.
+func (w *Writer) Finish(r *Report) error {
+	if w.mode == Document {
 		return w.WriteJSON(r)
 	}
 	return w.Summary(r)

@@ -115,7 +115,7 @@ func runArping(ctx context.Context, a *app, f *arpingFlags, target string) error
 	mode := arpscan.Table
 	switch {
 	case a.json:
-		mode = 0
+		mode = arpscan.Document
 	case a.jsonl:
 		mode = arpscan.JSONLines
 	}

@@ -201,6 +201,8 @@ func planArpscan(a *app, f *arpscanFlags, args []string) (cfg arpscan.Config, ts
 			return fail(usageErrorf("arpscan: --format: %v", strings.TrimPrefix(err.Error(), "arpscan: format: ")))
 		}
 		mode = arpscan.Formatted
+	case a.json:
+		mode = arpscan.Document
 	case a.jsonl:
 		mode = arpscan.JSONLines
 	case f.quiet:
@@ -304,9 +306,7 @@ func runArpscan(ctx context.Context, a *app, f *arpscanFlags, args []string) err
 	if err := privdrop.Drop(privdrop.Config{User: a.user}); err != nil {
 		return usageError(err)
 	}
-	if !a.json {
-		cfg.Sink = w
-	}
+	cfg.Sink = w
 	var rep *arpscan.Report
 	if f.passive {
 		fmt.Fprintf(a.stderr, "rawlab: watching ARP on %s (sending nothing)\n", a.iface)
@@ -338,7 +338,7 @@ func runArpscan(ctx context.Context, a *app, f *arpscanFlags, args []string) err
 	if rep.Dropped > 0 {
 		fmt.Fprintf(a.stderr, "rawlab: warning: the kernel dropped %d frames before they were read; answers may be missing\n", rep.Dropped)
 	}
-	werr := w.Finish(rep, a.json)
+	werr := w.Finish(rep)
 	switch {
 	case rep.Interrupted && !f.passive: // Ctrl-C is how a watch normally ends
 		return silent(exitInterrupted)
