@@ -252,17 +252,3 @@ func (c Config) Estimate(n int) time.Duration {
 	}
 	return max(send, wait)
 }
-
-// senderFor returns the sender IP for target ip: the address of the first
-// network in Networks holding it, else SenderIP (0.0.0.0 when unset).
-func (c *Config) senderFor(ip uint32) uint32 {
-	for _, p := range c.Networks {
-		if p.Contains(addr4(ip)) {
-			return ip4(p.Addr())
-		}
-	}
-	if c.SenderIP.IsValid() {
-		return ip4(c.SenderIP)
-	}
-	return 0
-}
