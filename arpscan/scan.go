@@ -60,7 +60,7 @@ type Scanner struct {
 	wake      chan struct{}
 	stopping  atomic.Bool
 	failed    atomic.Bool // the receiver stopped on an error (readErr)
-	gaveEarly int // sender-owned
+	gaveEarly int         // sender-owned
 
 	// owned by the receiver until it ends
 	resp        []response
