@@ -199,7 +199,10 @@ type Config struct {
 	// RecvBuffer is SO_RCVBUF(FORCE) in bytes; 0 keeps the kernel default.
 	RecvBuffer int
 	// RingSize, when positive, makes ReadFrames read a TPACKET_V3 ring of
-	// about that many bytes instead of calling recvmmsg(2).
+	// about that many bytes (whole 32 KiB blocks, at least 4, each handed
+	// over within a millisecond) instead of calling recvmmsg(2). A read
+	// deadline is then never less than two milliseconds ahead, so that a
+	// read returns every frame that arrived before its deadline.
 	RingSize int
 }
 

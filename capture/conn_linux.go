@@ -345,7 +345,8 @@ func (c *conn) readMsgs(ctx context.Context, msgs []Msg) (int, error) {
 	if hasDeadline && (deadline.IsZero() || ctxDeadline.Before(deadline)) {
 		deadline = ctxDeadline
 	}
-	if err := c.s.f.SetReadDeadline(deadline); err != nil {
+	d, capped := c.waitDeadline(deadline)
+	if err := c.s.f.SetReadDeadline(d); err != nil {
 		return 0, c.s.closedError("read", err)
 	}
 	if ctx.Done() != nil {
@@ -377,28 +378,47 @@ func (c *conn) readMsgs(ctx context.Context, msgs []Msg) (int, error) {
 		return fmt.Errorf("capture: read %s: %w", c.ifi.Name, c.s.waitError(err))
 	}
 
-	if c.ring != nil {
-		for {
-			if err := c.ring.wait(c.s); err != nil {
-				return 0, readErr(err)
+	for {
+		var err error
+		if c.ring != nil {
+			if err = c.ring.wait(c.s); err == nil {
+				if e := c.ring.errno; e != 0 {
+					c.ring.errno = 0
+					return 0, fmt.Errorf("capture: read %s: %w", c.ifi.Name, c.s.sysError("read", "poll", e))
+				}
+				if c.s.closing.Load() {
+					return 0, c.s.opError("read", net.ErrClosed)
+				}
+				if n := c.ringNext(msgs); n > 0 {
+					return n, nil
+				}
+				continue
 			}
-			if e := c.ring.errno; e != 0 {
-				c.ring.errno = 0
-				return 0, fmt.Errorf("capture: read %s: %w", c.ifi.Name, c.s.sysError("read", "poll", e))
-			}
-			if c.s.closing.Load() {
-				return 0, c.s.opError("read", net.ErrClosed)
-			}
-			if n := c.ringNext(msgs); n > 0 {
-				return n, nil
+		} else {
+			c.rmsgs, c.rn, c.rerr = msgs, 0, 0
+			err = c.s.rc.Read(c.readFn)
+			c.rmsgs = nil
+			if err == nil {
+				break
 			}
 		}
-	}
-
-	c.rmsgs, c.rn, c.rerr = msgs, 0, 0
-	err := c.s.rc.Read(c.readFn)
-	c.rmsgs = nil
-	if err != nil {
+		if capped && errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil {
+			// The wait was cut short to look whether the interface,
+			// down, has been deleted since.
+			if err := c.s.checkGone("read"); err != nil {
+				return 0, fmt.Errorf("capture: read %s: %w", c.ifi.Name, err)
+			}
+			d, capped = c.waitDeadline(deadline)
+			if err := c.s.f.SetReadDeadline(d); err != nil {
+				return 0, c.s.closedError("read", err)
+			}
+			if err := ctx.Err(); err != nil {
+				// Cancelled meanwhile: the deadline just set may have
+				// overwritten the past one of watch.
+				return 0, fmt.Errorf("capture: read %s: %w", c.ifi.Name, err)
+			}
+			continue
+		}
 		return 0, readErr(err)
 	}
 	if c.rerr != 0 {
@@ -423,6 +443,21 @@ func (c *conn) readMsgs(ctx context.Context, msgs []Msg) (int, error) {
 		m.Info.Dir = m.Info.Type.Direction()
 	}
 	return c.rn, nil
+}
+
+// waitDeadline is the deadline a read waits under, given the earlier of
+// the socket's and the context's (see socket.downDeadline). With a ring,
+// it is never less than two block timeouts ahead: a frame that arrived
+// before the deadline may sit in a block the kernel retires only after a
+// block timeout, and a read is to return every such frame.
+func (c *conn) waitDeadline(deadline time.Time) (time.Time, bool) {
+	d, capped := c.s.downDeadline(deadline)
+	if c.ring != nil && !d.IsZero() {
+		if soon := time.Now().Add(2 * connRingBlockTimeout); d.Before(soon) {
+			d = soon
+		}
+	}
+	return d, capped
 }
 
 // tryRead is the poller's callback for a read: one recvmmsg(2) into

@@ -71,6 +71,9 @@
 // return a *net.OpError wrapping ErrInterfaceGone instead of waiting
 // forever; like libpcap ("The interface disappeared"), they do so when the
 // interface is only taken down, since the socket then stops receiving.
+// The kernel reports a deletion only to sockets still receiving, so after
+// a read has reported a link down, reads look every 100 ms whether the
+// interface still exists, until it is up again.
 //
 // BuiltinFilter returns the programs for "arp", "dhcp", "icmp" and "all";
 // each accepts untagged frames, frames with one 802.1Q or 802.1ad tag in

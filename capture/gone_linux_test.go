@@ -24,13 +24,14 @@ const goneWithin = 10 * time.Second
 // interface (send-only too) fails with ErrInterfaceGone.
 func TestInterfaceGone(t *testing.T) {
 	// open builds a namespace with a0, opens the reader (and a writer)
-	// on it, and returns them with a function that deletes a0.
+	// on it, and returns them with a function that takes a0 "down" or
+	// deletes it ("del").
 	type reader struct {
 		name string
-		open func(t *testing.T) (read, write func(context.Context) error, del func())
+		open func(t *testing.T) (read, write func(context.Context) error, link func(op string))
 	}
 	for _, tt := range []reader{
-		{"recvmmsg", func(t *testing.T) (func(context.Context) error, func(context.Context) error, func()) {
+		{"recvmmsg", func(t *testing.T) (func(context.Context) error, func(context.Context) error, func(string)) {
 			a, _ := labPair(t)
 			c := listenIn(t, a, "a0", Config{Filter: discardFilter(t)})
 			so := listenIn(t, a, "a0", Config{SendOnly: true})
@@ -40,9 +41,9 @@ func TestInterfaceGone(t *testing.T) {
 					return err
 				}, func(ctx context.Context) error {
 					return so.WriteFrame(ctx, make([]byte, 60))
-				}, deleter(t, a, "a0")
+				}, linkCtl(t, a, "a0")
 		}},
-		{"conn ring", func(t *testing.T) (func(context.Context) error, func(context.Context) error, func()) {
+		{"conn ring", func(t *testing.T) (func(context.Context) error, func(context.Context) error, func(string)) {
 			a, _ := labPair(t)
 			c := listenIn(t, a, "a0", Config{Filter: discardFilter(t), RingSize: 128 << 10})
 			msgs := []Msg{{Buf: make([]byte, 2048)}}
@@ -51,63 +52,87 @@ func TestInterfaceGone(t *testing.T) {
 					return err
 				}, func(ctx context.Context) error {
 					return c.WriteFrame(ctx, make([]byte, 60))
-				}, deleter(t, a, "a0")
+				}, linkCtl(t, a, "a0")
 		}},
-		{"ring", func(t *testing.T) (func(context.Context) error, func(context.Context) error, func()) {
+		{"ring", func(t *testing.T) (func(context.Context) error, func(context.Context) error, func(string)) {
 			a, _ := labPair(t)
 			r := ringIn(t, a, "a0", RingConfig{Filter: discardFilter(t), BlockSize: 1 << 16, NumBlocks: 2})
 			frames := make([]Frame, 8)
 			return func(ctx context.Context) error {
 				_, err := r.ReadBatch(ctx, frames)
 				return err
-			}, nil, deleter(t, a, "a0")
+			}, nil, linkCtl(t, a, "a0")
 		}},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			read, write, del := tt.open(t)
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			started := make(chan struct{})
-			errc := make(chan error, 1)
-			go func() {
-				close(started)
-				errc <- read(ctx)
-			}()
-			<-started
-			deleted := time.Now()
-			del()
-			var err error
-			select {
-			case err = <-errc:
-			case <-time.After(goneWithin):
-				t.Fatalf("read still blocked %v after the interface was deleted", goneWithin)
+		for _, downFirst := range []bool{false, true} {
+			name := tt.name
+			if downFirst {
+				// The link goes down first, which a read reports; the
+				// deletion that follows, the kernel reports to nobody.
+				name += "/down first"
 			}
-			var op *net.OpError
-			if !errors.Is(err, ErrInterfaceGone) || !errors.As(err, &op) {
-				t.Fatalf("read after delete: %v; want a *net.OpError wrapping ErrInterfaceGone", err)
-			}
-			t.Logf("read returned %v after %v", err, time.Since(deleted))
-			// Reading again must not block either.
-			short, cancelShort := context.WithTimeout(ctx, goneWithin)
-			defer cancelShort()
-			if err := read(short); errors.Is(err, context.DeadlineExceeded) || err == nil {
-				t.Errorf("second read: %v; want an error at once", err)
-			}
-			if write != nil {
-				if err := write(ctx); !errors.Is(err, ErrInterfaceGone) {
-					t.Errorf("write after delete: %v; want ErrInterfaceGone", err)
+			t.Run(name, func(t *testing.T) {
+				read, write, link := tt.open(t)
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				if downFirst {
+					link("down")
+					if err := read(ctx); !errors.Is(err, ErrInterfaceGone) {
+						t.Fatalf("read after link down: %v; want ErrInterfaceGone", err)
+					}
 				}
-			}
-		})
+				started := make(chan struct{})
+				errc := make(chan error, 1)
+				go func() {
+					close(started)
+					errc <- read(ctx)
+				}()
+				<-started
+				deleted := time.Now()
+				link("del")
+				var err error
+				select {
+				case err = <-errc:
+				case <-time.After(goneWithin):
+					t.Fatalf("read still blocked %v after the interface was deleted", goneWithin)
+				}
+				var op *net.OpError
+				if !errors.Is(err, ErrInterfaceGone) || !errors.As(err, &op) {
+					t.Fatalf("read after delete: %v; want a *net.OpError wrapping ErrInterfaceGone", err)
+				}
+				t.Logf("read returned %v after %v", err, time.Since(deleted))
+				// Reading again must not block either.
+				short, cancelShort := context.WithTimeout(ctx, goneWithin)
+				defer cancelShort()
+				if err := read(short); !errors.Is(err, ErrInterfaceGone) {
+					t.Errorf("second read: %v; want ErrInterfaceGone at once", err)
+				}
+				if write != nil {
+					if err := write(ctx); !errors.Is(err, ErrInterfaceGone) {
+						t.Errorf("write after delete: %v; want ErrInterfaceGone", err)
+					}
+				}
+			})
+		}
 	}
 }
 
-// deleter returns a function that deletes the link ifname in ns.
-func deleter(t *testing.T, ns *netnstest.NS, ifname string) func() {
+// linkCtl returns a function that takes the link ifname in ns "down" or
+// deletes it ("del").
+func linkCtl(t *testing.T, ns *netnstest.NS, ifname string) func(op string) {
 	link := ns.Link(t, ifname)
-	return func() {
-		if err := ns.Netlink().LinkDel(link); err != nil {
-			t.Fatalf("delete %s: %v", ifname, err)
+	return func(op string) {
+		var err error
+		switch op {
+		case "down":
+			err = ns.Netlink().LinkSetDown(link)
+		case "del":
+			err = ns.Netlink().LinkDel(link)
+		default:
+			t.Fatalf("linkCtl: unknown op %q", op)
+		}
+		if err != nil {
+			t.Fatalf("%s %s: %v", op, ifname, err)
 		}
 	}
 }

@@ -27,6 +27,7 @@ type ring struct {
 	lastCtx   context.Context
 	lastDone  <-chan struct{}
 	stopAfter func() bool // unregisters the AfterFunc of lastCtx
+	capped    bool        // the socket's deadline is downDeadline's, not lastCtx's
 }
 
 // newRing opens the socket and ring of a Ring on ifi; cfg has its
@@ -109,6 +110,9 @@ func (r *ring) readBatch(ctx context.Context, frames []Frame) (int, error) {
 			}
 		}
 		if !r.w.advance() {
+			if err := r.recheck(ctx); err != nil {
+				return 0, err
+			}
 			err := r.w.wait(r.s)
 			if r.s.closing.Load() {
 				return 0, r.closedErr()
@@ -142,6 +146,35 @@ func (r *ring) readBatch(ctx context.Context, frames []Frame) (int, error) {
 			return n, nil
 		}
 	}
+}
+
+// recheck runs before each wait. Once a read has reported ENETDOWN, it
+// fails if the interface has been deleted since, and cuts the wait to
+// downRecheck so that a deletion while waiting is seen (checkGone); once
+// the interface is up again, it puts back the context's deadline.
+func (r *ring) recheck(ctx context.Context) error {
+	if !r.s.down.Load() && !r.capped {
+		return nil
+	}
+	if err := r.s.checkGone("read"); err != nil {
+		return fmt.Errorf("capture: read ring on %s: %w", r.ifi.Name, err)
+	}
+	ctxDeadline, _ := ctx.Deadline()
+	d, capped := r.s.downDeadline(ctxDeadline)
+	if capped || r.capped {
+		r.s.f.SetReadDeadline(d)
+		r.capped = capped
+		if r.lastDone != nil {
+			select {
+			case <-r.lastDone:
+				// Cancelled meanwhile: its AfterFunc's past deadline may
+				// just have been overwritten.
+				r.s.f.SetReadDeadline(time.Unix(1, 0))
+			default:
+			}
+		}
+	}
+	return nil
 }
 
 func (r *ring) closedErr() error {

@@ -268,11 +268,12 @@ func (s *socket) sysError(op, call string, errno syscall.Errno) error {
 	return s.opError(op, serr)
 }
 
-// checkGone is called before a read once a read has reported ENETDOWN:
-// the kernel reported it once (sk_err is cleared when read) and will not
-// report a deletion that follows a link going down, so a read on an
-// interface that is gone would wait forever. It fails if the interface no
-// longer exists, and forgets the ENETDOWN once the interface is up again.
+// checkGone is called before a read once a read has reported ENETDOWN
+// (and every downRecheck while it waits): the kernel reported it once
+// (sk_err is cleared when read) and will not report a deletion that
+// follows a link going down, so a read on an interface that is gone would
+// wait forever. It fails if the interface no longer exists, and forgets
+// the ENETDOWN once the interface is up again.
 func (s *socket) checkGone(op string) error {
 	if !s.down.Load() {
 		return nil
@@ -288,6 +289,25 @@ func (s *socket) checkGone(op string) error {
 		s.gone.Store(true)
 	}
 	return s.opError(op, ErrInterfaceGone)
+}
+
+// downRecheck is how often a read waiting on an interface that went down
+// looks whether it has been deleted since: the kernel reports a deletion
+// only to sockets still receiving, which one on a down interface is not.
+const downRecheck = 100 * time.Millisecond
+
+// downDeadline returns the deadline a read waits under: deadline, or, once
+// a read has reported ENETDOWN, at most downRecheck from now (capped is
+// then true, and the read checks checkGone when it passes).
+func (s *socket) downDeadline(deadline time.Time) (d time.Time, capped bool) {
+	if !s.down.Load() {
+		return deadline, false
+	}
+	limit := time.Now().Add(downRecheck)
+	if deadline.IsZero() || deadline.After(limit) {
+		return limit, true
+	}
+	return deadline, false
 }
 
 // linkState asks the kernel, in the socket's own network namespace (an

@@ -111,23 +111,10 @@ func buildNoCgo(t *testing.T, dir string) string {
 // (pidfd_getfd(2)): the process is not dumpable.
 func TestFileCapsPacketSocket(t *testing.T) {
 	netnstest.RequireRoot(t)
-	dir, err := os.MkdirTemp("", "privdrop-packet-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	bin := buildNoCgo(t, dir)
+	built := buildNoCgo(t, t.TempDir())
+	bin := netnstest.CapCopy(t, built, 1<<unix.CAP_NET_RAW)
 	// A copy without capabilities, for the user's other process.
-	plain := filepath.Join(dir, "plain.test")
-	if err := copyFile(bin, plain); err != nil {
-		t.Fatal(err)
-	}
-	if err := setFileCaps(bin, 1<<unix.CAP_NET_RAW); err != nil {
-		t.Fatalf("setting file capabilities: %v", err)
-	}
+	plain := netnstest.CapCopy(t, built, 0)
 	nobody := &syscall.Credential{Uid: 65534, Gid: 65534}
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), childEnv+"=packet", "SUDO_UID=", "SUDO_GID=")

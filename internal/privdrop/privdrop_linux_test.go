@@ -3,10 +3,7 @@ package privdrop
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
-	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -250,34 +247,9 @@ func cgoLinked() bool {
 	return e == syscall.ENOTSUP
 }
 
-// setFileCaps writes security.capability as setcap cap_net_raw+ep would
-// (linux/capability.h: struct vfs_cap_data, VFS_CAP_REVISION_2).
-func setFileCaps(path string, caps uint64) error {
-	var b [20]byte
-	binary.LittleEndian.PutUint32(b[0:], 0x02000000|0x1) // revision 2, effective
-	binary.LittleEndian.PutUint32(b[4:], uint32(caps))   // permitted, low word
-	binary.LittleEndian.PutUint32(b[12:], uint32(caps>>32))
-	return unix.Setxattr(path, "security.capability", b[:], 0)
-}
-
 func TestDropFileCaps(t *testing.T) {
 	netnstest.RequireRoot(t)
-	// t.TempDir's parent is private to root; uid 65534 must reach the copy.
-	dir, err := os.MkdirTemp("", "privdrop-filecaps-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	exe := filepath.Join(dir, "privdrop.test")
-	if err := copyFile(self(t), exe); err != nil {
-		t.Fatal(err)
-	}
-	if err := setFileCaps(exe, 1<<unix.CAP_NET_RAW); err != nil {
-		t.Skipf("file capabilities unsupported here: %v", err)
-	}
+	exe := netnstest.CapCopy(t, self(t), 1<<unix.CAP_NET_RAW)
 	r := runChild(t, exe, "drop", &syscall.Credential{Uid: 65534, Gid: 65534})
 	if want := "0000000000002000"; r.PrmBefore != want {
 		t.Fatalf("child's CapPrm before Drop = %s, want %s (CAP_NET_RAW from the file)", r.PrmBefore, want)
@@ -308,24 +280,4 @@ func TestFileCapsOnlyFalseForRoot(t *testing.T) {
 			t.Errorf("FileCapsOnly() = %v, want %v", FileCapsOnly(), want)
 		}
 	}
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", dst, err)
-	}
-	return nil
 }
