@@ -320,8 +320,13 @@ func appendHostJSON(b []byte, h *Host, unsol bool) []byte {
 		b = append(b, `,"priority":`...)
 		b = strconv.AppendInt(b, int64(h.VLAN.Priority), 10)
 		b = append(b, `,"dei":`...)
-		b = strconv.AppendBool(b, h.VLAN.DropEligible)
-		b = append(b, `,"tpid":"0x8100"}]`...)
+		b = strconv.AppendBool(b, h.VLAN.DEI)
+		tpid := uint16(h.VLAN.TPID)
+		if tpid == 0 {
+			tpid = 0x8100
+		}
+		b = append(b, `,"tpid":"0x`...)
+		b = append(b, hexDigits[tpid>>12], hexDigits[tpid>>8&15], hexDigits[tpid>>4&15], hexDigits[tpid&15], '"', '}', ']')
 	}
 	if h.RTT >= 0 && !unsol {
 		b = append(b, `,"rtt_ms":`...)
@@ -360,6 +365,8 @@ func appendHostJSON(b []byte, h *Host, unsol bool) []byte {
 	}
 	return b
 }
+
+const hexDigits = "0123456789abcdef"
 
 // appendMAC appends mac as aa:bb:cc:dd:ee:ff.
 func appendMAC(b []byte, mac net.HardwareAddr) []byte {

@@ -497,7 +497,7 @@ func stripped(info *capture.FrameInfo) (bool, craft.VLAN) {
 		return false, craft.VLAN{}
 	}
 	t := info.VLANTCI
-	return true, craft.VLAN{ID: t & 0x0fff, Priority: uint8(t >> 13), DropEligible: t&(1<<12) != 0}
+	return true, craft.VLAN{ID: t & 0x0fff, Priority: uint8(t >> 13), DEI: t&(1<<12) != 0, TPID: craft.EtherType(info.VLANTPID)}
 }
 
 // handle decodes one received frame and records it. It allocates nothing

@@ -93,7 +93,7 @@ func DecodeARPFrame(frame []byte, f *ARPFrame) error {
 		if len(frame) < EthernetHeaderLen+VLANTagLen {
 			return errVLANShort
 		}
-		f.Tagged, f.VLAN = true, vlanFromTCI(binary.BigEndian.Uint16(frame[14:16]))
+		f.Tagged, f.VLAN = true, vlanTag(et, binary.BigEndian.Uint16(frame[14:16]))
 		et = EtherType(binary.BigEndian.Uint16(frame[16:18]))
 		body = frame[EthernetHeaderLen+VLANTagLen:]
 	}
@@ -120,7 +120,7 @@ func DecodeARPFrame(frame []byte, f *ARPFrame) error {
 }
 
 // AppendARPFrame appends f encoded as an Ethernet/IPv4 ARP frame (tagged
-// with 0x8100 when f.Tagged) to b, padded with zeros to the 60-byte
+// when f.Tagged, with f.VLAN.TPID or 0x8100) to b, padded with zeros to the 60-byte
 // Ethernet minimum; f's HType, PType, HLen and PLen are ignored. It
 // allocates nothing when cap(b)-len(b) >= 64.
 func AppendARPFrame(b []byte, f *ARPFrame) []byte {
@@ -128,7 +128,7 @@ func AppendARPFrame(b []byte, f *ARPFrame) []byte {
 	b = append(b, f.EthDst[:]...)
 	b = append(b, f.EthSrc[:]...)
 	if f.Tagged {
-		b = binary.BigEndian.AppendUint16(b, uint16(EtherTypeVLAN))
+		b = binary.BigEndian.AppendUint16(b, uint16(f.VLAN.tpid(false)))
 		b = binary.BigEndian.AppendUint16(b, f.VLAN.tci())
 	}
 	b = binary.BigEndian.AppendUint16(b, uint16(EtherTypeARP))
