@@ -2,6 +2,7 @@ package arpscan
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -454,9 +455,39 @@ type piece struct {
 	width int
 }
 
-// formatFields are the ${...} fields, as arp-scan(1) names them.
-var formatFields = map[string]bool{"ip": true, "mac": true, "hdrmac": true, "vendor": true, "vlan_id": true,
-	"rtt": true, "dup": true, "flags": true, "replies": true}
+// formatFields are the ${...} fields, as arp-scan(1) names them (case
+// does not matter). Padding, Framing and Proto are always empty: rawlab
+// decodes only Ethernet II frames of Ethernet/IPv4 ARP, and keeps no
+// padding. "flags" and "replies" are rawlab's.
+var formatFields = map[string]bool{"ip": true, "mac": true, "hdrmac": true, "vendor": true, "vlan": true, "vlan_id": true,
+	"rtt": true, "dup": true, "padding": true, "framing": true, "proto": true, "flags": true, "replies": true}
+
+// unescape applies arp-scan's format escapes: \n, \r, \t, and \ before
+// any other character for that character.
+func unescape(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' || i+1 == len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		i++
+		switch s[i] {
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 't':
+			b.WriteByte('\t')
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
+}
 
 // FormatHost is what a Go template sees: a Host's fields as text, wire and
 // file strings escaped.
@@ -481,20 +512,24 @@ func ParseFormat(s string) (*Format, error) {
 		for rest != "" {
 			i := strings.Index(rest, "${")
 			if i < 0 {
-				f.pieces = append(f.pieces, piece{lit: rest})
+				f.pieces = append(f.pieces, piece{lit: unescape(rest)})
 				break
 			}
 			if i > 0 {
-				f.pieces = append(f.pieces, piece{lit: rest[:i]})
+				f.pieces = append(f.pieces, piece{lit: unescape(rest[:i])})
 			}
 			j := strings.IndexByte(rest[i:], '}')
 			if j < 0 {
 				return nil, fmt.Errorf("arpscan: format: %q has no closing brace", excerpt(rest[i:]))
 			}
 			name, width, _ := strings.Cut(rest[i+2:i+j], ";")
+			name = strings.ToLower(name)
 			p := piece{field: name}
+			if name == "name" {
+				return nil, errors.New("arpscan: format: field \"name\" needs host names, and rawlab resolves none")
+			}
 			if !formatFields[name] {
-				return nil, fmt.Errorf("arpscan: format: unknown field %q (known: ip, mac, hdrmac, vendor, vlan_id, rtt, dup, flags, replies)", excerpt(name))
+				return nil, fmt.Errorf("arpscan: format: unknown field %q (known: ip, mac, hdrmac, vendor, vlan, rtt, dup, padding, framing, proto, flags, replies)", excerpt(name))
 			}
 			if width != "" {
 				w, err := strconv.Atoi(width)
@@ -558,15 +593,11 @@ func (f *Format) append(b []byte, h *Host) []byte {
 				b = h.IP.AppendTo(b)
 			case "mac":
 				b = appendMAC(b, h.MAC)
-			case "hdrmac":
-				if h.EthSrc != nil {
-					b = appendMAC(b, h.EthSrc)
-				} else {
-					b = appendMAC(b, h.MAC)
-				}
+			case "hdrmac": // the Ethernet source, if it differs
+				b = appendMAC(b, h.EthSrc)
 			case "vendor":
 				b = appendVendor(b, h)
-			case "vlan_id":
+			case "vlan", "vlan_id":
 				if h.Tagged {
 					b = strconv.AppendInt(b, int64(h.VLAN.ID), 10)
 				}
@@ -574,9 +605,9 @@ func (f *Format) append(b []byte, h *Host) []byte {
 				if h.RTT >= 0 {
 					b = strconv.AppendFloat(b, float64(h.RTT.Microseconds())/1000, 'f', 3, 64)
 				}
-			case "dup":
-				if h.Flags&FlagDup != 0 {
-					b = append(b, "(DUP)"...)
+			case "dup": // the reply count, for a duplicate (> 1)
+				if h.Replies > 1 {
+					b = strconv.AppendInt(b, int64(h.Replies), 10)
 				}
 			case "flags":
 				b = append(b, h.Flags.String()...)

@@ -92,7 +92,8 @@ func TestFormat(t *testing.T) {
 	h := testHosts().Hosts[0]
 	tests := []struct{ format, want string }{
 		{"${ip}\t${mac}\t${vendor}", "198.18.0.5\t02:aa:00:00:00:01\tEvil \\x1b[2J\\\"Vendor\\\"\\n\n"},
-		{"${ip;-12}|${replies;4}|${hdrmac} ${vlan_id} ${dup}", "198.18.0.5  |   2|02:bb:00:00:00:02 42 (DUP)\n"},
+		{`${IP}\t${Mac}\\${proto}\n`, "198.18.0.5\t02:aa:00:00:00:01\\\n"},
+		{"${ip;-12}|${replies;4}|${hdrmac} ${vlan} ${dup}", "198.18.0.5  |   2|02:bb:00:00:00:02 42 2\n"},
 		{"{{.IP}} {{.MAC}} {{.Replies}} {{.VLAN}}\n", "198.18.0.5 02:aa:00:00:00:01 2 42\n"},
 	}
 	for _, tt := range tests {
@@ -104,7 +105,7 @@ func TestFormat(t *testing.T) {
 			t.Errorf("format %q = %q, want %q", tt.format, got, tt.want)
 		}
 	}
-	for _, bad := range []string{"${name}", "${ip", "{{.Nope}}", "{{.IP", "${ip;x}"} {
+	for _, bad := range []string{"${name}", "${Name}", "${ip", "{{.Nope}}", "{{.IP", "${ip;x}", "${nope}"} {
 		if _, err := ParseFormat(bad); err == nil {
 			t.Errorf("ParseFormat(%q) accepted", bad)
 		}

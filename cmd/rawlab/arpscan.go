@@ -95,7 +95,7 @@ Exit status: 0; 1 fewer than --limit answered; 2 bad usage; 130 interrupted.`,
 	fl.IntVar(&f.vlan, "vlan", -1, "tag requests with 802.1Q VLAN `ID` (0-4095)")
 	fl.StringVar(&f.ouifile, "ouifile", "", "IEEE OUI `FILE` (arp-scan's ieee-oui.txt format) instead of the built-in table")
 	fl.StringVar(&f.macfile, "macfile", "", "add vendor names from `FILE` (arp-scan's mac-vendor.txt format)")
-	fl.StringVar(&f.format, "format", "", "print each host as `FMT`: arp-scan's ${ip} ${mac} ${vendor} ${hdrmac} ${rtt} ${vlan_id} ${dup} (${field;width}), or a Go template ({{.IP}} {{.MAC}} {{.Vendor}} {{.RTT}} {{.Flags}} {{.VLAN}} {{.Replies}} {{.EthSrc}})")
+	fl.StringVar(&f.format, "format", "", "print each host as `FMT`: arp-scan's ${ip} ${mac} ${vendor} ${hdrmac} ${rtt} ${vlan} ${dup} (${field;width}, \\t \\n escapes), or a Go template ({{.IP}} {{.MAC}} {{.Vendor}} {{.RTT}} {{.Flags}} {{.VLAN}} {{.Replies}} {{.EthSrc}})")
 	fl.StringVar(&f.pcap, "pcap", "", "record every request and reply to pcapng `FILE`")
 	fl.IntVarP(&f.limit, "limit", "M", 0, "stop after `N` hosts answered; exit 1 if fewer did")
 	fl.BoolVar(&f.passive, "passive", false, "send nothing: list the hosts seen in ARP requests and replies")
