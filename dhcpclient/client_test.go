@@ -157,7 +157,7 @@ func TestLease(t *testing.T) {
 	rep := c.Report()
 	var texts []string
 	for _, s := range rep.Steps {
-		texts = append(texts, s.Dir+" "+s.Text)
+		texts = append(texts, map[string]string{"out": "sent", "in": "received"}[s.Dir.String()]+" "+s.Text)
 	}
 	wantTexts := []string{
 		"sent DHCPDISCOVER (init) xid=0x1a2b3c4d try 1",
