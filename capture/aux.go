@@ -17,8 +17,10 @@ const (
 	scmTimestampNSOld = 35  // SO_TIMESTAMPNS_OLD: struct timespec of longs
 	scmTimestampNSNew = 64  // SO_TIMESTAMPNS_NEW: struct __kernel_timespec
 
+	tpStatusCsumNotReady  = 1 << 3 // TP_STATUS_CSUMNOTREADY
 	tpStatusVLANValid     = 1 << 4 // TP_STATUS_VLAN_VALID
 	tpStatusVLANTPIDValid = 1 << 6 // TP_STATUS_VLAN_TPID_VALID
+	tpStatusCsumValid     = 1 << 7 // TP_STATUS_CSUM_VALID
 
 	sizeofAuxdata = 20 // struct tpacket_auxdata
 )
@@ -29,9 +31,10 @@ const (
 const wordSize = bits.UintSize / 8
 
 // parseControl decodes the control messages that recvmsg(2) returned with
-// a frame on a packet socket into info: SCM_TIMESTAMPNS (the receive time)
-// and PACKET_AUXDATA (struct tpacket_auxdata, packet(7): the length on the
-// wire and the VLAN tag the kernel stripped). Unknown messages are skipped.
+// a frame on a packet socket into info: SCM_TIMESTAMPNS, old or new layout
+// (the receive time), and PACKET_AUXDATA (struct tpacket_auxdata,
+// packet(7): the length on the wire, the VLAN tag the kernel stripped and
+// the checksum status). Unknown messages are skipped. It allocates nothing.
 // A message that runs past the buffer returns io.ErrUnexpectedEOF; what was
 // decoded before it stays in info.
 //
@@ -90,7 +93,9 @@ func parseControl(oob []byte, info *FrameInfo) error {
 	return nil
 }
 
-// decodeAuxdata decodes struct tpacket_auxdata (linux/if_packet.h):
+// decodeAuxdata decodes struct tpacket_auxdata (linux/if_packet.h), whose
+// fields are in host byte order (packet_rcv fills them in with ntohs where
+// the skb holds network order):
 //
 //	0  u32 tp_status     TP_STATUS_* flags
 //	4  u32 tp_len        length on the wire
@@ -100,17 +105,34 @@ func parseControl(oob []byte, info *FrameInfo) error {
 //	16 u16 tp_vlan_tci   stripped tag's TCI, if TP_STATUS_VLAN_VALID
 //	18 u16 tp_vlan_tpid  stripped tag's TPID, if TP_STATUS_VLAN_TPID_VALID
 func decodeAuxdata(b []byte, info *FrameInfo) {
-	status := binary.NativeEndian.Uint32(b[0:4])
 	info.Length = int(binary.NativeEndian.Uint32(b[4:8]))
+	decodeStatus(binary.NativeEndian.Uint32(b[0:4]), binary.NativeEndian.Uint16(b[16:18]),
+		binary.NativeEndian.Uint16(b[18:20]), info)
+}
+
+// decodeStatus decodes what tp_status says, with the tag fields beside it,
+// the same in PACKET_AUXDATA and in a ring's struct tpacket3_hdr: the
+// stripped VLAN tag (TP_STATUS_VLAN_VALID; its TPID only with
+// TP_STATUS_VLAN_TPID_VALID, 802.1Q otherwise) and the checksum status.
+// The kernel sets at most one of TP_STATUS_CSUMNOTREADY (ip_summed is
+// CHECKSUM_PARTIAL: a frame sent from this host, or over veth, whose
+// checksum the hardware was to complete) and TP_STATUS_CSUM_VALID
+// (skb_csum_unnecessary: verified by the device or the stack); see
+// packet_rcv and tpacket_rcv in net/packet/af_packet.c.
+func decodeStatus(status uint32, tci, tpid uint16, info *FrameInfo) {
 	if status&tpStatusVLANValid != 0 {
 		info.VLAN = true
-		info.VLANTCI = binary.NativeEndian.Uint16(b[16:18])
+		info.VLANTCI = tci
 		info.VLANTPID = etherTypeVLAN
-		if status&tpStatusVLANTPIDValid != 0 {
-			if tpid := binary.NativeEndian.Uint16(b[18:20]); tpid != 0 {
-				info.VLANTPID = tpid
-			}
+		if status&tpStatusVLANTPIDValid != 0 && tpid != 0 {
+			info.VLANTPID = tpid
 		}
+	}
+	switch {
+	case status&tpStatusCsumNotReady != 0:
+		info.Checksum = ChecksumPartial
+	case status&tpStatusCsumValid != 0:
+		info.Checksum = ChecksumValid
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"time"
 
 	"golang.org/x/net/bpf"
@@ -200,17 +199,45 @@ type Config struct {
 	RingSize int
 }
 
-// sameContext reports whether a and b are the same context, without the
-// panic that == gives for a context of an uncomparable type.
+// RingConfig configures NewRing. Zero values take the defaults.
+type RingConfig struct {
+	// Filter is a classic BPF program, attached before bind(2); nil
+	// accepts every frame.
+	Filter []bpf.RawInstruction
+	// Promiscuous puts the interface in promiscuous mode while the ring is
+	// open (PACKET_MR_PROMISC).
+	Promiscuous bool
+	// SnapLen is the most bytes kept of a frame; the filter's returns are
+	// capped to it so the kernel copies no more. 0 means DefaultSnapLen.
+	SnapLen int
+	// BlockSize is the size of a ring block, a multiple of the page size;
+	// 0 means DefaultRingBlockSize.
+	BlockSize int
+	// NumBlocks is the number of blocks; 0 means DefaultRingBlocks.
+	NumBlocks int
+	// BlockTimeout is how long the kernel waits before handing over a block
+	// that is not full (tp_retire_blk_tov, >= 1 ms); 0 means
+	// DefaultRingBlockTimeout. It bounds the latency of a quiet capture.
+	BlockTimeout time.Duration
+	// IgnoreOutgoing asks the kernel not to pass the frames this host sends
+	// (PACKET_IGNORE_OUTGOING, Linux 4.20), as tcpdump -Q in does.
+	IgnoreOutgoing bool
+}
+
+// sameContext reports whether a and b are the same as far as a read is
+// concerned: the same Done channel and the same deadline (a context made
+// by context.WithValue is the same as its parent). It never compares the
+// contexts themselves, which panics for an uncomparable type.
 func sameContext(a, b context.Context) bool {
 	if a == nil || b == nil {
 		return a == nil && b == nil
 	}
-	ta := reflect.TypeOf(a)
-	if ta != reflect.TypeOf(b) || !ta.Comparable() {
+	if a.Done() != b.Done() {
 		return false
 	}
-	return a == b
+	da, oka := a.Deadline()
+	db, okb := b.Deadline()
+	return oka == okb && da.Equal(db)
 }
 
 // Ring defaults: 32 blocks of 1 MiB, 32 MiB in all, hold about 300,000

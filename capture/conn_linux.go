@@ -4,11 +4,12 @@ package capture
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -24,47 +25,63 @@ var _ net.PacketConn = (*Conn)(nil)
 // whole Ethernet frames (without FCS). Reads and writes are goroutine-safe;
 // one read and one write may run at the same time.
 type Conn struct {
-	ifi *net.Interface
-	pc  *packet.Conn
-	rc  syscall.RawConn
+	s        *socket
+	ifi      *net.Interface
+	sendOnly bool
 
 	// Read state, guarded by rmu. readFn is built once so that a read
-	// allocates nothing.
+	// allocates nothing. The headers grow to the largest batch read.
 	rmu    sync.Mutex
-	msg    unix.Msghdr
-	iov    unix.Iovec
-	rsa    unix.RawSockaddrLinklayer
-	oob    [128]byte
-	rbuf   []byte
+	rhdr   []unix.Mmsghdr
+	riov   []unix.Iovec
+	rsa    []unix.RawSockaddrLinklayer
+	roob   []byte // ctlSpace bytes per message
+	rmsgs  []Msg
 	rn     int
 	rerr   syscall.Errno
 	readFn func(fd uintptr) bool
+	one    [1]Msg
+	ring   *ringWalker // nil unless Config.RingSize > 0
 
 	// Write state, guarded by wmu.
 	wmu     sync.Mutex
-	wbuf    []byte
+	whdr    []unix.Mmsghdr
+	wiov    []unix.Iovec
+	wfrom   int
+	wcount  int
+	wn      int
 	werr    syscall.Errno
 	writeFn func(fd uintptr) bool
+	wone    [1][]byte
 
 	// dmu guards the deadline set by SetReadDeadline/SetDeadline, which
-	// ReadFrame combines with its context's deadline.
+	// reads combine with their context's deadline.
 	dmu          sync.Mutex
 	readDeadline time.Time
 	// reading is the context of the read in progress, if any. The
 	// context watched is registered once (context.AfterFunc allocates)
-	// and kept while ReadFrame is called with the same context, so that a
+	// and kept while reads are made with the same context, so that a
 	// read loop allocates nothing.
 	reading   context.Context
 	watched   context.Context
 	stopWatch func() bool
-
-	smu   sync.Mutex
-	stats Stats
-
-	closeOnce sync.Once
-	closeErr  error
-	closed    atomic.Bool
 }
+
+// ctlSpace is the control buffer per message: PACKET_AUXDATA (16 + 20
+// bytes) and SCM_TIMESTAMPNS (16 + 16), each padded (cmsg(3)).
+const ctlSpace = 128
+
+// maxBatch is the most messages one recvmmsg(2) or sendmmsg(2) takes
+// (UIO_MAXIOV; the kernel clamps vlen to it).
+const maxBatch = 1024
+
+// Ring layout of a Conn with Config.RingSize: small blocks, retired after
+// a millisecond, so that protocol replies are seen at once at any rate; a
+// block holds about 250 small frames.
+const (
+	connRingBlockSize    = 32 << 10
+	connRingBlockTimeout = time.Millisecond
+)
 
 // Listen opens a packet socket on the named interface. The interface is
 // checked first (LookupInterface: exists, up, Ethernet), so a bad name fails
@@ -75,106 +92,42 @@ func Listen(ifname string, cfg Config) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	proto := int(cfg.Protocol)
-	if proto == 0 {
-		proto = unix.ETH_P_ALL
+	sc := sockConfig{
+		proto:          cfg.Protocol,
+		filter:         cfg.Filter,
+		promisc:        cfg.Promiscuous,
+		ignoreOutgoing: cfg.IgnoreOutgoing,
+		sendOnly:       cfg.SendOnly,
+		qdiscBypass:    cfg.QdiscBypass,
+		recvBuffer:     cfg.RecvBuffer,
+		control:        cfg.RingSize <= 0,
 	}
-	pc, err := packet.Listen(ifi, packet.Raw, proto, &packet.Config{Filter: cfg.Filter})
+	if cfg.RingSize > 0 && !cfg.SendOnly {
+		sc.ring = ringLayout{
+			blockSize:    connRingBlockSize,
+			numBlocks:    max(4, (cfg.RingSize+connRingBlockSize-1)/connRingBlockSize),
+			blockTimeout: connRingBlockTimeout,
+		}
+	}
+	s, err := openSocket(ifi, sc)
 	if err != nil {
 		return nil, fmt.Errorf("capture: open %s: %w", ifname, err)
 	}
-	c := &Conn{ifi: ifi, pc: pc}
-	if err := c.setup(cfg); err != nil {
-		pc.Close()
-		return nil, fmt.Errorf("capture: open %s: %w", ifname, err)
+	c := &Conn{s: s, ifi: ifi, sendOnly: cfg.SendOnly}
+	c.readFn = c.tryRead
+	c.writeFn = c.trySend
+	if s.mem != nil {
+		c.ring = new(ringWalker)
+		c.ring.init(s)
 	}
 	return c, nil
-}
-
-func (c *Conn) setup(cfg Config) error {
-	if cfg.Promiscuous {
-		if err := c.pc.SetPromiscuous(true); err != nil {
-			return err
-		}
-	}
-	rc, err := c.pc.SyscallConn()
-	if err != nil {
-		return err
-	}
-	c.rc = rc
-	var serr error
-	err = rc.Control(func(fd uintptr) {
-		// PACKET_AUXDATA: the wire length and the stripped VLAN tag with
-		// every frame; SO_TIMESTAMPNS: the kernel's receive time.
-		if serr = unix.SetsockoptInt(int(fd), unix.SOL_PACKET, unix.PACKET_AUXDATA, 1); serr != nil {
-			serr = os.NewSyscallError("setsockopt PACKET_AUXDATA", serr)
-			return
-		}
-		if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); serr != nil {
-			serr = os.NewSyscallError("setsockopt SO_TIMESTAMPNS", serr)
-			return
-		}
-		if cfg.IgnoreOutgoing {
-			if serr = unix.SetsockoptInt(int(fd), unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1); serr != nil {
-				serr = os.NewSyscallError("setsockopt PACKET_IGNORE_OUTGOING", serr)
-			}
-		}
-	})
-	if err != nil {
-		return err
-	}
-	if serr != nil {
-		return &net.OpError{Op: "listen", Net: "packet", Addr: c.pc.LocalAddr(), Err: serr}
-	}
-
-	c.msg.Name = (*byte)(unsafe.Pointer(&c.rsa))
-	c.msg.Iov = &c.iov
-	c.msg.Iovlen = 1
-	c.msg.Control = &c.oob[0]
-	c.readFn = func(fd uintptr) bool {
-		for {
-			if len(c.rbuf) > 0 {
-				c.iov.Base = &c.rbuf[0]
-			} else {
-				c.iov.Base = nil
-			}
-			c.iov.SetLen(len(c.rbuf))
-			c.msg.Namelen = unix.SizeofSockaddrLinklayer
-			c.msg.SetControllen(len(c.oob))
-			// MSG_TRUNC: return the frame's real length even when it does
-			// not fit (packet(7)).
-			n, _, e := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&c.msg)), unix.MSG_TRUNC)
-			switch e {
-			case unix.EINTR:
-				continue
-			case unix.EAGAIN:
-				return false
-			}
-			c.rn, c.rerr = int(n), e
-			return true
-		}
-	}
-	c.writeFn = func(fd uintptr) bool {
-		for {
-			_, _, e := unix.Syscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(unsafe.SliceData(c.wbuf))), uintptr(len(c.wbuf)))
-			switch e {
-			case unix.EINTR:
-				continue
-			case unix.EAGAIN:
-				return false
-			}
-			c.werr = e
-			return true
-		}
-	}
-	return nil
 }
 
 // Interface returns the interface the Conn is bound to.
 func (c *Conn) Interface() *net.Interface { return c.ifi }
 
 // LocalAddr returns the interface's hardware address as a *packet.Addr.
-func (c *Conn) LocalAddr() net.Addr { return c.pc.LocalAddr() }
+func (c *Conn) LocalAddr() net.Addr { return c.s.addr }
 
 // WriteFrame sends one whole Ethernet frame (destination MAC first, no
 // FCS). The context's deadline bounds the wait for room in the socket's
@@ -185,25 +138,130 @@ func (c *Conn) WriteFrame(ctx context.Context, frame []byte) error {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if d, ok := ctx.Deadline(); ok {
-		if err := c.pc.SetWriteDeadline(d); err != nil {
-			return err
+	c.wone[0] = frame
+	_, err := c.writeFrames(ctx, c.wone[:])
+	c.wone[0] = nil
+	return err
+}
+
+// WriteFrames sends frames in order with sendmmsg(2), as many per call as
+// the kernel takes, and returns how many went out. A full send buffer is
+// waited for in the runtime poller (in the kernel for a send-only socket);
+// a full device queue (ENOBUFS) is retried after yielding, until the
+// context is done. It allocates nothing once its headers have grown to
+// the batch size.
+func (c *Conn) WriteFrames(ctx context.Context, frames [][]byte) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("capture: write %s: %w", c.ifi.Name, err)
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.writeFrames(ctx, frames)
+}
+
+// writeFrames is WriteFrames with wmu held.
+func (c *Conn) writeFrames(ctx context.Context, frames [][]byte) (int, error) {
+	if len(frames) == 0 {
+		return 0, nil
+	}
+	if c.s.pollable {
+		if d, ok := ctx.Deadline(); ok {
+			if err := c.s.f.SetWriteDeadline(d); err != nil {
+				return 0, c.s.closedError("write", err)
+			}
+			defer c.s.f.SetWriteDeadline(time.Time{})
 		}
-		defer c.pc.SetWriteDeadline(time.Time{})
 	}
-	c.wbuf, c.werr = frame, 0
-	err := c.rc.Write(c.writeFn)
-	c.wbuf = nil
-	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("capture: write %s: %w", c.ifi.Name, ctx.Err())
+	sent := 0
+	for sent < len(frames) {
+		batch := frames[sent:min(len(frames), sent+maxBatch)]
+		n, err := c.sendBatch(ctx, batch)
+		sent += n
+		if err != nil {
+			return sent, err
 		}
-		return c.closedError("write", err)
 	}
-	if c.werr != 0 {
-		return &net.OpError{Op: "write", Net: "packet", Addr: c.pc.LocalAddr(), Err: os.NewSyscallError("write", c.werr)}
+	return sent, nil
+}
+
+// sendBatch sends at most maxBatch frames.
+func (c *Conn) sendBatch(ctx context.Context, frames [][]byte) (int, error) {
+	if len(frames) > len(c.whdr) {
+		c.whdr = make([]unix.Mmsghdr, len(frames))
+		c.wiov = make([]unix.Iovec, len(frames))
 	}
-	return nil
+	for i, f := range frames {
+		c.wiov[i].Base = unsafe.SliceData(f)
+		c.wiov[i].SetLen(len(f))
+		c.whdr[i] = unix.Mmsghdr{Hdr: unix.Msghdr{Iov: &c.wiov[i], Iovlen: 1}}
+	}
+	defer func() {
+		// Keep no reference to the caller's frames.
+		for i := range frames {
+			c.wiov[i].Base = nil
+		}
+	}()
+	sent, busy := 0, 0
+	for sent < len(frames) {
+		c.wfrom, c.wcount, c.wn, c.werr = sent, len(frames)-sent, 0, 0
+		err := c.s.rc.Write(c.writeFn)
+		runtime.KeepAlive(frames)
+		if err != nil {
+			if ctx.Err() != nil {
+				return sent, fmt.Errorf("capture: write %s: %w", c.ifi.Name, ctx.Err())
+			}
+			return sent, c.s.closedError("write", err)
+		}
+		switch c.werr {
+		case 0:
+			sent += c.wn
+			busy = 0
+		case unix.ENOBUFS, unix.EAGAIN:
+			// The device queue is full (or, send-only, the send
+			// buffer): back off and try again, while the context lasts.
+			if err := ctx.Err(); err != nil {
+				return sent, fmt.Errorf("capture: write %s: %w", c.ifi.Name, err)
+			}
+			if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+				return sent, fmt.Errorf("capture: write %s: %w", c.ifi.Name, context.DeadlineExceeded)
+			}
+			busy++
+			if busy > maxBusy {
+				return sent, c.s.sysError("write", "sendmmsg", c.werr)
+			}
+			if busy < 64 {
+				runtime.Gosched()
+			} else {
+				time.Sleep(50 * time.Microsecond)
+			}
+		default:
+			return sent, c.s.sysError("write", "sendmmsg", c.werr)
+		}
+	}
+	return sent, nil
+}
+
+// maxBusy bounds the retries of a send the kernel keeps refusing for want
+// of room: about five seconds of back-off.
+const maxBusy = 100000
+
+// trySend is the poller's callback for a write: one sendmmsg(2) of
+// c.whdr[c.wfrom:][:c.wcount]. It returns false (wait for room) on EAGAIN
+// from a socket the poller watches.
+func (c *Conn) trySend(fd uintptr) bool {
+	for {
+		n, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&c.whdr[c.wfrom])), uintptr(c.wcount), 0, 0, 0)
+		switch e {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			if c.s.pollable {
+				return false
+			}
+		}
+		c.wn, c.werr = int(n), e
+		return true
+	}
 }
 
 // ReadFrame reads the next frame that passed the filter into b and
@@ -218,11 +276,85 @@ func (c *Conn) ReadFrame(ctx context.Context, b []byte) (n int, info FrameInfo, 
 // readFrame is ReadFrame; if src is not nil it also gets the frame's
 // source address from sockaddr_ll, read under the same lock.
 func (c *Conn) readFrame(ctx context.Context, b []byte, src *net.HardwareAddr) (n int, info FrameInfo, err error) {
-	if err := ctx.Err(); err != nil {
-		return 0, info, fmt.Errorf("capture: read %s: %w", c.ifi.Name, err)
+	if err := c.readable(ctx); err != nil {
+		return 0, info, err
 	}
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
+	c.one[0] = Msg{Buf: b}
+	_, err = c.readMsgs(ctx, c.one[:])
+	m := c.one[0]
+	c.one[0].Buf = nil
+	if err != nil {
+		return 0, info, err
+	}
+	if src != nil {
+		if c.ring != nil {
+			*src = nil
+		} else {
+			sa := &c.rsa[0]
+			*src = make(net.HardwareAddr, min(int(sa.Halen), len(sa.Addr)))
+			copy(*src, sa.Addr[:])
+		}
+	}
+	return m.N, m.Info, nil
+}
+
+// ReadFrames fills msgs[:n] with received frames: at least one, blocking
+// until one arrives or ctx is done (or the read deadline passes; the error
+// then reports Timeout). Frames already queued are returned without
+// blocking, up to len(msgs) of them. Each frame is copied into its Msg's
+// Buf (Msg.N bytes; Info.Length is the length on the wire). It reads with
+// recvmmsg(2), or from the TPACKET_V3 ring with Config.RingSize, and
+// allocates nothing once its headers have grown to the batch size.
+func (c *Conn) ReadFrames(ctx context.Context, msgs []Msg) (int, error) {
+	if len(msgs) == 0 {
+		return 0, nil
+	}
+	if err := c.readable(ctx); err != nil {
+		return 0, err
+	}
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	return c.readMsgs(ctx, msgs)
+}
+
+// readable checks, before a read, that the socket can be read and the
+// context is not done.
+func (c *Conn) readable(ctx context.Context) error {
+	if c.sendOnly {
+		return c.s.opError("read", errSendOnly)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("capture: read %s: %w", c.ifi.Name, err)
+	}
+	return nil
+}
+
+// errSendOnly is the error of a read on a send-only Conn.
+var errSendOnly = errors.New("capture: socket is send-only")
+
+// readMsgs is ReadFrames with rmu held.
+func (c *Conn) readMsgs(ctx context.Context, msgs []Msg) (int, error) {
+	if c.s.closing.Load() {
+		// Close may have unmapped the ring.
+		return 0, c.s.opError("read", net.ErrClosed)
+	}
+	if c.ring != nil {
+		// Frames already in the ring are taken without touching the
+		// deadline or the poller.
+		if n := c.ringNext(msgs); n > 0 {
+			return n, nil
+		}
+	} else {
+		msgs = msgs[:min(len(msgs), maxBatch)]
+		if len(msgs) > len(c.rhdr) {
+			c.rhdr = make([]unix.Mmsghdr, len(msgs))
+			c.riov = make([]unix.Iovec, len(msgs))
+			c.rsa = make([]unix.RawSockaddrLinklayer, len(msgs))
+			c.roob = make([]byte, ctlSpace*len(msgs))
+		}
+	}
 
 	c.dmu.Lock()
 	deadline := c.readDeadline
@@ -231,8 +363,8 @@ func (c *Conn) readFrame(ctx context.Context, b []byte, src *net.HardwareAddr) (
 	if hasDeadline && (deadline.IsZero() || ctxDeadline.Before(deadline)) {
 		deadline = ctxDeadline
 	}
-	if err := c.pc.SetReadDeadline(deadline); err != nil {
-		return 0, info, err
+	if err := c.s.f.SetReadDeadline(deadline); err != nil {
+		return 0, c.s.closedError("read", err)
 	}
 	if ctx.Done() != nil {
 		c.watch(ctx)
@@ -245,43 +377,124 @@ func (c *Conn) readFrame(ctx context.Context, b []byte, src *net.HardwareAddr) (
 		c.reading = nil
 		c.dmu.Unlock()
 	}()
-	// A cancellation between the check above and c.reading being set
-	// found no read to wake: look again.
+	// A cancellation between the check in readable and c.reading being
+	// set found no read to wake: look again.
 	if err := ctx.Err(); err != nil {
-		return 0, info, fmt.Errorf("capture: read %s: %w", c.ifi.Name, err)
+		return 0, fmt.Errorf("capture: read %s: %w", c.ifi.Name, err)
 	}
-
-	c.rbuf, c.rn, c.rerr = b, 0, 0
-	err = c.rc.Read(c.readFn)
-	c.rbuf = nil
-	if err != nil {
+	readErr := func(err error) error {
 		if ctx.Err() != nil {
-			return 0, info, fmt.Errorf("capture: read %s: %w", c.ifi.Name, ctx.Err())
+			return fmt.Errorf("capture: read %s: %w", c.ifi.Name, ctx.Err())
 		}
 		if hasDeadline && !time.Now().Before(ctxDeadline) {
-			return 0, info, fmt.Errorf("capture: read %s: %w", c.ifi.Name, context.DeadlineExceeded)
+			return fmt.Errorf("capture: read %s: %w", c.ifi.Name, context.DeadlineExceeded)
 		}
-		return 0, info, c.closedError("read", err)
-	}
-	if c.rerr != 0 {
-		return 0, info, &net.OpError{Op: "read", Net: "packet", Addr: c.pc.LocalAddr(), Err: os.NewSyscallError("recvmsg", c.rerr)}
+		if !c.s.closing.Load() && !errors.Is(err, os.ErrDeadlineExceeded) && c.s.unbound() {
+			return c.s.opError("read", fmt.Errorf("%w: %w", ErrInterfaceGone, err))
+		}
+		return c.s.closedError("read", err)
 	}
 
-	info.Length = c.rn
-	// A malformed control message cannot come from the kernel; what was
-	// decoded before it is kept.
-	_ = parseControl(c.oob[:c.msg.Controllen], &info)
-	if info.Time.IsZero() {
-		info.Time = time.Now()
+	if c.ring != nil {
+		for {
+			if err := c.ring.wait(c.s); err != nil {
+				return 0, readErr(err)
+			}
+			if e := c.ring.errno; e != 0 {
+				c.ring.errno = 0
+				return 0, c.s.sysError("read", "poll", e)
+			}
+			if c.s.closing.Load() {
+				return 0, c.s.opError("read", net.ErrClosed)
+			}
+			if n := c.ringNext(msgs); n > 0 {
+				return n, nil
+			}
+		}
 	}
-	info.Type = PacketType(c.rsa.Pkttype)
-	info.Dir = info.Type.Direction()
-	n = min(c.rn, len(b))
-	if src != nil {
-		*src = make(net.HardwareAddr, min(int(c.rsa.Halen), len(c.rsa.Addr)))
-		copy(*src, c.rsa.Addr[:])
+
+	c.rmsgs, c.rn, c.rerr = msgs, 0, 0
+	err := c.s.rc.Read(c.readFn)
+	c.rmsgs = nil
+	if err != nil {
+		return 0, readErr(err)
 	}
-	return n, info, nil
+	if c.rerr != 0 {
+		return 0, c.s.sysError("read", "recvmmsg", c.rerr)
+	}
+	now := time.Time{}
+	for i := range c.rn {
+		m := &msgs[i]
+		h := &c.rhdr[i]
+		m.N = min(int(h.Len), len(m.Buf))
+		m.Info = FrameInfo{Length: int(h.Len)}
+		// A malformed control message cannot come from the kernel; what
+		// was decoded before it is kept.
+		_ = parseControl(c.roob[i*ctlSpace:i*ctlSpace+int(h.Hdr.Controllen)], &m.Info)
+		if m.Info.Time.IsZero() {
+			if now.IsZero() {
+				now = time.Now()
+			}
+			m.Info.Time = now
+		}
+		m.Info.Type = PacketType(c.rsa[i].Pkttype)
+		m.Info.Dir = m.Info.Type.Direction()
+	}
+	return c.rn, nil
+}
+
+// tryRead is the poller's callback for a read: one recvmmsg(2) into
+// c.rmsgs, without waiting (the socket is non-blocking); false when
+// nothing is queued, for the poller to wait and call again.
+func (c *Conn) tryRead(fd uintptr) bool {
+	msgs := c.rmsgs
+	for i := range msgs {
+		c.riov[i].Base = unsafe.SliceData(msgs[i].Buf)
+		c.riov[i].SetLen(len(msgs[i].Buf))
+		c.rhdr[i] = unix.Mmsghdr{Hdr: unix.Msghdr{
+			Name:    (*byte)(unsafe.Pointer(&c.rsa[i])),
+			Namelen: unix.SizeofSockaddrLinklayer,
+			Iov:     &c.riov[i],
+			Iovlen:  1,
+			Control: &c.roob[i*ctlSpace],
+		}}
+		c.rhdr[i].Hdr.SetControllen(ctlSpace)
+	}
+	for {
+		// MSG_TRUNC: each msg_len is the frame's real length even when
+		// it does not fit (packet(7)).
+		n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&c.rhdr[0])), uintptr(len(msgs)),
+			unix.MSG_TRUNC, 0, 0)
+		switch e {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		}
+		c.rn, c.rerr = int(n), e
+		for i := range msgs {
+			c.riov[i].Base = nil
+		}
+		return true
+	}
+}
+
+// ringNext copies up to len(msgs) frames out of the ring's ready blocks,
+// giving each block back once read. It allocates nothing.
+func (c *Conn) ringNext(msgs []Msg) int {
+	w := c.ring
+	n := 0
+	var f Frame
+	for n < len(msgs) && w.advance() {
+		if w.next(&f) {
+			m := &msgs[n]
+			m.N = copy(m.Buf, f.Data)
+			m.Info = f.Info
+			n++
+		}
+		w.release()
+	}
+	return n
 }
 
 // watch arranges for the cancellation of ctx to wake a read made with it,
@@ -298,13 +511,14 @@ func (c *Conn) watch(ctx context.Context) {
 		c.dmu.Lock()
 		defer c.dmu.Unlock()
 		if sameContext(c.reading, ctx) {
-			c.pc.SetReadDeadline(time.Unix(1, 0))
+			c.s.f.SetReadDeadline(time.Unix(1, 0))
 		}
 	})
 }
 
 // ReadFrom implements net.PacketConn: it reads a frame as ReadFrame does
-// with no context, and returns its source MAC as a *packet.Addr.
+// with no context, and returns its source MAC as a *packet.Addr (empty
+// with Config.RingSize).
 func (c *Conn) ReadFrom(b []byte) (int, net.Addr, error) {
 	var src net.HardwareAddr
 	n, _, err := c.readFrame(context.Background(), b, &src)
@@ -331,57 +545,50 @@ func (c *Conn) SetDeadline(t time.Time) error {
 	return c.SetWriteDeadline(t)
 }
 
-// SetReadDeadline sets the deadline for ReadFrame and ReadFrom. ReadFrame
-// uses the earlier of it and its context's deadline.
+// SetReadDeadline sets the deadline for reads. ReadFrame and ReadFrames
+// use the earlier of it and their context's deadline.
 func (c *Conn) SetReadDeadline(t time.Time) error {
 	c.dmu.Lock()
 	c.readDeadline = t
 	c.dmu.Unlock()
-	return c.pc.SetReadDeadline(t)
-}
-
-// SetWriteDeadline sets the deadline for WriteTo.
-func (c *Conn) SetWriteDeadline(t time.Time) error { return c.pc.SetWriteDeadline(t) }
-
-// Stats returns the socket's kernel counters, cumulative since Listen.
-func (c *Conn) Stats() (Stats, error) {
-	c.smu.Lock()
-	defer c.smu.Unlock()
-	// PACKET_STATISTICS resets the kernel's counters on every read.
-	s, err := c.pc.Stats()
-	if err != nil {
-		return c.stats, err
+	if c.sendOnly {
+		return nil
 	}
-	c.stats.Packets += uint64(s.Packets)
-	c.stats.Drops += uint64(s.Drops)
-	return c.stats, nil
+	if err := c.s.f.SetReadDeadline(t); err != nil {
+		return c.s.closedError("set", err)
+	}
+	return nil
 }
+
+// SetWriteDeadline sets the deadline for WriteTo. A send-only socket
+// ignores it (its writes wait in the kernel).
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	if c.sendOnly {
+		return nil
+	}
+	if err := c.s.f.SetWriteDeadline(t); err != nil {
+		return c.s.closedError("set", err)
+	}
+	return nil
+}
+
+// Stats returns the socket's kernel counters, cumulative since Listen;
+// after Close, the counters as they were then.
+func (c *Conn) Stats() (Stats, error) { return c.s.readStats() }
 
 // Close closes the socket; a read or write in progress returns an error
 // wrapping net.ErrClosed. Calling it again does nothing and returns the
 // first call's result.
 func (c *Conn) Close() error {
-	c.closeOnce.Do(func() {
-		c.closed.Store(true)
-		c.closeErr = c.pc.Close()
-		// The socket is closed, so a read in progress returns and
-		// releases rmu.
-		c.rmu.Lock()
-		if c.stopWatch != nil {
-			c.stopWatch()
-			c.stopWatch, c.watched = nil, nil
-		}
-		c.rmu.Unlock()
-	})
-	return c.closeErr
-}
-
-// closedError turns the error of an operation on a closed socket (the
-// runtime's "use of closed file") into the net.ErrClosed that
-// net.PacketConn users test for.
-func (c *Conn) closedError(op string, err error) error {
-	if c.closed.Load() {
-		return &net.OpError{Op: op, Net: "packet", Addr: c.pc.LocalAddr(), Err: net.ErrClosed}
+	err := c.s.close()
+	// The socket is closed, so a read in progress returns and releases
+	// rmu.
+	c.rmu.Lock()
+	if c.stopWatch != nil {
+		c.stopWatch()
+		c.stopWatch, c.watched = nil, nil
 	}
+	c.s.closeRing()
+	c.rmu.Unlock()
 	return err
 }

@@ -19,7 +19,7 @@ import (
 
 // labPair builds two namespaces joined by a veth pair: a0 (198.18.7.1) in
 // a, b0 (198.18.7.2) in b.
-func labPair(t *testing.T) (a, b *netnstest.NS) {
+func labPair(t testing.TB) (a, b *netnstest.NS) {
 	t.Helper()
 	a = netnstest.New(t, "cap-a")
 	b = netnstest.New(t, "cap-b")
@@ -35,7 +35,7 @@ var (
 )
 
 // listenIn opens a Conn inside the namespace; the socket stays there.
-func listenIn(t *testing.T, ns *netnstest.NS, ifname string, cfg Config) *Conn {
+func listenIn(t testing.TB, ns *netnstest.NS, ifname string, cfg Config) *Conn {
 	t.Helper()
 	var c *Conn
 	if err := ns.Do(func() (err error) {

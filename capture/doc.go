@@ -26,49 +26,51 @@
 // never gets as far as a socket, and a missing CAP_NET_RAW is reported as
 // an error wrapping os.ErrPermission before anything is sent.
 //
-// Conn is a small socket for protocol work: send a frame, wait for the
-// answer through a BPF filter attached before bind(2). It reads with
-// recvmsg(2) to get sll_pkttype (the direction), PACKET_AUXDATA (the
-// length on the wire and a VLAN tag the kernel stripped, which InsertVLAN
-// puts back) and SO_TIMESTAMPNS; reads and writes allocate nothing.
+// One socket layer serves every packet I/O in rawlab (openSocket, in
+// socket_linux.go). It opens the socket with protocol 0, so the kernel
+// queues nothing yet; attaches the BPF filter (SO_ATTACH_FILTER), the
+// receive buffer, PACKET_AUXDATA and SO_TIMESTAMPNS, PACKET_IGNORE_OUTGOING,
+// the TPACKET_V3 ring (PACKET_VERSION, PACKET_RX_RING, mmap(2)),
+// promiscuous mode (PACKET_ADD_MEMBERSHIP with PACKET_MR_PROMISC) and
+// PACKET_QDISC_BYPASS; and only then binds it to the interface and the
+// protocol. Every frame ever queued has been through the filter: there is
+// no unfiltered window to filter again in user space.
 //
-// Ring is the high-rate path over a TPACKET_V3 ring. gopacket's afpacket
-// opens the socket, sets up the ring and attaches the filter; Ring then maps
-// the same ring a second time (mmap(2) on the socket: the pages are shared)
-// and walks its blocks itself, reading struct tpacket_block_desc
-// (block_status, num_pkts, offset_to_first_pkt) and each struct
-// tpacket3_hdr (tp_next_offset, tp_sec, tp_nsec, tp_snaplen, tp_len,
-// tp_status, tp_mac, the VLAN fields) and the struct sockaddr_ll after it
-// (sll_pkttype), and handing a block back by storing TP_STATUS_KERNEL in
-// its block_status. That spares afpacket's per-frame lock and CaptureInfo,
-// and lets ReadBatch return every ready frame of a block in one call.
-// Either way, Ring adds to afpacket:
+// Conn is the socket for protocol work: send frames (WriteFrame, or
+// WriteFrames with sendmmsg(2)), wait for the answers through the filter
+// (ReadFrame, or ReadFrames with recvmmsg(2), or from a TPACKET_V3 ring
+// with Config.RingSize). recvmmsg gives sll_pkttype (the direction) and
+// the control messages, which parseControl decodes: SO_TIMESTAMPNS (old
+// and new layouts) and PACKET_AUXDATA (the length on the wire, a VLAN tag
+// the kernel stripped, which InsertVLAN puts back, and the checksum
+// status). A send-only Conn (Config.SendOnly) stays bound to protocol 0
+// and blocking, out of the runtime poller, which a socket only sending at
+// full rate would wake for every frame the driver frees. Reads and writes
+// allocate nothing once their headers have grown to the batch size.
 //
-//   - Direction. Should the mapping fail, Ring reads through afpacket's
-//     ZeroCopyReadPacketData, which does not expose sll_pkttype; each frame in a
-//     V3 block is preceded by its struct tpacket3_hdr and a struct
-//     sockaddr_ll at fixed offsets (UAPI). Ring finds that header from the
-//     frame's address and accepts it only if it is self-consistent (its
-//     tp_mac equals the distance, its sockaddr_ll has AF_PACKET and our
-//     interface index), then reads sll_pkttype and the VLAN fields there.
-//     Should that ever fail, it falls back to comparing the source MAC with
-//     the interface's (wrong for frames another host sends with our MAC) and
-//     counts it in FallbackDirections. A second socket with
-//     PACKET_IGNORE_OUTGOING was not used: it would double the kernel's
-//     work per frame.
-//   - Waiting. afpacket blocks in poll(2), which costs the Go scheduler a
-//     thread hand-off per wait. Ring registers a duplicate of the socket
-//     with Go's network poller and waits there, once per ring block; it
-//     reads the readiness from the block's status word rather than with a
-//     poll(2), and sets the poller's deadline once per context (its
-//     deadline; its cancellation, through one context.AfterFunc, and Close
-//     move the deadline into the past) rather than arming a timer per wait.
-//     Every system call the capture goroutine makes after a wait wakes the
-//     runtime's sysmon thread, which then polls every 20 µs for a while, so
-//     these matter at capture rates.
-//   - The filter gap. afpacket binds before the filter can be attached, so
-//     a few frames may be queued unfiltered; Ring runs the filter again in
-//     x/net/bpf's VM over frames stamped before the filter was in place.
+// Ring is the high-rate path over a TPACKET_V3 ring; Conn with a ring
+// uses the same walker (ringWalker). It reads struct tpacket_block_desc
+// (block_status, num_pkts, offset_to_first_pkt), each struct tpacket3_hdr
+// (tp_next_offset, tp_sec, tp_nsec, tp_snaplen, tp_len, tp_status with the
+// VLAN and checksum bits, tp_mac, the VLAN fields) and the struct
+// sockaddr_ll after it (sll_pkttype), and hands a block back by storing
+// TP_STATUS_KERNEL in its block_status; ReadBatch returns every ready
+// frame of a block in one call, pointing into the ring. It waits in Go's
+// network poller, once per ring block; it reads the readiness from the
+// block's status word rather than with a poll(2), and sets the poller's
+// deadline once per context (its deadline; its cancellation, through one
+// context.AfterFunc, and Close move the deadline into the past) rather
+// than arming a timer per wait. Every system call the capture goroutine
+// makes after a wait wakes the runtime's sysmon thread, which then polls
+// every 20 µs for a while, so these matter at capture rates.
+//
+// When the interface goes away, the kernel (packet_notifier, on
+// NETDEV_DOWN and NETDEV_UNREGISTER) sets the socket's error to ENETDOWN
+// and wakes it with POLLERR, and on NETDEV_UNREGISTER unbinds it
+// (getsockname then reports ifindex -1). Reads of Conn and Ring then
+// return a *net.OpError wrapping ErrInterfaceGone instead of waiting
+// forever; like libpcap ("The interface disappeared"), they do so when the
+// interface is only taken down, since the socket then stops receiving.
 //
 // BuiltinFilter returns the programs for "arp", "dhcp", "icmp" and "all";
 // each accepts untagged frames, frames with one 802.1Q or 802.1ad tag in

@@ -10,8 +10,6 @@ import (
 	"os"
 	"runtime"
 	"time"
-
-	"golang.org/x/net/bpf"
 )
 
 func errNotImplemented() error { return fmt.Errorf("capture: not implemented on %s", runtime.GOOS) }
@@ -73,19 +71,6 @@ func (c *Conn) Close() error { return errNotImplemented() }
 // Ring is implemented on Linux only.
 type Ring struct{}
 
-// RingConfig configures NewRing (Linux only).
-type RingConfig struct {
-	Filter       []bpf.RawInstruction
-	Promiscuous  bool
-	SnapLen      int
-	BlockSize    int
-	NumBlocks    int
-	BlockTimeout time.Duration
-	PollTimeout  time.Duration
-	// IgnoreOutgoing drops the frames this host sends.
-	IgnoreOutgoing bool
-}
-
 // NewRing is implemented on Linux only.
 func NewRing(ifname string, cfg RingConfig) (*Ring, error) { return nil, errNotImplemented() }
 
@@ -101,9 +86,6 @@ func (r *Ring) ReadFrame(ctx context.Context) ([]byte, FrameInfo, error) {
 func (r *Ring) ReadBatch(ctx context.Context, frames []Frame) (int, error) {
 	return 0, errNotImplemented()
 }
-
-// FallbackDirections is implemented on Linux only.
-func (r *Ring) FallbackDirections() uint64 { return 0 }
 
 // Stats is implemented on Linux only.
 func (r *Ring) Stats() (Stats, error) { return Stats{}, errNotImplemented() }
