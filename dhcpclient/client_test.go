@@ -295,6 +295,9 @@ func TestAcceptance(t *testing.T) {
 			}
 			bad := append([]byte(nil), f...)
 			bad[i+5] = 250
+			if err := craft.SetTransportChecksum(bad, 0); err != nil {
+				t.Fatal(err)
+			}
 			return [][]byte{bad}
 		}, Ignored{Malformed: 2}},
 		{"other server id on ACK", func(s *fakeServer, req *dhcpv4.DHCPv4) [][]byte {

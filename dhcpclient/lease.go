@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/rawlab/rawlab/craft/dhcpopt"
@@ -305,7 +306,7 @@ func jsonError(err error) error {
 	case errors.As(err, &se):
 		return fmt.Errorf("not JSON (at byte %d)", se.Offset)
 	case errors.As(err, &te):
-		return fmt.Errorf("field %q has a %s where another kind of value belongs", te.Field, te.Value)
+		return fmt.Errorf("field %q has a %s where another kind of value belongs", strings.TrimPrefix(te.Field, "plain."), te.Value)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return errors.New("JSON cut short")
 	}
@@ -344,10 +345,10 @@ func LoadLease(path string) (*Lease, error) {
 	}
 	var l Lease
 	if err := json.Unmarshal(b, &l); err != nil {
-		return nil, fmt.Errorf("dhcpclient: lease file %s: %w", path, err)
+		return nil, fmt.Errorf("dhcpclient: lease file %s: %w", path, jsonError(err))
 	}
 	if err := l.check(); err != nil {
-		return nil, fmt.Errorf("dhcpclient: lease file %s: %w", path, err)
+		return nil, fmt.Errorf("dhcpclient: lease file %s: no IPv4 address", path)
 	}
 	return &l, nil
 }

@@ -362,6 +362,9 @@ func planDHCP(a *app, f *dhcpFlags, verb string) (*dhcpPlan, error) {
 		cfg.VLAN = &craft.VLAN{ID: uint16(min(max(f.vlan, 0), 0xffff))}
 	}
 	cfg.Timeout, cfg.Tries, cfg.DeclineWait = f.timeout, f.retries+1, f.declineWait
+	if f.retries < 0 {
+		cfg.Tries = f.retries // refused by Validate, not taken as the default
+	}
 	if f.timeout < 0 {
 		return nil, bad("--timeout", fmt.Errorf("%v is negative", f.timeout))
 	}
@@ -410,6 +413,13 @@ func planDHCP(a *app, f *dhcpFlags, verb string) (*dhcpPlan, error) {
 	}
 	if (verb == "release" || verb == "decline" || verb == "renew") && p.lease == nil && !cfg.Server.IsValid() {
 		return nil, usageErrorf("dhcp %s: no server: give --server IP or --lease-file FILE", verb)
+	}
+	pre := *cfg // chaddr defaults to the interface's MAC, checked below
+	if pre.HWAddr == nil {
+		pre.HWAddr = net.HardwareAddr{2, 0, 0, 0, 0, 1}
+	}
+	if err := pre.Validate(); err != nil {
+		return nil, configError(verb, err)
 	}
 	// The interface last: it exists, is up and is Ethernet.
 	if p.ifi, err = capture.LookupInterface(ifname); err != nil {
