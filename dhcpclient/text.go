@@ -1,8 +1,7 @@
 package dhcpclient
 
 import (
-	"encoding/json"
-	"fmt"
+		"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -49,9 +48,7 @@ func WriteReport(w io.Writer, rep Report) {
 	}
 	st := rep.Stats
 	if n := st.Ignored.Total(); n > 0 || st.Dropped > 0 {
-		b, _ := json.Marshal(st.Ignored)
-		fmt.Fprintf(w, "  (%d sent, %d received, %d ignored %s, %d dropped by the kernel)\n", st.Sent, st.Received, n,
-			strings.NewReplacer(`"`, "", ",", ", ").Replace(string(b)), st.Dropped)
+		fmt.Fprintf(w, "  (%d sent, %d received, %d ignored%s, %d dropped by the kernel)\n", st.Sent, st.Received, n, st.Ignored, st.Dropped)
 	}
 	for _, n := range rep.NAKs {
 		fmt.Fprintf(w, "  DHCPNAK from %s (%s) for %s", n.Server, n.ServerMAC, n.Requested)

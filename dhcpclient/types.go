@@ -193,6 +193,25 @@ type Ignored struct {
 	Address    int `json:"bad_yiaddr"`   // a yiaddr no client may hold
 }
 
+// String lists the non-zero counts: ": 3 xid, 1 rogue", or "".
+func (i Ignored) String() string {
+	var parts []string
+	for _, x := range []struct {
+		n int
+		s string
+	}{{i.Malformed, "malformed"}, {i.NotReply, "not a reply"}, {i.XID, "wrong xid"}, {i.CHAddr, "wrong chaddr"},
+		{i.ServerID, "wrong server id"}, {i.Type, "unexpected type"}, {i.VLAN, "other VLAN"}, {i.Unexpected, "late"},
+		{i.Selection, "not selected"}, {i.Checksum, "bad checksum"}, {i.Rogue, "rogue"}, {i.Address, "bad yiaddr"}} {
+		if x.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", x.n, x.s))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(parts, ", ")
+}
+
 // Total returns the number of ignored frames.
 func (i Ignored) Total() int {
 	return i.Malformed + i.NotReply + i.XID + i.CHAddr + i.ServerID + i.Type + i.VLAN + i.Unexpected + i.Selection +
