@@ -216,7 +216,7 @@ func (l *Lease) fill() {
 		return
 	}
 	// RFC 2131 §4.4.5: T1 defaults to 0.5 * lease, T2 to 0.875 * lease.
-	d1, d2 := l.LeaseTime/2, l.LeaseTime*7/8
+	d1, d2 := l.LeaseTime/2, l.LeaseTime/8*7 // /8 first: 7 * 2^32 s overflows
 	l.T1, l.T2 = d1, d2
 	if t1 != nil {
 		l.T1 = *t1

@@ -1,7 +1,7 @@
 package dhcpclient
 
 import (
-		"fmt"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"

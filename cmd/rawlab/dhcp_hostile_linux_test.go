@@ -182,10 +182,10 @@ func TestDHCPHostileServer(t *testing.T) {
 		name     string
 		args     []string
 		discover bool // also run discover, which shows sname and file
-		serve func(t *testing.T, s *fakeDHCP, req *dhcpv4.DHCPv4) [][]byte
-		code  int
-		text  []string // in the text output
-		check func(t *testing.T, s *fakeDHCP, j hostileJSON, text string)
+		serve    func(t *testing.T, s *fakeDHCP, req *dhcpv4.DHCPv4) [][]byte
+		code     int
+		text     []string // in the text output
+		check    func(t *testing.T, s *fakeDHCP, j hostileJSON, text string)
 	}{{
 		name: "overload",
 		serve: func(t *testing.T, s *fakeDHCP, req *dhcpv4.DHCPv4) [][]byte {
