@@ -184,6 +184,7 @@ func TestDHCPHostileServer(t *testing.T) {
 		discover bool // also run discover, which shows sname and file
 		serve    func(t *testing.T, s *fakeDHCP, req *dhcpv4.DHCPv4) [][]byte
 		code     int
+		stderr   string   // in stderr
 		text     []string // in the text output
 		check    func(t *testing.T, s *fakeDHCP, j hostileJSON, text string)
 	}{{
@@ -318,6 +319,14 @@ func TestDHCPHostileServer(t *testing.T) {
 			}
 		},
 	}, {
+		name: "lease 0 refused for --apply",
+		args: []string{"--apply"},
+		serve: func(t *testing.T, s *fakeDHCP, req *dhcpv4.DHCPv4) [][]byte {
+			return [][]byte{s.reply(t, req, "198.18.0.100", dhcpv4.WithOption(dhcpv4.OptIPAddressLeaseTime(0)))}
+		},
+		code:   1,
+		stderr: "cannot be applied: the DHCPACK has no usable lease time",
+	}, {
 		name: "no lease time",
 		serve: func(t *testing.T, s *fakeDHCP, req *dhcpv4.DHCPv4) [][]byte {
 			return [][]byte{s.reply(t, req, "198.18.0.100", func(m *dhcpv4.DHCPv4) { m.Options.Del(dhcpv4.OptionIPAddressLeaseTime) })}
@@ -381,6 +390,12 @@ func TestDHCPHostileServer(t *testing.T) {
 			code, text, stderr := rawlabIn(t, cli, args...)
 			if code != tt.code {
 				t.Fatalf("exit %d, want %d\n%s\n%s", code, tt.code, text, stderr)
+			}
+			if !strings.Contains(stderr, tt.stderr) {
+				t.Errorf("stderr lacks %q: %q", tt.stderr, stderr)
+			}
+			if a := cli.Exec(t, "ip", "-4", "addr", "show", "dev", "eth0"); strings.Contains(a, "inet ") {
+				t.Errorf("an address was configured:\n%s", a)
 			}
 			for _, w := range tt.text {
 				if !strings.Contains(text, w) {
