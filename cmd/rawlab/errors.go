@@ -19,7 +19,7 @@ func isEnvironmentError(err error) bool {
 func withHint(err error) string {
 	msg := err.Error()
 	if errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EPERM) {
-		msg += " (run as root, or grant the binary raw-socket access: setcap cap_net_raw,cap_net_admin+ep $(command -v rawlab))"
+		msg += " (run as root, or grant raw-socket access to a group-restricted binary: setcap cap_net_raw+ep; see README \"Security model\")"
 	}
 	return msg
 }
