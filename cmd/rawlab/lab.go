@@ -9,19 +9,18 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
-	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/rawlab/rawlab/capture"
-	"github.com/rawlab/rawlab/craft"
 	"github.com/rawlab/rawlab/internal/lab"
 	"github.com/rawlab/rawlab/internal/labdhcp"
+	"github.com/rawlab/rawlab/internal/outfile"
+	"github.com/rawlab/rawlab/internal/privdrop"
 )
 
 // labFlags are the flags every lab verb shares.
@@ -53,7 +52,9 @@ func newLabCmd(a *app) *cobra.Command {
 
 It is the lab scripts/lab.sh builds, plus the DHCP server.
 
-It needs root and iproute2, nothing else. IPv6 is off in every namespace.`,
+It needs root, nothing else (no iproute2: it speaks rtnetlink). IPv6 is off
+in every namespace. up records what it creates and down removes only that;
+the embedded DHCP server gives up root once its socket is open.`,
 		Example: `  sudo rawlab lab up && sudo rawlab lab exec -- rawlab dhcp lease -i rl0
   sudo rawlab lab status --json
   sudo rawlab lab demo`,
@@ -95,15 +96,8 @@ func (f *serverFlags) bind(cmd *cobra.Command) {
 // config checks the flags and returns the server configuration.
 func (f *serverFlags) config() (labdhcp.Config, error) {
 	cfg := labdhcp.DefaultConfig()
-	first, last, ok := strings.Cut(f.pool, "-")
-	if !ok {
-		return cfg, usageErrorf("--pool %q: want FIRST-LAST, e.g. 198.18.0.100-198.18.0.199", f.pool)
-	}
 	var err error
-	if cfg.PoolStart, err = netip.ParseAddr(strings.TrimSpace(first)); err != nil {
-		return cfg, usageErrorf("--pool: %v", err)
-	}
-	if cfg.PoolEnd, err = netip.ParseAddr(strings.TrimSpace(last)); err != nil {
+	if cfg.PoolStart, cfg.PoolEnd, err = labdhcp.ParsePool(f.pool); err != nil {
 		return cfg, usageErrorf("--pool: %v", err)
 	}
 	cfg.LeaseTime, cfg.T1, cfg.T2 = f.lease, f.t1, f.t2
@@ -154,7 +148,7 @@ func newLabUpCmd(a *app, lf *labFlags) *cobra.Command {
 			if err := needRoot("lab up"); err != nil {
 				return err
 			}
-			cfg := lab.Config{Hosts: hosts, ServeArgs: sf.args(), NoServer: noDHCP}
+			cfg := lab.Config{Hosts: hosts, ServeArgs: sf.args(), NoServer: noDHCP, User: a.user}
 			if err := labUp(cmd.Context(), l, cfg); err != nil {
 				return err
 			}
@@ -176,7 +170,7 @@ func newLabUpCmd(a *app, lf *labFlags) *cobra.Command {
 // labUp brings the lab up, mapping "already up" to a usage error.
 func labUp(ctx context.Context, l *lab.Lab, cfg lab.Config) error {
 	err := l.Up(ctx, cfg)
-	if errors.Is(err, lab.ErrUp) || errors.Is(err, os.ErrPermission) || errors.Is(err, exec.ErrNotFound) {
+	if errors.Is(err, lab.ErrUp) || errors.Is(err, lab.ErrBusy) || errors.Is(err, os.ErrPermission) {
 		return usageError(err)
 	}
 	if err != nil {
@@ -192,7 +186,9 @@ func newLabDownCmd(a *app, lf *labFlags) *cobra.Command {
 		Long: `down stops the embedded DHCP server (by the pid in its pid file), ends any
 other process still running inside a lab namespace (SIGTERM, then SIGKILL after
 2 s), and deletes the namespaces; the veth pairs and the bridge go with them.
-Running it on a lab that is down is not an error.`,
+It deletes only the namespaces up recorded as its own (by inode): one merely
+named like the lab's is left alone. Running it on a lab that is down is not
+an error.`,
 		Example: "  sudo rawlab lab down",
 		Args:    positional(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -203,7 +199,9 @@ Running it on a lab that is down is not an error.`,
 			if err := needRoot("lab down"); err != nil {
 				return err
 			}
-			if err := l.Down(context.WithoutCancel(cmd.Context())); err != nil {
+			if err := l.Down(context.WithoutCancel(cmd.Context())); errors.Is(err, lab.ErrBusy) {
+				return usageError(err)
+			} else if err != nil {
 				return failure(err)
 			}
 			fmt.Fprintln(a.stderr, "lab down")
@@ -247,52 +245,7 @@ func printStatus(ctx context.Context, a *app, l *lab.Lab) (*lab.Status, error) {
 	if a.json {
 		return st, json.NewEncoder(a.stdout).Encode(st)
 	}
-	return st, printStatusText(a.stdout, st)
-}
-
-// printStatusText is the human form of lab status.
-func printStatusText(out io.Writer, st *lab.Status) error {
-	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	if len(st.Namespaces) == 0 {
-		fmt.Fprintln(w, "lab is down (no namespaces)")
-		return w.Flush()
-	}
-	fmt.Fprintln(w, "NAMESPACE\tROLE\tLINK\tMAC\tSTATE\tADDRESSES")
-	for _, ns := range st.Namespaces {
-		for _, lk := range ns.Links {
-			addrs := strings.Join(lk.Addrs, ",")
-			if addrs == "" {
-				addrs = "-"
-			}
-			if lk.Master != "" {
-				addrs = "port of " + lk.Master
-			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", ns.Name, ns.Role, lk.Name, lk.MAC, lk.State, addrs)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	if st.Server.Running {
-		fmt.Fprintf(out, "\nDHCP server: running, pid %d, log %s\n", st.Server.PID, st.Server.LogFile)
-	} else {
-		fmt.Fprintf(out, "\nDHCP server: not running (log %s)\n", st.Server.LogFile)
-	}
-	if len(st.Leases) == 0 {
-		fmt.Fprintln(out, "leases: none")
-		return nil
-	}
-	fmt.Fprintln(out)
-	w = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "IP\tMAC\tSTATE\tEXPIRES\tHOSTNAME")
-	for _, ls := range st.Leases {
-		host := ls.Hostname
-		if host == "" {
-			host = "-"
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", ls.IP, ls.MAC, ls.State, ls.Expires.Local().Format(time.DateTime), host)
-	}
-	return w.Flush()
+	return st, st.WriteText(a.stdout)
 }
 
 func newLabExecCmd(a *app, lf *labFlags) *cobra.Command {
@@ -317,7 +270,7 @@ func newLabExecCmd(a *app, lf *labFlags) *cobra.Command {
 			case dash < 0 && slices.Index(args, "--") > 1:
 				// Flags stop at the first argument, so cobra leaves "--" in args.
 				return usageErrorf("lab exec: want [NAMESPACE] -- COMMAND, got %q before --", args[:slices.Index(args, "--")])
-			case dash < 0 && len(args) > 1 && isLabName(l, args[0]):
+			case dash < 0 && len(args) > 1 && l.IsName(args[0]):
 				// Flags stop at the first argument, so a "--" after the
 				// namespace arrives as an argument.
 				ns, args = args[0], args[1:]
@@ -331,58 +284,29 @@ func newLabExecCmd(a *app, lf *labFlags) *cobra.Command {
 			if err := needRoot("lab exec"); err != nil {
 				return err
 			}
-			c, err := l.Command(cmd.Context(), ns, args...)
-			if err != nil {
-				return usageError(err)
-			}
-			c.Stdin, c.Stdout, c.Stderr = a.stdin, a.stdout, a.stderr
-			return exitStatus(c.Run())
+			// Exec replaces this process: the command's status is ours.
+			return usageError(l.Exec(ns, args))
 		},
 	}
 	cmd.Flags().SetInterspersed(false)
 	return cmd
 }
 
-// isLabName reports whether s names a lab namespace (short or full name).
-func isLabName(l *lab.Lab, s string) bool {
-	switch s {
-	case "client", "srv", "server", "sw", "switch":
-		return true
-	}
-	full := l.NS(s)
-	if !strings.HasPrefix(full, l.Prefix+"h") {
-		return strings.HasPrefix(s, l.Prefix)
-	}
-	_, err := strconv.Atoi(strings.TrimPrefix(full, l.Prefix+"h"))
-	return err == nil
-}
-
-// exitStatus passes a child's exit status through as ours.
-func exitStatus(err error) error {
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if code := ee.ExitCode(); code > 0 {
-			return silent(code)
-		}
-		return failure(err)
-	}
-	if err != nil {
-		return usageError(err)
-	}
-	return nil
-}
-
 func newLabServeCmd(a *app, lf *labFlags) *cobra.Command {
 	var sf serverFlags
 	var leaseFile string
 	var readyFD int
+	var outside bool
 	cmd := &cobra.Command{
-		Use:    "serve -i IF",
-		Short:  "Run the embedded DHCP server in the foreground (lab up starts it in rl-srv)",
-		Hidden: true,
-		Example: `  sudo ip netns exec rl-srv rawlab lab serve -i eth0 -v
-  sudo rawlab lab serve -i veth1 --pool 198.18.0.100-198.18.0.109 --lease 2m`,
-		Args: positional(cobra.NoArgs),
+		Use:   "serve -i IF",
+		Short: "Run the embedded DHCP server in the foreground (lab up starts it in rl-srv)",
+		Long: `serve answers DHCP on IF, which must be the lab's: serve runs only inside the
+lab's server namespace as lab up recorded it, on a link the lab made. Once its
+sockets are open it becomes the sudo user (or -Z USER), keeping only
+CAP_NET_ADMIN, on one thread, for the neighbour entries it installs.`,
+		Hidden:  true,
+		Example: `  sudo rawlab lab exec srv -- rawlab lab serve -i eth0 -v`,
+		Args:    positional(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ifname, err := a.needInterface()
 			if err != nil {
@@ -391,6 +315,13 @@ func newLabServeCmd(a *app, lf *labFlags) *cobra.Command {
 			cfg, err := sf.config()
 			if err != nil {
 				return err
+			}
+			l, err := lf.open()
+			if err != nil {
+				return err
+			}
+			if err := l.ServeHere(ifname, outside); err != nil {
+				return usageError(err)
 			}
 			cfg.LeaseFile = leaseFile
 			level := slog.LevelInfo
@@ -402,20 +333,22 @@ func newLabServeCmd(a *app, lf *labFlags) *cobra.Command {
 			if err != nil {
 				return usageError(err)
 			}
-			var ready func()
-			if readyFD > 0 {
+			ready := func() error {
+				// Sockets and netlink are open: give up root before reading.
+				if err := privdrop.Drop(privdrop.Config{User: a.user, KeepNetAdmin: true}); err != nil {
+					return err
+				}
+				if readyFD <= 0 {
+					_, err := fmt.Fprintln(a.stderr, lab.ReadyLine)
+					return err
+				}
 				f := os.NewFile(uintptr(readyFD), "ready")
 				if f == nil {
-					return usageErrorf("--ready-fd %d: not a descriptor", readyFD)
+					return fmt.Errorf("ready descriptor %d: not open", readyFD)
 				}
-				ready = func() {
-					if _, err := io.WriteString(f, lab.ReadyLine+"\n"); err != nil {
-						log.Error("ready signal", "err", err)
-					}
-					f.Close()
-				}
-			} else {
-				ready = func() { fmt.Fprintln(a.stderr, lab.ReadyLine) }
+				defer f.Close()
+				_, err := io.WriteString(f, lab.ReadyLine+"\n")
+				return err
 			}
 			if err := srv.Serve(cmd.Context(), ifname, ready); err != nil {
 				return usageError(err)
@@ -427,6 +360,8 @@ func newLabServeCmd(a *app, lf *labFlags) *cobra.Command {
 	sf.bind(cmd)
 	cmd.Flags().StringVar(&leaseFile, "lease-file", "", "keep the lease table in this JSON file")
 	cmd.Flags().IntVar(&readyFD, "ready-fd", 0, "write \"ready\" on this descriptor once serving (default: stderr)")
+	cmd.Flags().BoolVar(&outside, "outside-lab", false, "serve in a test's own namespace, never the host's")
+	cmd.Flags().MarkHidden("outside-lab")
 	return cmd
 }
 
@@ -446,12 +381,12 @@ func newLabDemoCmd(a *app, lf *labFlags) *cobra.Command {
 		Short: "Bring the lab up, lease an address by hand, print the decoded exchange, tear the lab down",
 		Long: `demo is the one-command tour: it builds the lab, runs
 
-  rawlab dhcp lease -i rl0 --pcap /tmp/rawlab-demo.pcapng
+  rawlab dhcp lease -i rl0 --pcap DIR/demo.pcapng
 
-inside rl-client against the embedded DHCP server, prints the lease, then reads
-the capture back and prints every frame decoded with its comment, and removes
-the lab again (also when something fails or on Ctrl-C). It needs root and
-iproute2, nothing else.`,
+inside rl-client against the embedded DHCP server (DIR is a fresh private
+directory, removed at the end), prints the lease, then reads the capture back
+and prints every frame decoded with its comment, and removes the lab again
+(also when something fails or on Ctrl-C). It needs root, nothing else.`,
 		Example: `  sudo rawlab lab demo
   sudo rawlab lab demo --xid 0
   sudo rawlab lab demo -- --no-arp-check --hostname lab1`,
@@ -472,150 +407,38 @@ iproute2, nothing else.`,
 					return usageErrorf("--xid %q: want a 32-bit number, decimal or 0x hex", xid)
 				}
 			}
+			if pcap != "" {
+				if err := outfile.Check(pcap); err != nil {
+					return usageErrorf("--pcap: %v", err)
+				}
+			}
 			if err := needRoot("lab demo"); err != nil {
 				return err
 			}
-			exe, err := os.Executable()
-			if err != nil {
-				return usageError(err)
+			if pcap == "" {
+				dir, err := outfile.MkdirTemp("", "rawlab-demo-")
+				if err != nil {
+					return failure(err)
+				}
+				defer os.RemoveAll(dir)
+				pcap = filepath.Join(dir, "demo.pcapng")
 			}
-			return runDemo(cmd.Context(), a, l, exe, pcap, xid, args)
+			return runDemo(cmd.Context(), a, l, pcap, xid, args)
 		},
 	}
-	cmd.Flags().StringVar(&pcap, "pcap", "/tmp/rawlab-demo.pcapng", "where the exchange is recorded")
+	cmd.Flags().StringVar(&pcap, "pcap", "", "where the exchange is recorded (default: a fresh private directory, removed after)")
 	cmd.Flags().StringVar(&xid, "xid", "", "transaction ID for dhcp lease (default random; 0 makes the walk-through reproducible)")
 	return cmd
 }
 
-// runDemo is `rawlab lab demo`.
-func runDemo(ctx context.Context, a *app, l *lab.Lab, exe, pcap, xid string, extra []string) (err error) {
-	fmt.Fprintf(a.stdout, "# rawlab lab up\n")
-	if err := labUp(ctx, l, lab.Config{Hosts: lab.DefaultHosts, Exe: exe}); err != nil {
-		return err
+// runDemo is `rawlab lab demo`: lab.Demo with the CLI's exit statuses.
+func runDemo(ctx context.Context, a *app, l *lab.Lab, pcap, xid string, extra []string) error {
+	err := l.Demo(ctx, lab.DemoConfig{Pcap: pcap, XID: xid, Extra: extra, User: a.user, Stdout: a.stdout, Stderr: a.stderr})
+	if errors.Is(err, lab.ErrUp) || errors.Is(err, lab.ErrBusy) || errors.Is(err, os.ErrPermission) {
+		return usageError(err)
 	}
-	defer func() {
-		if derr := l.Down(context.WithoutCancel(ctx)); derr != nil && err == nil {
-			err = failure(derr)
-		}
-		fmt.Fprintf(a.stdout, "\n# rawlab lab down\nlab removed\n")
-	}()
-	pid, _ := l.ServerPID()
-	fmt.Fprintf(a.stdout, "rl-client rl0 (no address) -- br0 in rl-sw -- rl-srv eth0 198.18.0.1/24, DHCP server pid %d\n\n", pid)
-
-	args := []string{"dhcp", "lease", "-i", lab.ClientIface, "--pcap", pcap}
-	if xid != "" {
-		args = append(args, "--xid", xid)
-	}
-	args = append(args, extra...)
-	fmt.Fprintf(a.stdout, "# rawlab lab exec -- rawlab %s\n", strings.Join(args, " "))
-	os.Remove(pcap) // a stale file from an earlier run must not be shown
-	c, err := l.Command(ctx, lab.RoleClient, append([]string{exe}, args...)...)
 	if err != nil {
 		return failure(err)
 	}
-	c.Stdout, c.Stderr = a.stdout, a.stderr
-	runErr := c.Run()
-
-	fmt.Fprintf(a.stdout, "\n# rawlab read %s  (what crossed the wire)\n", pcap)
-	perr := printCapture(a.stdout, pcap)
-	if perr == nil {
-		fmt.Fprintf(a.stdout, "\nThe DHCP messages field by field (RFC 2131 §2, options RFC 2132 §9):\n")
-		perr = printDHCPFields(a.stdout, pcap)
-	}
-	if perr != nil {
-		fmt.Fprintf(a.stderr, "rawlab: demo: %v\n", perr)
-		if runErr == nil {
-			return failure(perr)
-		}
-	}
-	if runErr != nil {
-		var ee *exec.ExitError
-		if errors.As(runErr, &ee) {
-			return failure(fmt.Errorf("demo: dhcp lease exited with status %d", ee.ExitCode()))
-		}
-		return failure(fmt.Errorf("demo: dhcp lease: %w", runErr))
-	}
 	return nil
-}
-
-// printDHCPFields prints, for each DHCP frame of a capture, the fields a
-// newcomer reads first: op, xid, chaddr, yiaddr and options 53, 54 and 55.
-func printDHCPFields(w io.Writer, path string) error {
-	r, err := capture.OpenFile(path)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\top\txid\tchaddr\tyiaddr\t53 type\t54 server id\t55 parameter request list")
-	for n := 1; ; n++ {
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		p, err := craft.DecodeDHCP(rec.Data)
-		if err != nil {
-			continue // the ARP probe
-		}
-		m := p.Msg
-		sid, prl := "-", "-"
-		if id := m.ServerIdentifier(); id != nil {
-			sid = id.String()
-		}
-		if l := m.ParameterRequestList(); len(l) > 0 {
-			codes := make([]string, len(l))
-			for i, c := range l {
-				codes[i] = strconv.Itoa(int(c.Code()))
-			}
-			prl = strings.Join(codes, ",")
-		}
-		fmt.Fprintf(tw, "%d\t%d %s\t%#08x\t%s\t%s\t%d %s\t%s\t%s\n", n, m.OpCode, m.OpCode, binaryXID(m.TransactionID),
-			m.ClientHWAddr, m.YourIPAddr, uint8(m.MessageType()), m.MessageType(), sid, prl)
-	}
-	return tw.Flush()
-}
-
-// binaryXID returns a transaction ID as a number.
-func binaryXID(x [4]byte) uint32 {
-	return uint32(x[0])<<24 | uint32(x[1])<<16 | uint32(x[2])<<8 | uint32(x[3])
-}
-
-// printCapture prints each frame of a pcap/pcapng file: number, time offset,
-// one-line summary and, on the next line, its comment.
-func printCapture(w io.Writer, path string) error {
-	r, err := capture.OpenFile(path)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	var first time.Time
-	for n := 1; ; n++ {
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			if n == 1 {
-				return fmt.Errorf("%s: no frames recorded", path)
-			}
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if first.IsZero() {
-			first = rec.Time
-		}
-		dir := ""
-		switch rec.Dir {
-		case capture.Inbound:
-			dir = "in "
-		case capture.Outbound:
-			dir = "out"
-		}
-		fmt.Fprintf(w, "%3d  +%.6fs %s %s\n", n, rec.Time.Sub(first).Seconds(), dir, craft.Summarize(rec.Data))
-		if rec.Comment != "" {
-			fmt.Fprintf(w, "       # %s\n", rec.Comment)
-		}
-	}
 }

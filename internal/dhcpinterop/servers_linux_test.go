@@ -366,7 +366,7 @@ func startRawlab(t *testing.T, ns *netnstest.NS, dir, ifname, ip, first, last st
 	if ip != "198.18.0.1" {
 		t.Fatalf("the lab server answers as 198.18.0.1, not %s", ip)
 	}
-	return ns.Start(t, func(l string) bool { return l == "ready" }, netnstest.Rawlab(t), "lab", "serve", "-i", ifname,
+	return ns.Start(t, func(l string) bool { return l == "ready" }, netnstest.Rawlab(t), "lab", "serve", "--outside-lab", "-i", ifname,
 		"--lease-file", filepath.Join(dir, "leases.json"), "--pool", first+"-"+last,
 		"--lease", fmt.Sprintf("%ds", leaseSecs), "--t1", fmt.Sprintf("%ds", t1Secs), "--t2", fmt.Sprintf("%ds", t2Secs),
 		"--dns", dnsIP, "--domain", domain, "--search", domain+",rawlab.test")

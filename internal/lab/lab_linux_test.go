@@ -16,6 +16,7 @@ import (
 	"github.com/rawlab/rawlab/capture"
 	"github.com/rawlab/rawlab/craft"
 
+	"github.com/rawlab/rawlab/internal/jsoncheck"
 	"github.com/rawlab/rawlab/internal/lab"
 	"github.com/rawlab/rawlab/internal/netnstest"
 )
@@ -28,12 +29,14 @@ type privateLab struct {
 	bin    string
 	prefix string
 	runDir string
+	env    []string // added to the environment of every run
 }
 
 func newPrivateLab(t *testing.T) *privateLab {
 	netnstest.Require(t)
 	p := &privateLab{t: t, bin: netnstest.Rawlab(t), prefix: fmt.Sprintf("rt%04x-", os.Getpid()&0xffff), runDir: t.TempDir()}
 	t.Cleanup(func() {
+		p.env = nil
 		if out, code := p.run("down"); code != 0 {
 			t.Errorf("lab down at cleanup: exit %d: %s", code, out)
 		}
@@ -44,15 +47,25 @@ func newPrivateLab(t *testing.T) *privateLab {
 // run runs `rawlab lab --prefix P ARGS...` and returns its combined output and exit status.
 func (p *privateLab) run(args ...string) (string, int) {
 	p.t.Helper()
+	out, code := p.runQuiet(args...)
+	if code < 0 {
+		p.t.Fatalf("rawlab lab %s: %s", strings.Join(args, " "), out)
+	}
+	return out, code
+}
+
+// runQuiet is run without failing the test (for goroutines); -1 when the
+// binary could not run.
+func (p *privateLab) runQuiet(args ...string) (string, int) {
 	cmd := exec.Command(p.bin, append([]string{"lab", "--prefix", p.prefix}, args...)...)
-	cmd.Env = append(os.Environ(), "RAWLAB_RUN_DIR="+p.runDir)
+	cmd.Env = append(append(os.Environ(), "RAWLAB_RUN_DIR="+p.runDir), p.env...)
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		return string(out), ee.ExitCode()
 	}
 	if err != nil {
-		p.t.Fatalf("rawlab lab %s: %v", strings.Join(args, " "), err)
+		return err.Error(), -1
 	}
 	return string(out), 0
 }
@@ -62,6 +75,9 @@ func (p *privateLab) status() lab.Status {
 	cmd := exec.Command(p.bin, "lab", "--prefix", p.prefix, "status", "--json")
 	cmd.Env = append(os.Environ(), "RAWLAB_RUN_DIR="+p.runDir)
 	out, _ := cmd.Output() // exit 1 when down; the JSON says so too
+	if err := jsoncheck.Document(out); err != nil {
+		p.t.Errorf("status --json breaks docs/json.md: %v\n%s", err, out)
+	}
 	var st lab.Status
 	if err := json.Unmarshal(out, &st); err != nil {
 		p.t.Fatalf("status --json: %v: %q", err, out)

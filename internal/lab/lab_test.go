@@ -14,8 +14,14 @@ func TestNew(t *testing.T) {
 		{"", "rl-", "/tmp/x/rl", true},
 		{"rt12-", "rt12-", "/tmp/x/rt12", true},
 		{"toolongprefix-", "", "", false},
-		{"a/b", "", "", false},
 		{"a.b", "", "", false},
+		{"RL-", "", "", false},
+		{"r_l-", "", "", false},
+		{"---", "", "", false},
+		{"a.b", "", "", false},
+		{"RL-", "", "", false},
+		{"r_l-", "", "", false},
+		{"---", "", "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.prefix, func(t *testing.T) {
@@ -29,7 +35,7 @@ func TestNew(t *testing.T) {
 			if l.Prefix != tt.wantPrefix || l.RunDir != tt.wantDir {
 				t.Errorf("New(%q) = prefix %q dir %q, want %q %q", tt.prefix, l.Prefix, l.RunDir, tt.wantPrefix, tt.wantDir)
 			}
-			if got := l.LeaseFile(); got != filepath.Join(tt.wantDir, "leases.json") {
+			if got := l.LeaseFile(); got != filepath.Join(tt.wantDir, "server", "leases.json") {
 				t.Errorf("LeaseFile = %q", got)
 			}
 		})

@@ -10,16 +10,23 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/rawlab/rawlab/internal/namespace"
+	"github.com/rawlab/rawlab/internal/outfile"
+	"github.com/rawlab/rawlab/internal/privdrop"
 )
 
 // ReadyLine is what `rawlab lab serve` writes on its ready descriptor once
-// its socket is bound.
+// its socket is bound and it has given up root.
 const ReadyLine = "ready"
 
 // ReadyFD is the descriptor number the ready pipe has in the server.
 const ReadyFD = 3
+
+// SelfExe names this very binary; the lab runs rawlab through it, never
+// through PATH.
+const SelfExe = "/proc/self/exe"
 
 // startServer runs `rawlab lab serve` inside the server namespace, detached
 // (its own session, output to the log file), writes the pid file and waits
@@ -27,22 +34,27 @@ const ReadyFD = 3
 func (l *Lab) startServer(ctx context.Context, cfg Config) error {
 	exe := cfg.Exe
 	if exe == "" {
-		var err error
-		if exe, err = os.Executable(); err != nil {
-			return fmt.Errorf("lab: find rawlab: %w", err)
-		}
+		exe = SelfExe
 	}
 	timeout := cfg.ReadyTimeout
 	if timeout == 0 {
 		timeout = 10 * time.Second
 	}
-	if err := os.MkdirAll(l.RunDir, 0o755); err != nil {
-		return fmt.Errorf("lab: run directory: %w", err)
+	// The server's own directory, owned by whom it drops to.
+	owner, ok, err := privdrop.Resolve(cfg.User)
+	if err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	if !ok {
+		owner = privdrop.Identity{UID: -1, GID: -1}
+	}
+	if err := outfile.MkdirPrivate(l.ServerDir(), owner); err != nil {
+		return fmt.Errorf("lab: server directory: %w", err)
 	}
 	if err := os.Remove(l.LeaseFile()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("lab: old lease file: %w", err)
 	}
-	logf, err := os.OpenFile(l.LogFile(), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	logf, err := outfile.CreateFor(l.LogFile(), 0o600, privdrop.Identity{UID: -1, GID: -1})
 	if err != nil {
 		return fmt.Errorf("lab: log file: %w", err)
 	}
@@ -52,20 +64,32 @@ func (l *Lab) startServer(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("lab: ready pipe: %w", err)
 	}
 	defer pr.Close()
-	args := append([]string{"netns", "exec", l.NS(RoleServer), exe, "lab", "serve",
-		"--interface", Iface, "--lease-file", l.LeaseFile(), "--ready-fd", strconv.Itoa(ReadyFD)}, cfg.ServeArgs...)
-	cmd := exec.Command("ip", args...)
+	args := []string{"rawlab", "lab", "--prefix", l.Prefix, "serve", "--interface", Iface,
+		"--lease-file", l.LeaseFile(), "--ready-fd", strconv.Itoa(ReadyFD)}
+	if cfg.User != "" {
+		args = append(args, "--user", cfg.User)
+	}
+	cmd := &exec.Cmd{Path: exe, Args: append(args, cfg.ServeArgs...)}
+	cmd.Env = os.Environ()
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{pw} // fd 3 in the child
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
+	cmd.SysProcAttr = detached()
+	if err := namespace.Start(l.NS(RoleServer), cmd); err != nil {
 		pw.Close()
 		return fmt.Errorf("lab: start server: %w", err)
 	}
 	pw.Close()
 	l.proc = cmd.Process
-	if err := os.WriteFile(l.PIDFile(), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644); err != nil {
+	pf, err := outfile.CreateFor(l.PIDFile(), 0o600, privdrop.Identity{UID: -1, GID: -1})
+	if err != nil {
 		return fmt.Errorf("lab: pid file: %w", err)
+	}
+	_, werr := fmt.Fprintf(pf, "%d\n", cmd.Process.Pid)
+	if cerr := pf.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return fmt.Errorf("lab: pid file: %w", werr)
 	}
 	if err := pr.SetReadDeadline(time.Now().Add(timeout)); err != nil {
 		return fmt.Errorf("lab: ready pipe: %w", err)
@@ -90,7 +114,7 @@ func (l *Lab) startServer(ctx context.Context, cfg Config) error {
 func (l *Lab) stopServer() error {
 	pid, ok := l.ServerPID()
 	if ok {
-		if err := terminate(pid, 3*time.Second); err != nil {
+		if err := namespace.Terminate(pid, 3*time.Second); err != nil {
 			return err
 		}
 	}
@@ -117,7 +141,7 @@ func (l *Lab) ServerPID() (int, bool) {
 		return 0, false
 	}
 	cl := cmdline(pid)
-	if !strings.Contains(cl, "lab\x00serve") || !strings.Contains(cl, l.LeaseFile()) {
+	if !strings.Contains(cl, "\x00serve\x00") || !strings.Contains(cl, l.LeaseFile()) {
 		return pid, false
 	}
 	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
@@ -129,7 +153,17 @@ func (l *Lab) ServerPID() (int, bool) {
 	return pid, true
 }
 
-// lastLine returns the last non-empty line of a file, for error messages.
+// cmdline returns the NUL-separated arguments of pid, or "" if it is gone.
+func cmdline(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// lastLine returns the last non-empty line of a file, for error messages,
+// quoted: the log holds what the server printed.
 func lastLine(path string) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -137,7 +171,10 @@ func lastLine(path string) string {
 	}
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	if s := strings.TrimSpace(lines[len(lines)-1]); s != "" {
-		return s
+		if len(s) > 200 {
+			s = s[:200]
+		}
+		return strconv.Quote(s)
 	}
 	return "empty log"
 }

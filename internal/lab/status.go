@@ -2,12 +2,14 @@ package lab
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
+	"slices"
 	"strings"
 
 	"github.com/rawlab/rawlab/internal/labdhcp"
+	"github.com/rawlab/rawlab/internal/namespace"
 )
 
 // Status is what `rawlab lab status` reports.
@@ -52,41 +54,10 @@ func (l *Lab) Status(ctx context.Context) (*Status, error) {
 	st := &Status{Namespaces: []Namespace{}, Leases: []labdhcp.Lease{}}
 	base := map[string]bool{}
 	for _, name := range nss {
-		ns := Namespace{Name: name, Role: l.role(name), Links: []Link{}}
+		ns := Namespace{Name: name, Role: l.role(name)}
 		base[ns.Role] = true
-		out, err := ipOutput(ctx, "-j", "-n", name, "addr", "show")
-		if err != nil {
+		if ns.Links, err = links(name); err != nil {
 			return nil, err
-		}
-		var links []struct {
-			IfName    string   `json:"ifname"`
-			Address   string   `json:"address"`
-			OperState string   `json:"operstate"`
-			Flags     []string `json:"flags"`
-			Master    string   `json:"master"`
-			AddrInfo  []struct {
-				Family    string `json:"family"`
-				Local     string `json:"local"`
-				PrefixLen int    `json:"prefixlen"`
-			} `json:"addr_info"`
-		}
-		if err := json.Unmarshal(out, &links); err != nil {
-			return nil, fmt.Errorf("lab: ip -j addr in %s: %w", name, err)
-		}
-		for _, k := range links {
-			if k.IfName == "lo" {
-				continue
-			}
-			lk := Link{Name: k.IfName, MAC: k.Address, State: k.OperState, Master: k.Master, Addrs: []string{}}
-			for _, f := range k.Flags {
-				lk.Up = lk.Up || f == "UP"
-			}
-			for _, a := range k.AddrInfo {
-				if a.Family == "inet" {
-					lk.Addrs = append(lk.Addrs, fmt.Sprintf("%s/%d", a.Local, a.PrefixLen))
-				}
-			}
-			ns.Links = append(ns.Links, lk)
 		}
 		st.Namespaces = append(st.Namespaces, ns)
 	}
@@ -119,27 +90,47 @@ func (l *Lab) role(name string) string {
 	return "host"
 }
 
-// Command returns a command that runs args inside the lab namespace ns (a
-// short name such as "client" or a full one), through `ip netns exec`. It
-// checks that the namespace exists.
-func (l *Lab) Command(ctx context.Context, ns string, args ...string) (*exec.Cmd, error) {
+// Exec replaces this process with args run inside the lab namespace ns (a
+// short name such as "client" or a full one), as `ip netns exec` does, with
+// /sys showing the namespace's devices. The command runs with this
+// process's privileges: it is the one the user named. A bare name is looked
+// up only in root-owned PATH directories no one else can write. Exec
+// returns only on failure.
+func (l *Lab) Exec(ns string, args []string) error {
 	full := l.NS(ns)
 	if !l.isOurs(full) {
-		return nil, fmt.Errorf("lab: %q is not a lab namespace (client, srv, sw, h1...)", ns)
-	}
-	nss, err := l.Namespaces()
-	if err != nil {
-		return nil, err
-	}
-	found := false
-	for _, n := range nss {
-		found = found || n == full
-	}
-	if !found {
-		return nil, fmt.Errorf("lab: namespace %s does not exist (is the lab up? `rawlab lab up`)", full)
+		return fmt.Errorf("lab: %q is not a lab namespace (client, srv, sw, h1...)", ns)
 	}
 	if len(args) == 0 {
-		return nil, fmt.Errorf("lab: no command to run in %s", full)
+		return fmt.Errorf("lab: no command to run in %s", full)
 	}
-	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", full}, args...)...), nil
+	if err := l.exists(full); err != nil {
+		return err
+	}
+	path, err := lookPath(args[0])
+	if err != nil {
+		return err
+	}
+	return execIn(full, path, args, os.Environ())
+}
+
+// Start starts cmd (not yet started) inside the lab namespace ns.
+func (l *Lab) Start(ns string, cmd *exec.Cmd) error {
+	full := l.NS(ns)
+	if err := l.exists(full); err != nil {
+		return err
+	}
+	return namespace.Start(full, cmd)
+}
+
+// exists checks that the full namespace name is one of the lab's own.
+func (l *Lab) exists(full string) error {
+	nss, err := l.Namespaces()
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(nss, full) {
+		return fmt.Errorf("lab: namespace %s does not exist (is the lab up? `rawlab lab up`)", full)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package labdhcp
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -90,6 +91,11 @@ func (c Config) normalize() (Config, error) {
 			return c, fmt.Errorf("labdhcp: %s %v: not in subnet %v", a.name, a.ip, c.Subnet)
 		}
 	}
+	for _, d := range c.DNS {
+		if !d.Is4() || !lab.Contains(d) {
+			return c, fmt.Errorf("labdhcp: DNS server %v: outside the lab range %v", d, lab)
+		}
+	}
 	if c.PoolEnd.Less(c.PoolStart) {
 		return c, fmt.Errorf("labdhcp: pool %v-%v: end before start", c.PoolStart, c.PoolEnd)
 	}
@@ -127,4 +133,19 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	v := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
 	v |= host
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+// ParsePool parses a pool "FIRST-LAST" of IPv4 addresses.
+func ParsePool(s string) (first, last netip.Addr, err error) {
+	a, b, ok := strings.Cut(s, "-")
+	if !ok {
+		return first, last, fmt.Errorf("labdhcp: pool %q: want FIRST-LAST, e.g. 198.18.0.100-198.18.0.199", s)
+	}
+	if first, err = netip.ParseAddr(strings.TrimSpace(a)); err != nil {
+		return first, last, fmt.Errorf("labdhcp: pool %q: %w", s, err)
+	}
+	if last, err = netip.ParseAddr(strings.TrimSpace(b)); err != nil {
+		return first, last, fmt.Errorf("labdhcp: pool %q: %w", s, err)
+	}
+	return first, last, nil
 }

@@ -77,7 +77,14 @@ type leaseFile struct {
 
 // ReadLeaseFile reads a lease table written by a Server with Config.LeaseFile.
 // A missing file is an empty table.
+//
+// The file is the server's, written after it gave up root: a symlink or
+// anything but a regular file there is refused, not followed.
 func ReadLeaseFile(path string) ([]Lease, error) {
+	fi, err := os.Lstat(path)
+	if err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("labdhcp: lease file %s: not a regular file", path)
+	}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil

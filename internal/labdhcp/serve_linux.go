@@ -12,21 +12,11 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv4/server4"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/rawlab/rawlab/internal/privdrop"
 )
 
-// Serve answers DHCP on the interface ifname until ctx ends. It binds
-// server4's UDP socket (port 67, SO_BINDTODEVICE, SO_BROADCAST) and a netlink
-// socket in the calling thread's network namespace, then calls ready (if not
-// nil) and serves. It returns nil when ctx ends.
-//
-// Replies go where RFC 2131 §4.1 says: to the relay (giaddr) when relayed;
-// NAKs to 255.255.255.255; to ciaddr when the client has one (RENEWING,
-// INFORM); to 255.255.255.255 when the client set the broadcast flag; else
-// unicast to yiaddr, with a neighbour entry yiaddr -> chaddr installed first
-// since a client without an address cannot answer ARP.
-//
-// One goroutine reads and answers in turn; nothing runs per packet.
-func (s *Server) Serve(ctx context.Context, ifname string, ready func()) error {
+func (s *Server) serve(ctx context.Context, ifname string, ready func() error) error {
 	ifi, err := net.InterfaceByName(ifname)
 	if err != nil {
 		return fmt.Errorf("labdhcp: %w", err)
@@ -44,7 +34,9 @@ func (s *Server) Serve(ctx context.Context, ifname string, ready func()) error {
 	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 	if ready != nil {
-		ready()
+		if err := ready(); err != nil {
+			return fmt.Errorf("labdhcp: %w", err)
+		}
 	}
 	s.log.Info("serving", "interface", ifname, "server", s.cfg.ServerIP,
 		"pool", fmt.Sprintf("%v-%v", s.cfg.PoolStart, s.cfg.PoolEnd))
@@ -121,12 +113,14 @@ func neighbour(nl *netlink.Handle, ifindex int, ip net.IP, mac net.HardwareAddr)
 	if !ok || len(mac) != 6 {
 		return fmt.Errorf("labdhcp: neighbour %v %v: not IPv4 over Ethernet", ip, mac)
 	}
-	err := nl.NeighSet(&netlink.Neigh{
-		LinkIndex:    ifindex,
-		Family:       netlink.FAMILY_V4,
-		State:        netlink.NUD_REACHABLE,
-		IP:           a.AsSlice(),
-		HardwareAddr: mac,
+	err := privdrop.WithNetAdmin(func() error {
+		return nl.NeighSet(&netlink.Neigh{
+			LinkIndex:    ifindex,
+			Family:       netlink.FAMILY_V4,
+			State:        netlink.NUD_REACHABLE,
+			IP:           a.AsSlice(),
+			HardwareAddr: mac,
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("labdhcp: neighbour %v: %w", ip, err)

@@ -8,7 +8,6 @@ import (
 	"runtime"
 )
 
-// Serve answers DHCP on an interface; it exists on Linux only.
-func (s *Server) Serve(ctx context.Context, ifname string, ready func()) error {
+func (s *Server) serve(context.Context, string, func() error) error {
 	return fmt.Errorf("labdhcp: not implemented on %s", runtime.GOOS)
 }

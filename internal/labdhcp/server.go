@@ -1,6 +1,7 @@
 package labdhcp
 
 import (
+	"context"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -379,4 +380,22 @@ func ips(as []netip.Addr) []net.IP {
 		out[i] = a.AsSlice()
 	}
 	return out
+}
+
+// Serve answers DHCP on the interface ifname until ctx ends. It binds
+// server4's UDP socket (port 67, SO_BINDTODEVICE, SO_BROADCAST) and a netlink
+// socket in the calling thread's network namespace, then calls ready (if not
+// nil; an error from it ends Serve) and serves. ready is where a command
+// gives up root (privdrop.Drop); neighbour entries are then installed
+// through privdrop.WithNetAdmin. It returns nil when ctx ends.
+//
+// Replies go where RFC 2131 §4.1 says: to the relay (giaddr) when relayed;
+// NAKs to 255.255.255.255; to ciaddr when the client has one (RENEWING,
+// INFORM); to 255.255.255.255 when the client set the broadcast flag; else
+// unicast to yiaddr, with a neighbour entry yiaddr -> chaddr installed first
+// since a client without an address cannot answer ARP.
+//
+// One goroutine reads and answers in turn; nothing runs per packet.
+func (s *Server) Serve(ctx context.Context, ifname string, ready func() error) error {
+	return s.serve(ctx, ifname, ready)
 }

@@ -1,24 +1,20 @@
 package netnstest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rawlab/rawlab/internal/namespace"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -64,8 +60,8 @@ func New(t testing.TB, prefix string) *NS {
 	return NewMany(t, prefix, 1)[0]
 }
 
-// NewMany creates n namespaces as New does, with one ip(8) process for all of
-// them, which makes large segments quick to build.
+// NewMany creates n namespaces as New does (through package namespace, the
+// one implementation the lab uses too).
 func NewMany(t testing.TB, prefix string, n int) []*NS {
 	t.Helper()
 	Require(t)
@@ -83,10 +79,6 @@ func NewMany(t testing.TB, prefix string, n int) []*NS {
 		seen[name] = true
 		names = append(names, name)
 	}
-	var batch bytes.Buffer
-	for _, name := range names {
-		fmt.Fprintf(&batch, "netns add %s\n", name)
-	}
 	nss := make([]*NS, n)
 	for i, name := range names {
 		nss[i] = &NS{Name: name, fd: netns.None()}
@@ -99,8 +91,10 @@ func NewMany(t testing.TB, prefix string, n int) []*NS {
 			t.Fatal(err)
 		}
 	}
-	if out, err := ipBatch(batch.Bytes()); err != nil {
-		t.Fatalf("netnstest: create namespaces %s..: %v\n%s", names[0], err, out)
+	for _, name := range names {
+		if _, err := namespace.Create(name); err != nil {
+			t.Fatalf("netnstest: create namespace %s: %v", name, err)
+		}
 	}
 	for _, ns := range nss {
 		if err := ns.setup(); err != nil {
@@ -138,54 +132,19 @@ func exists(name string) bool {
 	return err == nil
 }
 
-// ipBatch runs `ip [flags] -batch -` with the given commands on stdin, in
-// the namespace of the calling process.
-func ipBatch(cmds []byte, flags ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), ExecTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "ip", append(flags, "-batch", "-")...)
-	cmd.Stdin = bytes.NewReader(cmds)
-	out, err := cmd.CombinedOutput()
-	return string(out), err
-}
-
-// setup opens the namespace, turns IPv6 off, opens the rtnetlink handle
-// inside it and brings lo up.
+// setup opens the namespace and the rtnetlink handle inside it
+// (namespace.Create has turned IPv6 off and brought lo up).
 func (ns *NS) setup() error {
 	fd, err := netns.GetFromName(ns.Name)
 	if err != nil {
 		return fmt.Errorf("open: %w", err)
 	}
 	ns.fd = fd
-	return ns.Do(func() error {
-		for _, key := range []string{"net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6"} {
-			if err := writeSysctl(key, "1"); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return err
-			}
-		}
-		h, err := netlink.NewHandle()
-		if err != nil {
-			return fmt.Errorf("netlink: %w", err)
-		}
-		ns.h = h
-		lo, err := h.LinkByName("lo")
-		if err != nil {
-			return fmt.Errorf("lo: %w", err)
-		}
-		if err := h.LinkSetUp(lo); err != nil {
-			return fmt.Errorf("lo up: %w", err)
-		}
-		return nil
-	})
-}
-
-// writeSysctl writes value to the sysctl key (dotted, as sysctl(8) takes it)
-// of the calling thread's network namespace.
-func writeSysctl(key, value string) error {
-	path := "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
-	if err := os.WriteFile(path, []byte(value), 0o644); err != nil {
-		return fmt.Errorf("sysctl %s=%s: %w", key, value, err)
+	h, err := netlink.NewHandleAt(fd)
+	if err != nil {
+		return fmt.Errorf("netlink: %w", err)
 	}
+	ns.h = h
 	return nil
 }
 
@@ -194,7 +153,6 @@ func writeSysctl(key, value string) error {
 // failed cleanup is a failed test.
 func destroy(t testing.TB, nss []*NS) {
 	t.Helper()
-	var batch bytes.Buffer
 	for _, ns := range nss {
 		if ns.h != nil {
 			ns.h.Close()
@@ -204,17 +162,13 @@ func destroy(t testing.TB, nss []*NS) {
 			if err := ns.killAll(killTimeout); err != nil {
 				t.Errorf("netnstest: cleanup %s: %v", ns.Name, err)
 			}
-			fmt.Fprintf(&batch, "netns delete %s\n", ns.Name)
+			if err := namespace.Delete(ns.Name); err != nil {
+				t.Errorf("netnstest: cleanup %s: %v", ns.Name, err)
+			}
 		}
 		if ns.fd.IsOpen() {
 			ns.fd.Close()
 			ns.fd = netns.None()
-		}
-	}
-	if batch.Len() > 0 {
-		// -force: go on after an error, so one failure does not leave the rest.
-		if out, err := ipBatch(batch.Bytes(), "-force"); err != nil {
-			t.Errorf("netnstest: delete namespaces: %v\n%s", err, out)
 		}
 	}
 	for _, ns := range nss {
@@ -227,31 +181,11 @@ func destroy(t testing.TB, nss []*NS) {
 }
 
 // PIDs lists the processes whose network namespace is ns, as
-// `ip netns pids` does: by comparing /proc/PID/ns/net with the namespace's
-// bind mount. The calling process itself is never listed.
+// `ip netns pids` does. The calling process itself is never listed.
 func (ns *NS) PIDs() ([]int, error) {
-	var want unix.Stat_t
-	if err := unix.Stat(filepath.Join(netnsDir, ns.Name), &want); err != nil {
-		return nil, fmt.Errorf("netnstest: %s: %w", ns.Name, err)
-	}
-	entries, err := os.ReadDir("/proc")
+	pids, err := namespace.PIDs(ns.Name)
 	if err != nil {
 		return nil, fmt.Errorf("netnstest: %w", err)
-	}
-	self := os.Getpid()
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self {
-			continue
-		}
-		var st unix.Stat_t
-		if err := unix.Stat("/proc/"+e.Name()+"/ns/net", &st); err != nil {
-			continue // gone, a zombie, or a kernel thread
-		}
-		if st.Dev == want.Dev && st.Ino == want.Ino {
-			pids = append(pids, pid)
-		}
 	}
 	return pids, nil
 }
@@ -282,50 +216,14 @@ func (ns *NS) killAll(timeout time.Duration) error {
 }
 
 // Do runs fn on a goroutine locked to an OS thread that has entered the
-// namespace, and returns fn's error. Sockets that fn opens stay in the
-// namespace after Do returns. If the thread cannot return to its original
-// namespace it is never unlocked, so the Go runtime discards it. A panic in fn
-// is returned as an error.
+// namespace, and returns fn's error (namespace.Do). Sockets that fn opens
+// stay in the namespace after Do returns. A panic in fn is returned as an
+// error.
 func (ns *NS) Do(fn func() error) error {
 	if !ns.fd.IsOpen() {
 		return fmt.Errorf("netnstest: %s: namespace not open", ns.Name)
 	}
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("netnstest: %s: open current namespace: %w", ns.Name, err)
-			return
-		}
-		defer orig.Close()
-		if err := netns.Set(ns.fd); err != nil {
-			// setns(2) failed: the thread is still where it was.
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("netnstest: %s: enter: %w", ns.Name, err)
-			return
-		}
-		ferr := call(fn)
-		if err := netns.Set(orig); err != nil {
-			// The thread stays locked and dies with this goroutine.
-			errc <- errors.Join(ferr, fmt.Errorf("netnstest: %s: restore namespace: %w", ns.Name, err))
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- ferr
-	}()
-	return <-errc
-}
-
-// call runs fn and turns a panic into an error.
-func call(fn func() error) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("netnstest: panic in Do: %v\n%s", r, debug.Stack())
-		}
-	}()
-	return fn()
+	return namespace.Do(ns.Name, fn)
 }
 
 // Netlink returns an rtnetlink handle whose sockets live in the namespace,
@@ -381,7 +279,7 @@ func (ns *NS) Exec(t testing.TB, args ...string) string {
 // the namespace.
 func (ns *NS) Sysctl(t testing.TB, key, value string) {
 	t.Helper()
-	if err := ns.Do(func() error { return writeSysctl(key, value) }); err != nil {
+	if err := namespace.Sysctl(ns.Name, key, value); err != nil {
 		t.Fatalf("netnstest: %s: %v", ns.Name, err)
 	}
 }

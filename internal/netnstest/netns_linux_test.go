@@ -3,6 +3,7 @@ package netnstest
 import (
 	"context"
 	"fmt"
+	"github.com/rawlab/rawlab/internal/namespace"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -395,12 +396,12 @@ func TestSweepStale(t *testing.T) {
 	Require(t)
 	live := New(t, "live")
 	name := newName("stale")
-	if out, err := ipBatch([]byte("netns add " + name + "\n")); err != nil {
-		t.Fatalf("%v\n%s", err, out)
+	if _, err := namespace.Create(name); err != nil {
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		if exists(name) {
-			ipBatch([]byte("netns delete " + name + "\n"))
+			namespace.Delete(name)
 		}
 		unmarkOwned(name)
 	})

@@ -3,6 +3,7 @@ package netnstest
 import (
 	"bytes"
 	"fmt"
+	"github.com/rawlab/rawlab/internal/namespace"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -95,7 +96,6 @@ func sweep(t testing.TB) {
 	if err != nil {
 		return // nothing recorded yet
 	}
-	var batch bytes.Buffer
 	var stale []string
 	for _, e := range entries {
 		name := e.Name()
@@ -116,15 +116,12 @@ func sweep(t testing.TB) {
 				t.Logf("netnstest: stale namespace %s: %v", name, err)
 				continue
 			}
-			fmt.Fprintf(&batch, "netns delete %s\n", name)
+			if err := namespace.Delete(name); err != nil {
+				t.Logf("netnstest: removing stale namespace %s: %v", name, err)
+			}
 			t.Logf("netnstest: removing namespace %s left by dead test process %d", name, pid)
 		}
 		stale = append(stale, name)
-	}
-	if batch.Len() > 0 {
-		if out, err := ipBatch(batch.Bytes(), "-force"); err != nil {
-			t.Logf("netnstest: removing stale namespaces: %v\n%s", err, out)
-		}
 	}
 	for _, name := range stale {
 		if !exists(name) {
