@@ -1,8 +1,10 @@
 package craft
 
 import (
+	"bytes"
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -40,10 +42,10 @@ func TestSetChecksums(t *testing.T) {
 				t.Errorf("transport checksum % x, want 00 00", tt.frame[tt.l4Offset:tt.l4Offset+2])
 			}
 			// UDP checksum 0 is "none" and still verifies; ICMP 0 here does not.
-			if s.UDP != nil && !s.UDP.ChecksumOK {
+			if s.UDP != nil && (s.UDP.ChecksumOK == nil || !*s.UDP.ChecksumOK) {
 				t.Error("UDP checksum 0 reported bad")
 			}
-			if s.ICMP != nil && s.ICMP.ChecksumOK {
+			if s.ICMP != nil && (s.ICMP.ChecksumOK == nil || *s.ICMP.ChecksumOK) {
 				t.Error("ICMP checksum 0 reported good")
 			}
 		})
@@ -58,5 +60,50 @@ func TestSetChecksums(t *testing.T) {
 	}
 	if string(arp) != orig {
 		t.Error("a failed Set changed the frame")
+	}
+}
+
+func TestBreakChecksum(t *testing.T) {
+	mac := mustMAC(t, "02:00:5e:00:00:01")
+	ip := IPv4{Src: netip.MustParseAddr("198.18.0.1"), Dst: netip.MustParseAddr("198.18.0.2")}
+	udp := AppendUDP(nil, Ethernet{Dst: Broadcast, Src: mac, VLAN: &VLAN{ID: 3}}, ip, UDP{SrcPort: 1, DstPort: 2}, []byte("x"))
+	icmp := AppendICMPEcho(nil, Ethernet{Dst: Broadcast, Src: mac}, ip, ICMPEcho{Type: 8})
+	arp := AppendARP(nil, Ethernet{Dst: Broadcast, Src: mac}, NewARPProbe(mac, ip.Dst))
+	tests := []struct {
+		frame []byte
+		l     ChecksumLayer
+		bad   string // what Summary must say; "" for an error
+	}{
+		{udp, ChecksumIPv4, "bad ip cksum"},
+		{udp, ChecksumUDP, "bad udp cksum"},
+		{icmp, ChecksumIPv4, "bad ip cksum"},
+		{icmp, ChecksumICMP, "bad icmp cksum"},
+		{udp, ChecksumICMP, ""},
+		{icmp, ChecksumUDP, ""},
+		{arp, ChecksumIPv4, ""},
+	}
+	for _, tt := range tests {
+		f := append([]byte(nil), tt.frame...)
+		err := BreakChecksum(f, tt.l)
+		if tt.bad == "" {
+			if err == nil || !bytes.Equal(f, tt.frame) {
+				t.Errorf("%s on %s: err %v, frame changed %v; want an error and no change", tt.l, Summarize(tt.frame).Proto, err, !bytes.Equal(f, tt.frame))
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := Summarize(f).String(); !strings.Contains(s, tt.bad) {
+			t.Errorf("%s: %s lacks %q", tt.l, s, tt.bad)
+		}
+	}
+	for _, s := range []string{"ip", "udp", "icmp"} {
+		if l, err := ParseChecksumLayer(s); err != nil || l.String() != s {
+			t.Errorf("ParseChecksumLayer(%q) = %v, %v", s, l, err)
+		}
+	}
+	if _, err := ParseChecksumLayer("tcp"); err == nil {
+		t.Error("ParseChecksumLayer(tcp): no error")
 	}
 }

@@ -38,7 +38,7 @@ func crossFrames(t *testing.T) map[string][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tag := &VLAN{ID: 10, Priority: 5, DropEligible: true}
+	tag := &VLAN{ID: 10, Priority: 5, DEI: true}
 	return map[string][]byte{
 		"arp":         AppendARP(nil, Ethernet{Dst: Broadcast, Src: mac}, NewARPRequest(mac, ip1, ip2)),
 		"arp tagged":  AppendARP(nil, Ethernet{Dst: Broadcast, Src: mac, VLAN: tag}, NewARPProbe(mac, ip2)),

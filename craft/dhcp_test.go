@@ -94,7 +94,7 @@ func TestEncodeDHCPDefaults(t *testing.T) {
 				a.VLAN, a.TTL, a.ID = &VLAN{ID: 10}, 128, 99
 				return a
 			}(),
-			Ethernet{Dst: clientMAC, Src: serverMAC, VLAN: &VLAN{ID: 10}, EtherType: EtherTypeIPv4},
+			Ethernet{Dst: clientMAC, Src: serverMAC, VLAN: &VLAN{ID: 10, TPID: EtherTypeVLAN}, EtherType: EtherTypeIPv4},
 			IPv4{ID: 99, TTL: 128, Protocol: ProtocolUDP, Src: serverIP, Dst: leaseIP},
 			UDP{SrcPort: 67, DstPort: 68}},
 		{"custom ports", disc, DHCPAddressing{SrcPort: 1067, DstPort: 1068},

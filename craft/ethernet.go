@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
+	"strconv"
 )
 
 // EtherType is the 16-bit type field of an Ethernet II frame (IEEE 802.3
@@ -43,28 +44,84 @@ func (t EtherType) String() string {
 	return fmt.Sprintf("0x%04x", uint16(t))
 }
 
-// VLAN is an IEEE 802.1Q tag control information field (802.1Q-2018 §9.6):
-// 3 bits of priority code point, 1 drop eligible bit, 12 bits of VLAN ID.
+// VLAN is one IEEE 802.1Q tag (802.1Q-2018 §9.6): its tag protocol
+// identifier and its tag control information, 3 bits of priority code
+// point, 1 drop eligible indicator bit and 12 bits of VLAN ID. It is the one
+// VLAN model of rawlab: flags, frame builders and summaries all use it, and
+// a stack of tags (802.1ad QinQ) is a []VLAN, outermost first.
 type VLAN struct {
-	Priority     uint8  `json:"priority"`      // PCP, 0-7
-	DropEligible bool   `json:"drop_eligible"` // DEI
-	ID           uint16 `json:"id"`            // VID, 0-4095
+	ID       uint16 `json:"id"`       // VID, 0-4095
+	Priority uint8  `json:"priority"` // PCP, 0-7
+	DEI      bool   `json:"dei"`      // drop eligible indicator
+	// TPID is the tag protocol identifier: 0x8100 (802.1Q customer tag),
+	// 0x88a8 (802.1ad service tag) or 0x9100. Encoders write 0 as 0x8100
+	// for a single or innermost tag and as 0x88a8 for an outer one.
+	TPID EtherType `json:"tpid"`
 }
+
+// MaxVLANID is the largest VLAN ID; 4095 is reserved but can be sent.
+const MaxVLANID = 4095
 
 // tci packs the tag control information; out-of-range fields are masked.
 func (v VLAN) tci() uint16 {
 	t := uint16(v.Priority&7)<<13 | v.ID&0x0fff
-	if v.DropEligible {
+	if v.DEI {
 		t |= 1 << 12
 	}
 	return t
 }
 
-func vlanFromTCI(t uint16) VLAN {
-	return VLAN{Priority: uint8(t >> 13), DropEligible: t&(1<<12) != 0, ID: t & 0x0fff}
+// tpid returns the TPID to write: v.TPID, or the default for its place.
+func (v VLAN) tpid(outer bool) EtherType {
+	switch {
+	case v.TPID != 0:
+		return v.TPID
+	case outer:
+		return EtherTypeQinQ
+	}
+	return EtherTypeVLAN
 }
 
-// Ethernet is an Ethernet II header, optionally with one 802.1Q tag.
+func vlanFromTCI(tpid EtherType, t uint16) VLAN {
+	return VLAN{Priority: uint8(t >> 13), DEI: t&(1<<12) != 0, ID: t & 0x0fff, TPID: tpid}
+}
+
+// MarshalText encodes t as JSON does everywhere in rawlab: "0x" and four
+// lower-case hex digits ("0x0800").
+func (t EtherType) MarshalText() ([]byte, error) {
+	return fmt.Appendf(nil, "0x%04x", uint16(t)), nil
+}
+
+// UnmarshalText decodes "0x0800" (or a decimal number).
+func (t *EtherType) UnmarshalText(b []byte) error {
+	n, err := strconv.ParseUint(string(b), 0, 16)
+	if err != nil {
+		return fmt.Errorf("craft: ethertype %q: want 0x0000-0xffff", b)
+	}
+	*t = EtherType(n)
+	return nil
+}
+
+// AppendTagged appends frame to b with tags inserted after its two MAC
+// addresses, outermost first; a zero TPID is written as EtherType.tpid
+// describes. frame must hold at least the 12 bytes of addresses (shorter
+// frames are appended unchanged). It allocates nothing when cap(b) suffices.
+func AppendTagged(b, frame []byte, tags []VLAN) []byte {
+	if len(tags) == 0 || len(frame) < 12 {
+		return append(b, frame...)
+	}
+	b = append(b, frame[:12]...)
+	for i, v := range tags {
+		n := len(b)
+		b = grow(b, VLANTagLen)
+		binary.BigEndian.PutUint16(b[n:], uint16(v.tpid(i+1 < len(tags))))
+		binary.BigEndian.PutUint16(b[n+2:], v.tci())
+	}
+	return append(b, frame[12:]...)
+}
+
+// Ethernet is an Ethernet II header, optionally with one 802.1Q tag (its
+// TPID 0 is written as 0x8100); AppendTagged stacks more.
 type Ethernet struct {
 	Dst, Src  net.HardwareAddr
 	VLAN      *VLAN     // nil = untagged
@@ -101,7 +158,7 @@ func AppendEthernet(b []byte, e Ethernet) []byte {
 	putMAC(h[0:6], e.Dst)
 	putMAC(h[6:12], e.Src)
 	if e.VLAN != nil {
-		binary.BigEndian.PutUint16(h[12:14], uint16(EtherTypeVLAN))
+		binary.BigEndian.PutUint16(h[12:14], uint16(e.VLAN.tpid(false)))
 		binary.BigEndian.PutUint16(h[14:16], e.VLAN.tci())
 		binary.BigEndian.PutUint16(h[16:18], uint16(e.EtherType))
 	} else {
@@ -133,7 +190,7 @@ func DecodeEthernet(frame []byte, eth *Ethernet) (payload []byte, err error) {
 	if eth.VLAN == nil {
 		eth.VLAN = new(VLAN)
 	}
-	*eth.VLAN = vlanFromTCI(binary.BigEndian.Uint16(frame[14:16]))
+	*eth.VLAN = vlanFromTCI(EtherTypeVLAN, binary.BigEndian.Uint16(frame[14:16]))
 	eth.EtherType = EtherType(binary.BigEndian.Uint16(frame[16:18]))
 	return frame[EthernetHeaderLen+VLANTagLen:], nil
 }

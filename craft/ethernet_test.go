@@ -19,7 +19,7 @@ func TestVLANTagging(t *testing.T) {
 		{"untagged", nil, "0806"},
 		{"vlan 10", &VLAN{ID: 10}, "8100000a0806"},
 		// PCP 5 (101) DEI 1 VID 10: 1011 0000 0000 1010.
-		{"pcp 5 dei vlan 10", &VLAN{Priority: 5, DropEligible: true, ID: 10}, "8100b00a0806"},
+		{"pcp 5 dei vlan 10", &VLAN{Priority: 5, DEI: true, ID: 10}, "8100b00a0806"},
 		{"vlan 4095 pcp 7", &VLAN{Priority: 7, ID: 4095}, "8100efff0806"},
 		{"vlan 0 (priority tag)", &VLAN{Priority: 3}, "810060000806"},
 	}
@@ -44,6 +44,11 @@ func TestVLANTagging(t *testing.T) {
 				t.Fatal(err)
 			}
 			eth.EtherType = EtherTypeARP
+			if eth.VLAN != nil { // decoded with the TPID it had on the wire
+				v := *eth.VLAN
+				v.TPID = EtherTypeVLAN
+				eth.VLAN = &v
+			}
 			if diff := cmp.Diff(eth, back); diff != "" {
 				t.Errorf("decode (-want +got):\n%s", diff)
 			}
@@ -63,7 +68,7 @@ func TestVLANTagging(t *testing.T) {
 	f := AppendEthernet(nil, Ethernet{VLAN: &VLAN{Priority: 0xff, ID: 0xffff}, EtherType: EtherTypeIPv4})
 	var e Ethernet
 	DecodeEthernet(f, &e)
-	if *e.VLAN != (VLAN{Priority: 7, ID: 0xfff}) {
+	if *e.VLAN != (VLAN{Priority: 7, ID: 0xfff, TPID: EtherTypeVLAN}) {
 		t.Errorf("masked tag decoded as %+v", *e.VLAN)
 	}
 }

@@ -267,8 +267,8 @@ func FuzzSummarize(f *testing.F) {
 		if strings.ContainsAny(line, "\n\r") {
 			t.Fatalf("String is not one line: %q", line)
 		}
-		if s.Length != len(frame) {
-			t.Fatalf("Length %d, want %d", s.Length, len(frame))
+		if s.Len != len(frame) {
+			t.Fatalf("Length %d, want %d", s.Len, len(frame))
 		}
 		if _, err := json.Marshal(s); err != nil {
 			t.Fatal(err)

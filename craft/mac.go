@@ -122,3 +122,43 @@ func putMAC(b []byte, mac net.HardwareAddr) {
 	n := copy(b[:6], mac)
 	clear(b[n:6])
 }
+
+// MAC is a hardware address as rawlab's JSON carries it: MarshalText writes
+// lower-case hex with colons ("02:00:5e:00:53:01") and UnmarshalText reads
+// what ParseMAC reads. It converts to and from net.HardwareAddr.
+type MAC net.HardwareAddr
+
+// String returns the address lower-case with colons; "" for an empty MAC.
+func (m MAC) String() string { return net.HardwareAddr(m).String() }
+
+// MarshalText implements encoding.TextMarshaler.
+func (m MAC) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler with ParseMAC; an
+// address of another length (an ARP packet's own hlen) is read from
+// MarshalText's form, colon-separated pairs of hex digits.
+func (m *MAC) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*m = nil
+		return nil
+	}
+	hw, err := ParseMAC(string(b))
+	if err == nil {
+		*m = MAC(hw)
+		return nil
+	}
+	if len(b)%3 != 2 {
+		return err
+	}
+	out := make(MAC, 0, (len(b)+1)/3)
+	for i := 0; i < len(b); i += 3 {
+		hi, ok1 := unhex(b[i])
+		lo, ok2 := unhex(b[i+1])
+		if !ok1 || !ok2 || (i+2 < len(b) && b[i+2] != ':') {
+			return err
+		}
+		out = append(out, hi<<4|lo)
+	}
+	*m = out
+	return nil
+}

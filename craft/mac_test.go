@@ -3,6 +3,7 @@ package craft
 import (
 	"errors"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -84,5 +85,30 @@ func TestRandomMAC(t *testing.T) {
 	}
 	if len(seen) < 60 { // 46 random bits: a collision among 64 is ~3e-11
 		t.Errorf("64 RandomMAC calls gave only %d distinct addresses", len(seen))
+	}
+}
+
+func TestFlagValues(t *testing.T) {
+	var m MACFlag
+	if err := m.Set("02-00-5E-00-53-01"); err != nil || m.String() != "02:00:5e:00:53:01" || m.Type() != "MAC" {
+		t.Errorf("MACFlag: %v %q", err, m.String())
+	}
+	if err := m.Set("random"); err != nil || m.HardwareAddr[0]&3 != 2 {
+		t.Errorf("MACFlag random: %v %s", err, m)
+	}
+	if err := m.Set("02:00"); err == nil || strings.Contains(err.Error(), "craft:") {
+		t.Errorf("MACFlag 02:00: %v, want an error without the package prefix", err)
+	}
+	var a IPv4Flag
+	if a.String() != "" || a.Or(netip.IPv4Unspecified()) != netip.IPv4Unspecified() {
+		t.Errorf("unset IPv4Flag: %q", a.String())
+	}
+	if err := a.Set("198.18.0.1"); err != nil || a.String() != "198.18.0.1" || a.Or(netip.Addr{}) != a.Addr {
+		t.Errorf("IPv4Flag: %v %q", err, a.String())
+	}
+	for _, bad := range []string{"::1", "198.18.0.300", ""} {
+		if err := a.Set(bad); err == nil {
+			t.Errorf("IPv4Flag.Set(%q): no error", bad)
+		}
 	}
 }

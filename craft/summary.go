@@ -13,78 +13,105 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv4"
 )
 
-// Summary describes one frame: its Ethernet header, what Summarize decoded
-// above it, and the bytes it did not understand in hex. String gives one
-// line in the style of `tcpdump -e -n`; the struct tags give its JSON form.
+// Summary describes one frame: its link-layer header, what SummarizeLink
+// decoded above it, and the bytes it did not understand in hex. String gives
+// one line in the style of `tcpdump -e -n`; the struct tags give its JSON
+// form (docs/json.md). Strings from the wire are kept exact here and
+// escaped by String.
 type Summary struct {
-	Length    int          `json:"length"`              // frame length in bytes
-	Src       string       `json:"src,omitempty"`       // source MAC
-	Dst       string       `json:"dst,omitempty"`       // destination MAC
-	VLAN      *VLAN        `json:"vlan,omitempty"`      // the first (outer) tag
-	Tags      []VLANTag    `json:"tags,omitempty"`      // every tag, outer first (802.1ad QinQ stacks several)
-	EtherType EtherType    `json:"ethertype,omitempty"` // of the payload, after any tag
-	Proto     string       `json:"proto"`               // highest layer decoded: ethernet, arp, ipv4, ipv6, udp, tcp, icmp, dhcp; "" if not even Ethernet
-	ARP       *ARPSummary  `json:"arp,omitempty"`
-	IPv4      *IPv4Summary `json:"ipv4,omitempty"`
-	UDP       *UDPSummary  `json:"udp,omitempty"`
-	ICMP      *ICMPSummary `json:"icmp,omitempty"`
-	TCP       *TCPSummary  `json:"tcp,omitempty"`
-	DHCP      *DHCPSummary `json:"dhcp,omitempty"`
-	Info      string       `json:"info"`            // the text after "length N: " in String
-	Hex       string       `json:"hex,omitempty"`   // bytes not decoded, from the first layer not understood
-	Error     string       `json:"error,omitempty"` // why decoding stopped early (truncated or malformed)
+	Link      LinkType       `json:"link_type"`          // the link-layer header the frame starts with
+	Len       int            `json:"len"`                // frame length on the wire
+	CapLen    int            `json:"caplen"`             // bytes captured (less than Len when cut by a snap length)
+	Cooked    *CookedSummary `json:"cooked,omitempty"`   // Linux cooked capture header (SLL, SLL2)
+	Src       MAC            `json:"src_mac,omitempty"`  // source MAC (Ethernet, or a cooked header's address)
+	Dst       MAC            `json:"dst_mac,omitempty"`  // destination MAC (Ethernet)
+	VLANs     []VLAN         `json:"vlans,omitempty"`    // 802.1Q/802.1ad tags, outermost first
+	EtherType EtherType      `json:"ethertype,omitzero"` // of the payload, after any tag
+	Proto     string         `json:"proto"`              // highest layer decoded: ethernet, cooked, arp, rarp, ipv4, ipv6, udp, tcp, icmp, dhcp, bootp; "" if not even the link header
+	ARP       *ARPSummary    `json:"arp,omitempty"`      // ARP and RARP
+	IPv4      *IPv4Summary   `json:"ipv4,omitempty"`     //
+	UDP       *UDPSummary    `json:"udp,omitempty"`      //
+	ICMP      *ICMPSummary   `json:"icmp,omitempty"`     //
+	TCP       *TCPSummary    `json:"tcp,omitempty"`      //
+	DHCP      *DHCPSummary   `json:"dhcp,omitempty"`     // DHCP, or plain BOOTP (no msg_type)
+	Info      string         `json:"info"`               // the text after "length N: " in String
+	Hex       string         `json:"hex,omitempty"`      // captured bytes not decoded, from the first layer not understood
+	Error     string         `json:"error,omitempty"`    // why decoding stopped early (truncated or malformed)
 }
 
-// VLANTag is one tag of a frame: its tag protocol identifier (0x8100 for
-// 802.1Q, 0x88a8 for an 802.1ad service tag) and its control information.
-type VLANTag struct {
-	TPID EtherType `json:"tpid"`
-	VLAN
-}
-
-// ARPSummary is the ARP part of a Summary.
+// ARPSummary is the ARP (or RARP) part of a Summary, with the packet's own
+// hardware and protocol types and address lengths (RFC 826).
 type ARPSummary struct {
 	Op         ARPOp      `json:"op"`
-	SenderMAC  string     `json:"sender_mac"`
-	SenderIP   netip.Addr `json:"sender_ip"`
-	TargetMAC  string     `json:"target_mac"`
-	TargetIP   netip.Addr `json:"target_ip"`
+	HType      uint16     `json:"htype"`
+	PType      EtherType  `json:"ptype"`
+	HLen       uint8      `json:"hlen"`
+	PLen       uint8      `json:"plen"`
+	SenderMAC  MAC        `json:"sender_mac,omitempty"` // when hlen is 6
+	SenderHW   string     `json:"sender_hw,omitempty"`  // other lengths: hex with colons
+	SenderIP   netip.Addr `json:"sender_ip,omitzero"`   // when ptype is IPv4 and plen 4
+	TargetMAC  MAC        `json:"target_mac,omitempty"`
+	TargetHW   string     `json:"target_hw,omitempty"`
+	TargetIP   netip.Addr `json:"target_ip,omitzero"`
 	Probe      bool       `json:"probe,omitempty"`      // RFC 5227 probe: sender IP 0.0.0.0
 	Gratuitous bool       `json:"gratuitous,omitempty"` // sender IP == target IP
 }
 
 // IPv4Summary is the IPv4 part of a Summary.
 type IPv4Summary struct {
-	Src          netip.Addr `json:"src"`
-	Dst          netip.Addr `json:"dst"`
+	Src          netip.Addr `json:"src_ip"`
+	Dst          netip.Addr `json:"dst_ip"`
 	Protocol     uint8      `json:"protocol"`
 	TTL          uint8      `json:"ttl"`
 	ID           uint16     `json:"id"`
 	TOS          uint8      `json:"tos,omitempty"`
 	DontFragment bool       `json:"df,omitempty"`
-	Fragment     bool       `json:"fragment,omitempty"` // MF set or offset non-zero
-	Length       int        `json:"length"`             // total length
+	MoreFrags    bool       `json:"mf,omitempty"`
+	FragOffset   int        `json:"frag_offset,omitempty"` // in bytes
+	Length       int        `json:"length"`                // total length, from the header
 	ChecksumOK   bool       `json:"checksum_ok"`
 }
 
-// UDPSummary is the UDP part of a Summary.
+// UDPSummary is the UDP part of a Summary. ChecksumOK is absent when the
+// datagram was not captured whole (cut, or a first fragment).
 type UDPSummary struct {
 	SrcPort    uint16 `json:"src_port"`
 	DstPort    uint16 `json:"dst_port"`
-	Length     int    `json:"length"` // payload length
-	ChecksumOK bool   `json:"checksum_ok"`
+	Length     int    `json:"length"` // payload length, from the header
+	ChecksumOK *bool  `json:"checksum_ok,omitempty"`
 }
 
-// ICMPSummary is the ICMPv4 part of a Summary. ID and Seq are set for echo
-// messages only.
+// ICMPSummary is the ICMPv4 part of a Summary (RFC 792). ID and Seq are
+// set for echo, timestamp and information messages; Gateway for a
+// redirect; Quoted for an error that quotes the datagram it is about.
 type ICMPSummary struct {
-	Type       uint8  `json:"type"`
-	Code       uint8  `json:"code"`
-	Name       string `json:"name"`
-	ID         uint16 `json:"id,omitempty"`
-	Seq        uint16 `json:"seq,omitempty"`
-	Length     int    `json:"length"` // ICMP message length
-	ChecksumOK bool   `json:"checksum_ok"`
+	Type       uint8          `json:"type"`
+	Code       uint8          `json:"code"`
+	Name       string         `json:"name"`
+	ID         uint16         `json:"id,omitempty"`
+	Seq        uint16         `json:"seq,omitempty"`
+	Gateway    netip.Addr     `json:"gateway_ip,omitzero"` // redirect (type 5)
+	MTU        uint16         `json:"mtu,omitempty"`       // fragmentation needed (type 3 code 4, RFC 1191)
+	Pointer    uint8          `json:"pointer,omitempty"`   // parameter problem (type 12)
+	Originate  uint32         `json:"originate_ms,omitempty"`
+	Receive    uint32         `json:"receive_ms,omitempty"`
+	Transmit   uint32         `json:"transmit_ms,omitempty"`
+	Quoted     *QuotedSummary `json:"quoted,omitempty"`
+	Length     int            `json:"length"` // ICMP message length
+	ChecksumOK *bool          `json:"checksum_ok,omitempty"`
+}
+
+// QuotedSummary is the header an ICMP error quotes: the IPv4 header of the
+// datagram that caused it and the first 8 bytes of its payload (RFC 792),
+// which for UDP and TCP hold the ports.
+type QuotedSummary struct {
+	Src      netip.Addr `json:"src_ip"`
+	Dst      netip.Addr `json:"dst_ip"`
+	Protocol uint8      `json:"protocol"`
+	ID       uint16     `json:"id"`
+	Length   int        `json:"length"` // its IPv4 total length
+	SrcPort  uint16     `json:"src_port,omitempty"`
+	DstPort  uint16     `json:"dst_port,omitempty"`
 }
 
 // TCPSummary is the TCP part of a Summary (RFC 9293 §3.1): craft does not
@@ -97,26 +124,28 @@ type TCPSummary struct {
 	Ack        uint32 `json:"ack,omitempty"`
 	Window     uint16 `json:"window"`
 	Length     int    `json:"length"` // payload length
-	ChecksumOK bool   `json:"checksum_ok"`
+	ChecksumOK *bool  `json:"checksum_ok,omitempty"`
 }
 
-// DHCPSummary is the DHCP part of a Summary.
+// DHCPSummary is the DHCP (or plain BOOTP) part of a Summary.
 type DHCPSummary struct {
-	Op          string     `json:"op"`                     // BootRequest or BootReply
-	Type        string     `json:"type,omitempty"`         // message type (option 53): Discover, Offer, ...
-	XID         string     `json:"xid"`                    // 0x-prefixed hex
-	ClientMAC   string     `json:"chaddr"`                 // chaddr
-	Broadcast   bool       `json:"broadcast,omitempty"`    // flags broadcast bit
-	ClientIP    netip.Addr `json:"ciaddr,omitzero"`        // omitted when 0.0.0.0
-	YourIP      netip.Addr `json:"yiaddr,omitzero"`        // omitted when 0.0.0.0
-	ServerIP    netip.Addr `json:"siaddr,omitzero"`        // omitted when 0.0.0.0
-	RelayIP     netip.Addr `json:"giaddr,omitzero"`        // omitted when 0.0.0.0
-	ServerID    netip.Addr `json:"server_id,omitzero"`     // option 54
-	RequestedIP netip.Addr `json:"requested_ip,omitzero"`  // option 50
-	LeaseTime   uint32     `json:"lease_seconds,omitzero"` // option 51
-	Hostname    string     `json:"hostname,omitempty"`     // option 12
-	Message     string     `json:"message,omitempty"`      // option 56 (often the reason of a NAK)
-	Length      int        `json:"length"`                 // BOOTP message length
+	Op          string     `json:"op"`                    // BootRequest or BootReply
+	MsgType     string     `json:"msg_type,omitempty"`    // option 53 as docs/json.md spells it: DISCOVER, OFFER, ...; absent for BOOTP
+	XID         string     `json:"xid"`                   // "0x" and 8 hex digits
+	ClientMAC   MAC        `json:"client_mac"`            // chaddr, hlen bytes of it
+	Broadcast   bool       `json:"broadcast,omitempty"`   // flags broadcast bit
+	ClientIP    netip.Addr `json:"ciaddr,omitzero"`       // omitted when 0.0.0.0
+	YourIP      netip.Addr `json:"yiaddr,omitzero"`       // omitted when 0.0.0.0
+	ServerIP    netip.Addr `json:"siaddr,omitzero"`       // omitted when 0.0.0.0
+	RelayIP     netip.Addr `json:"giaddr,omitzero"`       // omitted when 0.0.0.0
+	ServerName  string     `json:"sname,omitempty"`       // up to the first NUL
+	File        string     `json:"file,omitempty"`        // up to the first NUL
+	ServerID    netip.Addr `json:"server_id,omitzero"`    // option 54
+	RequestedIP netip.Addr `json:"requested_ip,omitzero"` // option 50
+	LeaseTime   uint32     `json:"lease_time_s,omitzero"` // option 51
+	Hostname    string     `json:"hostname,omitempty"`    // option 12
+	Message     string     `json:"message,omitempty"`     // option 56 (often the reason of a NAK)
+	Length      int        `json:"length"`                // BOOTP message length
 }
 
 // maxHexInLine bounds the hex shown by String; JSON carries it all.
@@ -125,9 +154,29 @@ const maxHexInLine = 64
 // String returns a one-line description like `tcpdump -e -n` prints:
 //
 //	02:00:00:00:00:01 > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 42: Request who-has 198.18.0.1 tell 198.18.0.2, length 28
+//
+// Raw IP starts "ip: " as tcpdump's does; a cooked capture starts with the
+// packet type (" In", "Out", "  B") and, for SLL2, "ifindex N".
 func (s Summary) String() string {
 	var w strings.Builder
-	if s.Src != "" {
+	switch {
+	case s.Link.Canonical() == LinkRaw:
+		w.WriteString("ip: ")
+		if s.EtherType == EtherTypeIPv6 {
+			w.Reset()
+			w.WriteString("ip6: ")
+		}
+	case s.Cooked != nil:
+		w.WriteString(s.Cooked.prefix())
+		if s.Src != nil {
+			w.WriteString(s.Src.String() + " ")
+		}
+		if s.EtherType < 0x0600 {
+			fmt.Fprintf(&w, "%s, length %d: ", map[EtherType]string{1: "802.3", 4: "802.2"}[s.EtherType], s.Len)
+		} else {
+			fmt.Fprintf(&w, "ethertype %s (0x%04x), length %d: ", etherTypeName(s.EtherType), uint16(s.EtherType), s.Len)
+		}
+	case s.Src != nil:
 		fmt.Fprintf(&w, "%s > %s, ", s.Src, s.Dst)
 		// Values below 0x0600 are 802.3 lengths (IEEE 802.3 §3.2.6), which
 		// tcpdump prints as "802.3".
@@ -135,25 +184,25 @@ func (s Summary) String() string {
 		if s.EtherType < 0x0600 {
 			typ = "802.3"
 		}
-		if len(s.Tags) > 0 {
-			t := s.Tags[0].TPID
-			fmt.Fprintf(&w, "ethertype %s (0x%04x), length %d: ", etherTypeName(t), uint16(t), s.Length)
-			for i, tag := range s.Tags {
+		if len(s.VLANs) > 0 {
+			t := s.VLANs[0].TPID
+			fmt.Fprintf(&w, "ethertype %s (0x%04x), length %d: ", etherTypeName(t), uint16(t), s.Len)
+			for i, tag := range s.VLANs {
 				fmt.Fprintf(&w, "vlan %d, p %d", tag.ID, tag.Priority)
-				if tag.DropEligible {
+				if tag.DEI {
 					w.WriteString(", DEI")
 				}
-				if i+1 < len(s.Tags) {
-					t := s.Tags[i+1].TPID
+				if i+1 < len(s.VLANs) {
+					t := s.VLANs[i+1].TPID
 					fmt.Fprintf(&w, ", ethertype %s (0x%04x), ", etherTypeName(t), uint16(t))
 				}
 			}
 			fmt.Fprintf(&w, ", %s, ", typ)
 		} else {
-			fmt.Fprintf(&w, "%s, length %d: ", typ, s.Length)
+			fmt.Fprintf(&w, "%s, length %d: ", typ, s.Len)
 		}
-	} else {
-		fmt.Fprintf(&w, "length %d: ", s.Length)
+	default:
+		fmt.Fprintf(&w, "length %d: ", s.Len)
 	}
 	var body []string
 	if s.Info != "" {
@@ -168,7 +217,7 @@ func (s Summary) String() string {
 	}
 	line := w.String()
 	if len(body) == 0 {
-		line = strings.TrimRight(line, ", ")
+		line = strings.TrimSuffix(strings.TrimSuffix(line, ": "), ", ")
 	}
 	line += strings.Join(body, ", ")
 	if s.Error != "" {
@@ -178,6 +227,9 @@ func (s Summary) String() string {
 }
 
 func etherTypeName(t EtherType) string {
+	if t == EtherTypeRARP {
+		return "Reverse ARP"
+	}
 	n := t.String()
 	if strings.HasPrefix(n, "0x") {
 		return "Unknown"
@@ -185,19 +237,70 @@ func etherTypeName(t EtherType) string {
 	return n
 }
 
-// Summarize decodes whatever it can of frame: Ethernet, 802.1Q and 802.1ad
-// tags (stacked too), ARP, IPv4, UDP, TCP, ICMP, DHCP, and the addresses of
-// IPv6. The rest goes to Hex; a truncated or malformed header is reported in
-// Error. It never panics.
+// EtherTypeRARP is the EtherType of Reverse ARP (RFC 903).
+const EtherTypeRARP EtherType = 0x8035
+
+// Summarize decodes whatever it can of an Ethernet frame captured whole:
+// SummarizeLink(LinkEthernet, frame, len(frame)).
 func Summarize(frame []byte) Summary {
-	s := Summary{Length: len(frame)}
+	return SummarizeLink(LinkEthernet, frame, len(frame))
+}
+
+// SummarizeLink decodes whatever it can of frame, which starts with a
+// link-layer header of type lt and was wireLen bytes long on the wire
+// (more than len(frame) when a snap length cut it): Ethernet with 802.1Q
+// and 802.1ad tags (stacked too), Linux cooked headers (SLL, SLL2), raw
+// IP; then ARP, RARP, IPv4, UDP, TCP, ICMP (errors with their quoted
+// header), DHCP and BOOTP, and the addresses of IPv6. Like tcpdump it takes
+// the lengths of a cut frame from its headers ("length 1000: ... UDP,
+// length 958") and decodes as far as the captured bytes go; checksums it
+// cannot verify are left out. The rest goes to Hex; a truncated or
+// malformed header is reported in Error. It never panics.
+func SummarizeLink(lt LinkType, frame []byte, wireLen int) Summary {
+	if wireLen < len(frame) {
+		wireLen = len(frame)
+	}
+	s := Summary{Link: lt, Len: wireLen, CapLen: len(frame)}
+	d := decoder{s: &s, missing: wireLen - len(frame)}
+	switch lt.Canonical() {
+	case LinkEthernet:
+		d.ethernet(frame)
+	case LinkLinuxSLL:
+		d.sll(frame)
+	case LinkLinuxSLL2:
+		d.sll2(frame)
+	case LinkRaw:
+		d.raw(frame)
+	default:
+		s.Info = "link type " + lt.String() + " not decoded"
+		s.Hex = hexString(frame)
+	}
+	return s
+}
+
+// decoder carries what the layers of one SummarizeLink call share.
+type decoder struct {
+	s       *Summary
+	missing int // bytes on the wire beyond those captured
+}
+
+// wire returns how long b, which runs to the end of the captured bytes,
+// was on the wire.
+func (d *decoder) wire(b []byte) int { return len(b) + d.missing }
+
+func hexString(b []byte) string { return hex.EncodeToString(b) }
+
+func clone(b []byte) MAC { return MAC(append([]byte(nil), b...)) }
+
+func (d *decoder) ethernet(frame []byte) {
+	s := d.s
 	if len(frame) < EthernetHeaderLen {
 		s.Info = "truncated Ethernet frame"
-		s.Hex = hex.EncodeToString(frame)
+		s.Hex = hexString(frame)
 		s.Error = errText(errEthernetShort)
-		return s
+		return
 	}
-	s.Dst, s.Src = net.HardwareAddr(frame[0:6]).String(), net.HardwareAddr(frame[6:12]).String()
+	s.Dst, s.Src = clone(frame[0:6]), clone(frame[6:12])
 	s.Proto = "ethernet"
 	// Walk the tags (IEEE 802.1Q §9.6): TPID(2) TCI(2), then the next type.
 	off := 12
@@ -205,48 +308,34 @@ func Summarize(frame []byte) Summary {
 		tpid := EtherType(binary.BigEndian.Uint16(frame[off:]))
 		if len(frame) < off+6 {
 			s.EtherType = tpid
-			s.Hex = hex.EncodeToString(frame[off+2:])
+			s.Hex = hexString(frame[off+2:])
 			s.Error = errText(errVLANShort)
-			return s
+			return
 		}
-		s.Tags = append(s.Tags, VLANTag{TPID: tpid, VLAN: vlanFromTCI(binary.BigEndian.Uint16(frame[off+2:]))})
+		s.VLANs = append(s.VLANs, vlanFromTCI(tpid, binary.BigEndian.Uint16(frame[off+2:])))
 		off += 4
 	}
-	if len(s.Tags) > 0 {
-		v := s.Tags[0].VLAN
-		s.VLAN = &v
+	s.EtherType = EtherType(binary.BigEndian.Uint16(frame[off:]))
+	payload := frame[off+2:]
+	if s.EtherType < 0x0600 {
+		s.Hex = hexString(payload)
+		return
 	}
-	// DecodePacket takes one 0x8100 tag; for other tags, decode the frame
-	// with its tags removed.
-	inner := frame
-	if off > 12 && (len(s.Tags) > 1 || s.Tags[0].TPID != EtherTypeVLAN) {
-		inner = make([]byte, 0, 12+len(frame)-off)
-		inner = append(append(inner, frame[:12]...), frame[off:]...)
-	}
-	var p Packet
-	err := DecodePacket(inner, &p)
-	s.EtherType = p.Eth.EtherType
-	l3 := inner[p.Eth.HeaderLen():]
-	switch {
-	case p.Layers&LayerARP != 0:
-		summarizeARP(&s, &p.ARP, len(l3))
-		return s
-	case p.Layers&LayerIPv4 != 0:
-		summarizeIPv4(&s, &p, l3, err)
-		return s
-	case s.EtherType == EtherTypeIPv6:
-		summarizeIPv6(&s, l3)
-		return s
-	}
-	switch s.EtherType {
-	case EtherTypeARP:
-		s.Info = "ARP"
+	d.network(s.EtherType, payload)
+}
+
+// network decodes the payload b of EtherType t.
+func (d *decoder) network(t EtherType, b []byte) {
+	switch t {
+	case EtherTypeARP, EtherTypeRARP:
+		d.arp(b, t == EtherTypeRARP)
 	case EtherTypeIPv4:
-		s.Info = "IPv4"
+		d.ipv4(b)
+	case EtherTypeIPv6:
+		d.ipv6(b)
+	default:
+		d.s.Hex = hexString(b)
 	}
-	s.Hex = hex.EncodeToString(l3)
-	s.Error = errText(err)
-	return s
 }
 
 // isTPID reports whether t is a tag protocol identifier: 802.1Q, 802.1ad,
@@ -265,116 +354,273 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// summarizeARP describes a like tcpdump, whose "length" is that of the
-// Ethernet payload, padding included.
-func summarizeARP(s *Summary, a *ARP, n int) {
-	s.Proto = "arp"
-	s.ARP = &ARPSummary{Op: a.Op, SenderMAC: a.SenderMAC.String(), SenderIP: a.SenderIP,
-		TargetMAC: a.TargetMAC.String(), TargetIP: a.TargetIP, Probe: a.IsProbe(), Gratuitous: a.IsGratuitous()}
-	switch a.Op {
-	case ARPRequest:
-		// Like tcpdump, show a target hardware address only when it is not zero.
-		tha := ""
-		if !isZeroMAC(a.TargetMAC) {
-			tha = " (" + a.TargetMAC.String() + ")"
-		}
-		s.Info = fmt.Sprintf("Request who-has %s%s tell %s, length %d", a.TargetIP, tha, a.SenderIP, n)
-	case ARPReply:
-		s.Info = fmt.Sprintf("Reply %s is-at %s, length %d", a.SenderIP, a.SenderMAC, n)
-	default:
-		s.Info = fmt.Sprintf("ARP %s, sender %s %s, target %s %s, length %d", a.Op, a.SenderMAC, a.SenderIP, a.TargetMAC, a.TargetIP, n)
+// arpOpNames are tcpdump's names of ARP operations (RFC 826, RFC 903,
+// RFC 2390).
+var arpOpNames = map[ARPOp]string{1: "Request", 2: "Reply", 3: "Reverse Request", 4: "Reverse Reply",
+	8: "Inverse Request", 9: "Inverse Reply", 10: "NACK Reply"}
+
+// arp describes the ARP or RARP packet b with its own hardware and protocol
+// types and address lengths, as tcpdump does. Layout (RFC 826):
+//
+//	0:2 hardware type   2:4 protocol type   4 hlen   5 plen   6:8 operation
+//	8:  sender hardware address (hlen), sender protocol address (plen),
+//	    target hardware address (hlen), target protocol address (plen)
+//
+// tcpdump's "length" is that of the payload, padding included.
+func (d *decoder) arp(b []byte, rarp bool) {
+	s := d.s
+	name := map[bool]string{false: "ARP", true: "RARP"}[rarp]
+	hl, pl := 0, 0
+	if len(b) >= 8 {
+		hl, pl = int(b[4]), int(b[5])
 	}
+	if len(b) < 8 || len(b) < 8+2*(hl+pl) {
+		s.Info = name
+		s.Hex = hexString(b)
+		s.Error = "truncated: craft: " + strings.ToLower(name) + ": " + io.ErrUnexpectedEOF.Error()
+		return
+	}
+	s.Proto = strings.ToLower(name)
+	a := &ARPSummary{Op: ARPOp(binary.BigEndian.Uint16(b[6:8])), HType: binary.BigEndian.Uint16(b[0:2]),
+		PType: EtherType(binary.BigEndian.Uint16(b[2:4])), HLen: b[4], PLen: b[5]}
+	s.ARP = a
+	sha, spa := b[8:8+hl], b[8+hl:8+hl+pl]
+	tha, tpa := b[8+hl+pl:8+2*hl+pl], b[8+2*hl+pl:8+2*(hl+pl)]
+	if hl == 6 {
+		a.SenderMAC, a.TargetMAC = clone(sha), clone(tha)
+	} else {
+		a.SenderHW, a.TargetHW = MAC(sha).String(), MAC(tha).String()
+	}
+	isIP := a.PType == EtherTypeIPv4 && pl == 4
+	if isIP {
+		a.SenderIP, a.TargetIP = netip.AddrFrom4([4]byte(spa)), netip.AddrFrom4([4]byte(tpa))
+		a.Probe = a.SenderIP.IsUnspecified() && a.Op == ARPRequest
+		a.Gratuitous = a.SenderIP == a.TargetIP && !a.Probe
+	}
+	n := d.wire(b)
+	if !isIP || hl == 0 {
+		// tcpdump prints the types when it cannot read the addresses.
+		hn := map[uint16]string{1: "Ethernet", 6: "TokenRing", 15: "FrameRelay", 19: "ATM", 32: "InfiniBand"}[a.HType]
+		if hn == "" {
+			hn = fmt.Sprintf("Unknown Hardware (%d)", a.HType)
+		}
+		pn := etherTypeName(a.PType)
+		if pn == "Unknown" {
+			pn = fmt.Sprintf("Unknown Protocol (0x%04x)", uint16(a.PType))
+		}
+		s.Info = fmt.Sprintf("%s (len %d), %s (len %d), length %d", hn, hl, pn, pl, n)
+		return
+	}
+	ip := func(p []byte) string { return netip.AddrFrom4([4]byte(p)).String() }
+	hw := func(m []byte) string { return MAC(m).String() }
+	switch a.Op {
+	case 1:
+		tgt := ""
+		if !isZero(tha) {
+			tgt = " (" + hw(tha) + ")"
+		}
+		s.Info = fmt.Sprintf("Request who-has %s%s tell %s", ip(tpa), tgt, ip(spa))
+	case 2:
+		s.Info = fmt.Sprintf("Reply %s is-at %s", ip(spa), hw(sha))
+	case 3, 8:
+		s.Info = fmt.Sprintf("%s who-is %s tell %s", arpOpNames[a.Op], hw(tha), hw(sha))
+	case 4:
+		s.Info = fmt.Sprintf("Reverse Reply %s at %s", hw(tha), ip(tpa))
+	case 9:
+		s.Info = fmt.Sprintf("Inverse Reply %s at %s", hw(sha), ip(spa))
+	default:
+		s.Info = fmt.Sprintf("%s sender %s %s, target %s %s", a.Op, hw(sha), ip(spa), hw(tha), ip(tpa))
+		if nm, ok := arpOpNames[a.Op]; ok {
+			s.Info = nm + " " + s.Info[strings.Index(s.Info, "sender"):]
+		} else {
+			s.Info = fmt.Sprintf("Unknown (%d) sender %s %s, target %s %s", a.Op, hw(sha), ip(spa), hw(tha), ip(tpa))
+		}
+	}
+	s.Info += fmt.Sprintf(", length %d", n)
 }
 
-func summarizeIPv4(s *Summary, p *Packet, l3 []byte, err error) {
-	ip := &p.IPv4
-	s.Proto = "ipv4"
-	total := int(binary.BigEndian.Uint16(l3[2:4]))
-	s.IPv4 = &IPv4Summary{Src: ip.Src, Dst: ip.Dst, Protocol: ip.Protocol, TTL: ip.TTL, ID: ip.ID, TOS: ip.TOS,
-		DontFragment: ip.DontFragment, Fragment: ip.MoreFragments || ip.FragOffset != 0, Length: total,
-		ChecksumOK: IPv4ChecksumOK(l3)}
-	datagram := l3[ihl(l3):total]
+func isZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func bptr(b bool) *bool { return &b }
+
+// ipv4 describes the IPv4 packet b (RFC 791 §3.1). A packet whose total
+// length runs past the captured bytes is decoded from its headers when the
+// frame was cut by a snap length, and is a truncation error otherwise.
+func (d *decoder) ipv4(b []byte) {
+	s := d.s
+	fail := func(err error) {
+		s.Info = "IPv4"
+		s.Hex = hexString(b)
+		s.Error = errText(err)
+	}
+	switch {
+	case len(b) < IPv4HeaderLen:
+		fail(errIPv4Short)
+		return
+	case b[0]>>4 != 4:
+		fail(errIPv4Version)
+		return
+	case ihl(b) < IPv4HeaderLen:
+		fail(errIPv4IHL)
+		return
+	case len(b) < ihl(b):
+		fail(errIPv4Short)
+		return
+	}
+	hl, total := ihl(b), int(binary.BigEndian.Uint16(b[2:4]))
+	switch {
+	case total < hl:
+		fail(errIPv4TotalLen)
+		return
+	case total > d.wire(b) || (total > len(b) && d.missing == 0):
+		fail(errIPv4Short)
+		return
+	}
+	f := binary.BigEndian.Uint16(b[6:8])
+	src, dst := netip.AddrFrom4([4]byte(b[12:16])), netip.AddrFrom4([4]byte(b[16:20]))
+	ip := &IPv4Summary{Src: src, Dst: dst, Protocol: b[9], TTL: b[8], ID: binary.BigEndian.Uint16(b[4:6]), TOS: b[1],
+		DontFragment: f&0x4000 != 0, MoreFrags: f&0x2000 != 0, FragOffset: int(f&0x1fff) * 8, Length: total,
+		ChecksumOK: Checksum(b[:hl]) == 0}
+	s.Proto, s.IPv4 = "ipv4", ip
+	data := b[hl:min(total, len(b))]
+	t := transport{data: data, length: total - hl, whole: len(data) == total-hl && !ip.MoreFrags,
+		first: ip.MoreFrags, src: src, dst: dst}
 	var info string
 	switch {
-	case s.IPv4.Fragment:
-		info = fmt.Sprintf("%s > %s: ip-proto-%d fragment (id %d, offset %d%s), length %d", ip.Src, ip.Dst, ip.Protocol,
-			ip.ID, int(ip.FragOffset)*8, map[bool]string{true: ", more", false: ""}[ip.MoreFragments], len(datagram))
-		s.Hex = hex.EncodeToString(datagram)
-	case p.Layers&LayerUDP != 0:
-		info = summarizeUDP(s, p, datagram)
-	case p.Layers&LayerICMPEcho != 0:
-		s.Proto = "icmp"
-		e := &p.ICMP
-		s.ICMP = &ICMPSummary{Type: e.Type, Code: e.Code, Name: icmpTypeName(e.Type, e.Code), ID: e.ID, Seq: e.Seq,
-			Length: len(datagram), ChecksumOK: Checksum(datagram) == 0}
-		info = fmt.Sprintf("%s > %s: ICMP %s, id %d, seq %d, length %d", ip.Src, ip.Dst, s.ICMP.Name, e.ID, e.Seq, len(datagram))
-		if !s.ICMP.ChecksumOK {
-			info += ", bad icmp cksum"
-		}
-	case ip.Protocol == ProtocolICMP && err == nil && len(datagram) >= 4:
-		s.Proto = "icmp"
-		s.ICMP = &ICMPSummary{Type: datagram[0], Code: datagram[1], Name: icmpTypeName(datagram[0], datagram[1]),
-			Length: len(datagram), ChecksumOK: Checksum(datagram) == 0}
-		name := s.ICMP.Name
-		if u := unreachableText(datagram); u != "" {
-			name = u
-		}
-		info = fmt.Sprintf("%s > %s: ICMP %s, length %d", ip.Src, ip.Dst, name, len(datagram))
-		if !s.ICMP.ChecksumOK {
-			info += ", bad icmp cksum"
-		}
-		s.Hex = hex.EncodeToString(datagram[4:])
-	case ip.Protocol == ProtocolTCP && len(datagram) >= 20 && int(datagram[12]>>4)*4 >= 20 && int(datagram[12]>>4)*4 <= len(datagram):
-		info = summarizeTCP(s, ip, datagram)
+	case ip.FragOffset != 0:
+		// A later fragment: tcpdump names only the protocol.
+		info = fmt.Sprintf("%s > %s: ip-proto-%d", src, dst, ip.Protocol)
+		s.Hex = hexString(data)
+	case ip.Protocol == ProtocolUDP && len(data) >= UDPHeaderLen:
+		info = d.udp(t)
+	case ip.Protocol == ProtocolICMP && len(data) >= 4:
+		info = d.icmp(t)
+	case ip.Protocol == ProtocolTCP && len(data) >= 20 && int(data[12]>>4)*4 >= 20 && int(data[12]>>4)*4 <= len(data):
+		info = d.tcp(t)
 	default:
 		name := map[uint8]string{ProtocolICMP: "ICMP", ProtocolTCP: "TCP", ProtocolUDP: "UDP"}[ip.Protocol]
 		if name == "" {
 			name = fmt.Sprintf("ip-proto-%d", ip.Protocol)
 		}
-		info = fmt.Sprintf("%s > %s: %s, length %d", ip.Src, ip.Dst, name, len(datagram))
-		s.Hex = hex.EncodeToString(datagram)
+		info = fmt.Sprintf("%s > %s: %s, length %d", src, dst, name, t.length)
+		s.Hex = hexString(data)
+		switch ip.Protocol {
+		case ProtocolUDP:
+			s.Error = errText(errUDPShort)
+		case ProtocolICMP:
+			s.Error = errText(errICMPShort)
+		case ProtocolTCP:
+			s.Error = "truncated: craft: tcp: " + io.ErrUnexpectedEOF.Error()
+		}
 	}
-	if !s.IPv4.ChecksumOK {
+	if !ip.ChecksumOK {
 		info += ", bad ip cksum"
 	}
 	s.Info = info
-	if err != nil {
-		s.Error = errText(err)
-	}
 }
 
-func summarizeUDP(s *Summary, p *Packet, datagram []byte) string {
-	ip, u := &p.IPv4, &p.UDP
+// transport is an IPv4 payload as captured: data, its length from the IPv4
+// header, and whether data is all of it (checksums can be verified).
+type transport struct {
+	data     []byte
+	length   int
+	whole    bool
+	first    bool // the first fragment of a datagram: its headers give lengths beyond it
+	src, dst netip.Addr
+}
+
+func (d *decoder) udp(t transport) string {
+	s := d.s
+	u := t.data
+	ulen := int(binary.BigEndian.Uint16(u[4:6]))
+	sp, dp := binary.BigEndian.Uint16(u[0:2]), binary.BigEndian.Uint16(u[2:4])
+	head := fmt.Sprintf("%s.%d > %s.%d: ", t.src, sp, t.dst, dp)
+	switch {
+	case ulen < UDPHeaderLen:
+		s.Hex, s.Error = hexString(u), errText(errUDPLength)
+		return fmt.Sprintf("%s > %s: UDP, length %d", t.src, t.dst, t.length)
+	case ulen > t.length && !t.first:
+		s.Hex, s.Error = hexString(u), errText(errUDPShort)
+		return fmt.Sprintf("%s > %s: UDP, length %d", t.src, t.dst, t.length)
+	}
 	s.Proto = "udp"
-	s.UDP = &UDPSummary{SrcPort: u.SrcPort, DstPort: u.DstPort, Length: len(p.Payload),
-		ChecksumOK: UDPChecksumOK(ip.Src, ip.Dst, datagram)}
-	head := fmt.Sprintf("%s.%d > %s.%d: ", ip.Src, u.SrcPort, ip.Dst, u.DstPort)
+	us := &UDPSummary{SrcPort: sp, DstPort: dp, Length: ulen - UDPHeaderLen}
+	s.UDP = us
+	whole := t.whole && ulen <= len(u)
+	if whole {
+		us.ChecksumOK = bptr(UDPChecksumOK(t.src, t.dst, u[:ulen]))
+	}
+	payload := u[UDPHeaderLen:min(ulen, len(u))]
 	cksum := ""
-	if !s.UDP.ChecksumOK {
+	if us.ChecksumOK != nil && !*us.ChecksumOK {
 		cksum = ", bad udp cksum"
 	}
-	if isDHCPPorts(*u) {
-		m, _, err := decodeDHCPMessage(p.Payload)
-		if err == nil {
-			s.Proto = "dhcp"
-			s.DHCP = summarizeDHCP(m, len(p.Payload))
-			return head + s.DHCP.text() + cksum
-		}
-		s.Error = errText(err)
-		s.Hex = hex.EncodeToString(p.Payload)
-		return head + fmt.Sprintf("BOOTP/DHCP, length %d", len(p.Payload)) + cksum
+	if isDHCPPorts(UDP{SrcPort: sp, DstPort: dp}) {
+		return head + d.bootp(payload, us.Length, whole) + cksum
 	}
-	s.Hex = hex.EncodeToString(p.Payload)
-	return head + fmt.Sprintf("UDP, length %d", len(p.Payload)) + cksum
+	s.Hex = hexString(payload)
+	return head + fmt.Sprintf("UDP, length %d", us.Length) + cksum
+}
+
+// bootp describes a BOOTP message (RFC 951), DHCP when it has the magic
+// cookie and a message type (RFC 2131). A cut or cookie-less message is
+// described from its fixed fields, as tcpdump does: "BOOTP/DHCP, Request
+// from 02:00:5e:00:00:01, length 300".
+func (d *decoder) bootp(p []byte, n int, whole bool) string {
+	s := d.s
+	if whole && len(p) >= dhcpOptionsAt && [4]byte(p[236:240]) == magicCookie {
+		m, _, err := decodeDHCPMessage(p)
+		if err == nil && m.MessageType() != dhcpv4.MessageTypeNone {
+			s.Proto = "dhcp"
+			s.DHCP = summarizeDHCP(m, n)
+			return s.DHCP.text()
+		}
+	}
+	if len(p) < 236 {
+		s.Hex = hexString(p)
+		if whole {
+			s.Error = fmt.Sprintf("truncated: craft: dhcp: message of %d bytes, want at least %d: %s", len(p), dhcpOptionsAt, io.ErrUnexpectedEOF)
+		}
+		return fmt.Sprintf("BOOTP/DHCP, length %d", n)
+	}
+	// Fixed fields (RFC 951 §3): 0 op, 1 htype, 2 hlen, 3 hops, 4:8 xid,
+	// 8:10 secs, 10:12 flags, 12:16 ciaddr, 16:20 yiaddr, 20:24 siaddr,
+	// 24:28 giaddr, 28:44 chaddr, 44:108 sname, 108:236 file.
+	s.Proto = "bootp"
+	hl := min(int(p[2]), 16)
+	ip := func(o int) netip.Addr { return nonZero(net.IP(p[o : o+4])) }
+	b := &DHCPSummary{Op: dhcpv4.OpcodeType(p[0]).String(), XID: fmt.Sprintf("0x%08x", binary.BigEndian.Uint32(p[4:8])),
+		ClientMAC: clone(p[28 : 28+hl]), Broadcast: p[10]&0x80 != 0,
+		ClientIP: ip(12), YourIP: ip(16), ServerIP: ip(20), RelayIP: ip(24),
+		ServerName: cString(p[44:108]), File: cString(p[108:236]), Length: n}
+	s.DHCP = b
+	if len(p) > 236 {
+		s.Hex = hexString(p[236:])
+	}
+	switch p[0] {
+	case 1:
+		return fmt.Sprintf("BOOTP/DHCP, Request from %s, length %d", b.ClientMAC, n)
+	case 2:
+		return fmt.Sprintf("BOOTP/DHCP, Reply, length %d", n)
+	}
+	return fmt.Sprintf("BOOTP/DHCP, op %d, length %d", p[0], n)
 }
 
 func summarizeDHCP(m *dhcpv4.DHCPv4, n int) *DHCPSummary {
 	d := &DHCPSummary{Op: m.OpCode.String(), XID: fmt.Sprintf("0x%08x", m.TransactionID[:]),
-		ClientMAC: m.ClientHWAddr.String(), Broadcast: m.IsBroadcast(), Length: n,
+		ClientMAC: MAC(m.ClientHWAddr), Broadcast: m.IsBroadcast(), Length: n,
 		ClientIP: nonZero(m.ClientIPAddr), YourIP: nonZero(m.YourIPAddr), ServerIP: nonZero(m.ServerIPAddr),
-		RelayIP: nonZero(m.GatewayIPAddr), Hostname: m.HostName(), Message: m.Message()}
+		RelayIP: nonZero(m.GatewayIPAddr), ServerName: m.ServerHostName, File: m.BootFileName,
+		Hostname: m.HostName(), Message: m.Message()}
 	if v := m.Options.Get(dhcpv4.OptionDHCPMessageType); len(v) == 1 {
-		d.Type = dhcpMessageTypeName(dhcpv4.MessageType(v[0]))
+		d.MsgType = MessageTypeName(dhcpv4.MessageType(v[0]))
 	}
 	if v := m.Options.Get(dhcpv4.OptionServerIdentifier); len(v) == 4 {
 		d.ServerID = netip.AddrFrom4([4]byte(v))
@@ -388,6 +634,17 @@ func summarizeDHCP(m *dhcpv4.DHCPv4, n int) *DHCPSummary {
 	return d
 }
 
+// MessageTypeName spells a DHCP message type (option 53, RFC 2132 §9.6)
+// as rawlab's JSON does: the RFC 2131 name without "DHCP", upper-case
+// (DISCOVER, OFFER, REQUEST, DECLINE, ACK, NAK, RELEASE, INFORM), or
+// "type(N)" for others.
+func MessageTypeName(t dhcpv4.MessageType) string {
+	if t >= dhcpv4.MessageTypeDiscover && t <= dhcpv4.MessageTypeInform {
+		return strings.TrimPrefix(strings.ToUpper(t.String()), "DHCP")
+	}
+	return fmt.Sprintf("type(%d)", uint8(t))
+}
+
 func nonZero(ip net.IP) netip.Addr {
 	a := addrFromIP(ip)
 	if a.IsUnspecified() {
@@ -396,12 +653,14 @@ func nonZero(ip net.IP) netip.Addr {
 	return a
 }
 
-// text is the DHCP part of a summary line.
+// text is the DHCP part of a summary line. Strings from the wire are
+// escaped (Escape).
 func (d *DHCPSummary) text() string {
 	var w strings.Builder
 	w.WriteString("DHCP")
-	if d.Type != "" {
-		w.WriteString(" " + d.Type)
+	if d.MsgType != "" {
+		// tcpdump -v's spelling: "Discover", "Ack".
+		w.WriteString(" " + d.MsgType[:1] + strings.ToLower(d.MsgType[1:]))
 	} else {
 		w.WriteString(" " + d.Op)
 	}
@@ -421,23 +680,23 @@ func (d *DHCPSummary) text() string {
 	if d.LeaseTime != 0 {
 		fmt.Fprintf(&w, ", lease %ds", d.LeaseTime)
 	}
-	if d.Hostname != "" {
-		fmt.Fprintf(&w, ", hostname %q", d.Hostname)
-	}
-	if d.Message != "" {
-		fmt.Fprintf(&w, ", message %q", d.Message)
+	for _, f := range []struct{ name, v string }{{"sname", d.ServerName}, {"file", d.File}, {"hostname", d.Hostname}, {"message", d.Message}} {
+		if f.v != "" {
+			fmt.Fprintf(&w, ", %s %s", f.name, Escape(f.v))
+		}
 	}
 	fmt.Fprintf(&w, ", length %d", d.Length)
 	return w.String()
 }
 
-// summarizeIPv6 prints the addresses and next header of an IPv6 packet
-// (RFC 8200 §3) and leaves its payload in hex; craft does not decode IPv6.
-func summarizeIPv6(s *Summary, b []byte) {
+// ipv6 prints the addresses and next header of an IPv6 packet (RFC 8200
+// §3) and leaves its payload in hex; craft does not decode IPv6.
+func (d *decoder) ipv6(b []byte) {
+	s := d.s
 	s.Proto = "ipv6"
 	if len(b) < 40 || b[0]>>4 != 6 {
 		s.Info = "IPv6"
-		s.Hex = hex.EncodeToString(b)
+		s.Hex = hexString(b)
 		if len(b) < 40 {
 			s.Error = "truncated: craft: ipv6: " + io.ErrUnexpectedEOF.Error()
 		} else {
@@ -447,33 +706,16 @@ func summarizeIPv6(s *Summary, b []byte) {
 	}
 	src, dst := netip.AddrFrom16([16]byte(b[8:24])), netip.AddrFrom16([16]byte(b[24:40]))
 	s.Info = fmt.Sprintf("%s > %s: ip6-next-header-%d, payload length %d", src, dst, b[6], binary.BigEndian.Uint16(b[4:6]))
-	s.Hex = hex.EncodeToString(b[40:])
+	s.Hex = hexString(b[40:])
 }
 
-// dhcpMessageTypeName names a DHCP message type as tcpdump -v does
-// ("Discover", "Ack"); unknown types keep dhcpv4's "unknown (N)".
-func dhcpMessageTypeName(t dhcpv4.MessageType) string {
-	n := t.String()
-	if strings.HasPrefix(n, "unknown") {
-		return n
-	}
-	return n[:1] + strings.ToLower(n[1:])
-}
-
-func isZeroMAC(m net.HardwareAddr) bool {
-	for _, b := range m {
-		if b != 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// summarizeTCP describes the TCP segment seg like tcpdump -n does, with
-// absolute sequence numbers. Layout (RFC 9293 §3.1): 0:2 source port, 2:4
+// tcp describes the TCP segment like tcpdump -n does, with absolute
+// sequence numbers. Layout (RFC 9293 §3.1): 0:2 source port, 2:4
 // destination port, 4:8 sequence, 8:12 acknowledgment, 12 data offset << 4,
 // 13 flags (CWR ECE URG ACK PSH RST SYN FIN), 14:16 window, 16:18 checksum.
-func summarizeTCP(s *Summary, ip *IPv4, seg []byte) string {
+func (d *decoder) tcp(t transport) string {
+	s := d.s
+	seg := t.data
 	s.Proto = "tcp"
 	off := int(seg[12]>>4) * 4
 	fl := seg[13]
@@ -489,60 +731,30 @@ func summarizeTCP(s *Summary, ip *IPv4, seg []byte) string {
 	if len(flags) == 0 {
 		flags = []byte("none")
 	}
-	t := &TCPSummary{SrcPort: binary.BigEndian.Uint16(seg[0:2]), DstPort: binary.BigEndian.Uint16(seg[2:4]),
+	tc := &TCPSummary{SrcPort: binary.BigEndian.Uint16(seg[0:2]), DstPort: binary.BigEndian.Uint16(seg[2:4]),
 		Flags: string(flags), Seq: binary.BigEndian.Uint32(seg[4:8]), Window: binary.BigEndian.Uint16(seg[14:16]),
-		Length:     len(seg) - off,
-		ChecksumOK: fold(sum(pseudoHeaderSum(ip.Src, ip.Dst, ProtocolTCP, len(seg)), seg)) == 0xffff}
-	if fl&0x10 != 0 {
-		t.Ack = binary.BigEndian.Uint32(seg[8:12])
+		Length: t.length - off}
+	if t.whole {
+		tc.ChecksumOK = bptr(fold(sum(pseudoHeaderSum(t.src, t.dst, ProtocolTCP, len(seg)), seg)) == 0xffff)
 	}
-	s.TCP = t
+	if fl&0x10 != 0 {
+		tc.Ack = binary.BigEndian.Uint32(seg[8:12])
+	}
+	s.TCP = tc
 	var w strings.Builder
-	fmt.Fprintf(&w, "%s.%d > %s.%d: Flags [%s], seq %d", ip.Src, t.SrcPort, ip.Dst, t.DstPort, t.Flags, t.Seq)
-	if t.Length > 0 {
-		fmt.Fprintf(&w, ":%d", t.Seq+uint32(t.Length))
+	fmt.Fprintf(&w, "%s.%d > %s.%d: Flags [%s], seq %d", t.src, tc.SrcPort, t.dst, tc.DstPort, tc.Flags, tc.Seq)
+	if tc.Length > 0 {
+		fmt.Fprintf(&w, ":%d", tc.Seq+uint32(tc.Length))
 	}
 	if fl&0x10 != 0 {
-		fmt.Fprintf(&w, ", ack %d", t.Ack)
+		fmt.Fprintf(&w, ", ack %d", tc.Ack)
 	}
-	fmt.Fprintf(&w, ", win %d, length %d", t.Window, t.Length)
-	if !t.ChecksumOK {
+	fmt.Fprintf(&w, ", win %d, length %d", tc.Window, tc.Length)
+	if tc.ChecksumOK != nil && !*tc.ChecksumOK {
 		w.WriteString(", bad tcp cksum")
 	}
-	if t.Length > 0 {
-		s.Hex = hex.EncodeToString(seg[off:])
+	if len(seg) > off {
+		s.Hex = hexString(seg[off:])
 	}
 	return w.String()
-}
-
-// unreachableText describes an ICMP destination unreachable message m
-// (RFC 792: type 3; 4 unused bytes, then the offending datagram's IPv4
-// header and its first 8 bytes) as tcpdump does: "host 198.18.0.9
-// unreachable", "198.18.0.2 udp port 9 unreachable". It returns "" when m
-// is something else or too short to tell.
-func unreachableText(m []byte) string {
-	if len(m) < 8+IPv4HeaderLen || m[0] != 3 || m[8]>>4 != 4 {
-		return ""
-	}
-	inner := m[8:]
-	hl := ihl(inner)
-	proto, dst := inner[9], netip.AddrFrom4([4]byte(inner[16:20]))
-	switch m[1] {
-	case 0:
-		return fmt.Sprintf("net %s unreachable", dst)
-	case 1:
-		return fmt.Sprintf("host %s unreachable", dst)
-	case 2:
-		return fmt.Sprintf("%s protocol %d unreachable", dst, proto)
-	case 3:
-		if hl < IPv4HeaderLen || len(inner) < hl+4 {
-			return ""
-		}
-		name := map[uint8]string{ProtocolUDP: "udp", ProtocolTCP: "tcp"}[proto]
-		if name == "" {
-			return ""
-		}
-		return fmt.Sprintf("%s %s port %d unreachable", dst, name, binary.BigEndian.Uint16(inner[hl+2:hl+4]))
-	}
-	return ""
 }

@@ -22,7 +22,7 @@ func TestSummarizeString(t *testing.T) {
 	badUDP := append([]byte(nil), udp...)
 	badUDP[40] ^= 0xff // UDP checksum
 	frag := AppendEthernet(nil, Ethernet{Dst: peer, Src: mac, EtherType: EtherTypeIPv4})
-	frag = AppendIPv4(frag, IPv4{ID: 5, MoreFragments: true, TTL: 64, Protocol: ProtocolUDP, Src: ip1, Dst: ip2}, 8)
+	frag = AppendIPv4(frag, IPv4{ID: 5, FragOffset: 185, TTL: 64, Protocol: ProtocolUDP, Src: ip1, Dst: ip2}, 8)
 	frag = append(frag, 1, 2, 3, 4, 5, 6, 7, 8)
 	unreach := AppendEthernet(nil, Ethernet{Dst: peer, Src: mac, EtherType: EtherTypeIPv4})
 	unreach = AppendIPv4(unreach, IPv4{TTL: 64, Protocol: ProtocolICMP, Src: ip2, Dst: ip1}, 8)
@@ -51,7 +51,7 @@ func TestSummarizeString(t *testing.T) {
 	}{
 		{"arp request tagged", AppendARP(nil, Ethernet{Dst: Broadcast, Src: mac, VLAN: &VLAN{ID: 10, Priority: 3}}, NewARPRequest(mac, ip1, ip2)),
 			"02:00:5e:00:00:01 > ff:ff:ff:ff:ff:ff, ethertype 802.1Q (0x8100), length 60: vlan 10, p 3, ethertype ARP (0x0806), Request who-has 198.18.0.2 tell 198.18.0.1, length 42", "arp"},
-		{"arp reply dei", AppendARP(nil, Ethernet{Dst: peer, Src: mac, VLAN: &VLAN{ID: 4, DropEligible: true}}, NewARPReply(mac, ip1, peer, ip2)),
+		{"arp reply dei", AppendARP(nil, Ethernet{Dst: peer, Src: mac, VLAN: &VLAN{ID: 4, DEI: true}}, NewARPReply(mac, ip1, peer, ip2)),
 			head + "ethertype 802.1Q (0x8100), length 60: vlan 4, p 0, DEI, ethertype ARP (0x0806), Reply 198.18.0.1 is-at 02:00:5e:00:00:01, length 42", "arp"},
 		{"udp", udp, head + "ethertype IPv4 (0x0800), length 60: 198.18.0.1.5000 > 198.18.0.2.6000: UDP, length 2, hex 6869", "udp"},
 		{"bad ip checksum", badIP, head + "ethertype IPv4 (0x0800), length 60: 198.18.0.1.5000 > 198.18.0.2.6000: UDP, length 2, bad ip cksum, hex 6869", "udp"},
@@ -59,7 +59,7 @@ func TestSummarizeString(t *testing.T) {
 		{"echo", AppendICMPEcho(nil, eth, ipHdr, ICMPEcho{Type: 8, ID: 42, Seq: 7}),
 			head + "ethertype IPv4 (0x0800), length 60: 198.18.0.1 > 198.18.0.2: ICMP echo request, id 42, seq 7, length 8", "icmp"},
 		{"port unreachable", unreach, head + "ethertype IPv4 (0x0800), length 42: 198.18.0.2 > 198.18.0.1: ICMP port unreachable, length 8, hex 00000000", "icmp"},
-		{"fragment", frag, head + "ethertype IPv4 (0x0800), length 42: 198.18.0.1 > 198.18.0.2: ip-proto-17 fragment (id 5, offset 0, more), length 8, hex 0102030405060708", "ipv4"},
+		{"fragment", frag, head + "ethertype IPv4 (0x0800), length 42: 198.18.0.1 > 198.18.0.2: ip-proto-17, hex 0102030405060708", "ipv4"},
 		{"ipv6", ipv6, head + "ethertype IPv6 (0x86dd), length 62: fe80::1 > ff02::1: ip6-next-header-58, payload length 8, hex 8000000000000000", "ipv6"},
 		{"not dhcp on dhcp ports", AppendUDP(nil, eth, ipHdr, UDP{SrcPort: 68, DstPort: 67}, []byte("hello")),
 			head + "ethertype IPv4 (0x0800), length 60: 198.18.0.1.68 > 198.18.0.2.67: BOOTP/DHCP, length 5, hex 68656c6c6f [truncated: craft: dhcp: message of 5 bytes, want at least 240: unexpected EOF]", "udp"},
@@ -89,8 +89,8 @@ func TestSummarizeString(t *testing.T) {
 			if diff := cmp.Diff(tt.want, s.String()); diff != "" {
 				t.Errorf("String (-want +got):\n%s", diff)
 			}
-			if s.Proto != tt.proto || s.Length != len(tt.frame) {
-				t.Errorf("Proto %q Length %d, want %q %d", s.Proto, s.Length, tt.proto, len(tt.frame))
+			if s.Proto != tt.proto || s.Len != len(tt.frame) {
+				t.Errorf("Proto %q Length %d, want %q %d", s.Proto, s.Len, tt.proto, len(tt.frame))
 			}
 			if strings.Contains(s.String(), "\n") {
 				t.Error("String is not one line")
@@ -128,7 +128,7 @@ func TestSummarizeDHCPGolden(t *testing.T) {
 		if diff := cmp.Diff(w, s.String()); diff != "" {
 			t.Errorf("frame %d (-want +got):\n%s", i, diff)
 		}
-		if s.Proto != "dhcp" || s.DHCP == nil || s.UDP == nil || !s.UDP.ChecksumOK || !s.IPv4.ChecksumOK {
+		if s.Proto != "dhcp" || s.DHCP == nil || s.UDP == nil || s.UDP.ChecksumOK == nil || !*s.UDP.ChecksumOK || !s.IPv4.ChecksumOK {
 			t.Errorf("frame %d: %+v", i, s)
 		}
 	}
@@ -152,15 +152,17 @@ func TestSummaryJSON(t *testing.T) {
 		want any
 	}{
 		{"proto", got["proto"], "dhcp"},
-		{"length", got["length"], 342.0},
-		{"src", got["src"], "02:00:5e:00:01:01"},
-		{"ethertype", got["ethertype"], 2048.0},
-		{"dhcp.type", dhcp["type"], "Offer"},
+		{"len", got["len"], 342.0},
+		{"caplen", got["caplen"], 342.0},
+		{"src_mac", got["src_mac"], "02:00:5e:00:01:01"},
+		{"ethertype", got["ethertype"], "0x0800"},
+		{"dhcp.msg_type", dhcp["msg_type"], "OFFER"},
 		{"dhcp.yiaddr", dhcp["yiaddr"], "198.18.1.100"},
 		{"dhcp.server_id", dhcp["server_id"], "198.18.1.1"},
-		{"dhcp.chaddr", dhcp["chaddr"], "02:00:5e:00:01:02"},
+		{"dhcp.client_mac", dhcp["client_mac"], "02:00:5e:00:01:02"},
+		{"dhcp.xid", dhcp["xid"], "0xcaccfb3c"},
 		{"dhcp.ciaddr (0.0.0.0 omitted)", dhcp["ciaddr"], nil},
-		{"vlan (untagged, omitted)", got["vlan"], nil},
+		{"vlans (untagged, omitted)", got["vlans"], nil},
 		{"hex (all decoded, omitted)", got["hex"], nil},
 	}
 	for _, c := range checks {
@@ -183,15 +185,15 @@ func TestSummaryTags(t *testing.T) {
 	arp := AppendARPPacket(nil, NewARPProbe(mac, netip.MustParseAddr("198.18.0.9")))
 	frame := append(unhexString(t, "ffffffffffff02005e000001"+"88a8b064"+"8100200a"+"0806"), arp...)
 	s := Summarize(frame)
-	want := []VLANTag{
-		{TPID: EtherTypeQinQ, VLAN: VLAN{Priority: 5, DropEligible: true, ID: 100}},
-		{TPID: EtherTypeVLAN, VLAN: VLAN{Priority: 1, ID: 10}},
+	want := []VLAN{
+		{TPID: EtherTypeQinQ, Priority: 5, DEI: true, ID: 100},
+		{TPID: EtherTypeVLAN, Priority: 1, ID: 10},
 	}
-	if diff := cmp.Diff(want, s.Tags); diff != "" {
-		t.Errorf("Tags (-want +got):\n%s", diff)
+	if diff := cmp.Diff(want, s.VLANs); diff != "" {
+		t.Errorf("VLANs (-want +got):\n%s", diff)
 	}
-	if s.VLAN == nil || *s.VLAN != want[0].VLAN || s.EtherType != EtherTypeARP || s.ARP == nil || !s.ARP.Probe {
-		t.Errorf("outer tag %v, EtherType %v, ARP %+v", s.VLAN, s.EtherType, s.ARP)
+	if s.EtherType != EtherTypeARP || s.ARP == nil || !s.ARP.Probe {
+		t.Errorf("EtherType %v, ARP %+v", s.EtherType, s.ARP)
 	}
 	b, err := json.Marshal(s)
 	if err != nil {
@@ -200,7 +202,7 @@ func TestSummaryTags(t *testing.T) {
 	if !strings.Contains(string(b), `"op":"request"`) {
 		t.Errorf("JSON %s: ARP op not \"request\"", b)
 	}
-	const wantJSON = `"tags":[{"tpid":34984,"priority":5,"drop_eligible":true,"id":100},{"tpid":33024,"priority":1,"drop_eligible":false,"id":10}]`
+	const wantJSON = `"vlans":[{"id":100,"priority":5,"dei":true,"tpid":"0x88a8"},{"id":10,"priority":1,"dei":false,"tpid":"0x8100"}]`
 	if !strings.Contains(string(b), wantJSON) {
 		t.Errorf("JSON %s\nlacks %s", b, wantJSON)
 	}

@@ -57,7 +57,7 @@ func TestSummaryAgainstTcpdump(t *testing.T) {
 	frames := [][]byte{
 		qinq, qq, qinqICMP, unreach(0), unreach(1), unreach(2), unreach(3),
 		AppendARP(nil, Ethernet{Dst: Broadcast, Src: mac, VLAN: &VLAN{ID: 10}}, NewARPRequest(mac, ip1, ip2)),
-		AppendARP(nil, Ethernet{Dst: Broadcast, Src: mac, VLAN: &VLAN{ID: 4094, Priority: 6, DropEligible: true}}, NewARPProbe(mac, ip2)),
+		AppendARP(nil, Ethernet{Dst: Broadcast, Src: mac, VLAN: &VLAN{ID: 4094, Priority: 6, DEI: true}}, NewARPProbe(mac, ip2)),
 		AppendARP(nil, Ethernet{Dst: Broadcast, Src: mac}, NewGratuitousARP(mac, ip1)),
 		AppendARP(nil, Ethernet{Dst: mac, Src: peer, VLAN: &VLAN{ID: 1}}, NewARPReply(peer, ip2, mac, ip1)),
 		AppendICMPEcho(nil, Ethernet{Dst: peer, Src: mac, VLAN: &VLAN{ID: 100, Priority: 5}}, IPv4{Src: ip1, Dst: ip2},

@@ -1,9 +1,11 @@
 package dhcpopt
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -320,7 +322,14 @@ func TestParseSetting(t *testing.T) {
 		{"116=u8:1", Setting{116, b(1)}, false},
 		{"116=u8:256", Setting{}, true},
 		{"3=ip:198.18.0.1,::1", Setting{}, true},
-		{"3=198.18.0.1", Setting{}, true},
+		{"3=198.18.0.1", Setting{3, b(198, 18, 0, 1)}, false},
+		{"6=198.18.0.1,198.18.0.2", Setting{6, b(198, 18, 0, 1, 198, 18, 0, 2)}, false},
+		{"55=1,3,6,15", Setting{55, b(1, 3, 6, 15)}, false},
+		{"53=5", Setting{53, b(5)}, false},
+		{"55=1,256", Setting{}, true},
+		{"55=1,,3", Setting{}, true},
+		{"6=198.18.0.1,x", Setting{}, true},
+		{"12=lab", Setting{}, true},
 		{"3", Setting{}, true},
 		{"nosuch=str:x", Setting{}, true},
 		{"255=hex:00", Setting{}, true},
@@ -371,5 +380,116 @@ func TestHuman(t *testing.T) {
 		if got := Human(d); got != want {
 			t.Errorf("Human(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+func TestCompile(t *testing.T) {
+	fixed := map[Code][]byte{53: {1}} // a DISCOVER chosen by other means
+	mods, settings, err := Compile([]string{"55=1,3,6", "53=1", "hostname=str:lab", "55=hex:010306"}, fixed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Setting{{55, b(1, 3, 6)}, {12, b("lab")}}
+	if diff := cmp.Diff(want, settings); diff != "" {
+		t.Errorf("settings (-want +got):\n%s", diff)
+	}
+	m, err := dhcpv4.New(mods...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Options.Get(dhcpv4.GenericOptionCode(55)); string(got) != "\x01\x03\x06" || m.HostName() != "lab" {
+		t.Errorf("message options: 55=% x hostname %q", got, m.HostName())
+	}
+	var ce *ConflictError
+	for _, opts := range [][]string{{"53=5"}, {"55=1", "55=2"}} {
+		if _, _, err := Compile(opts, fixed); !errors.As(err, &ce) {
+			t.Errorf("Compile(%q): %v, want a *ConflictError", opts, err)
+		}
+	}
+	if _, _, err := Compile([]string{"nosuch=1"}, nil); err == nil {
+		t.Error("unknown option name: no error")
+	}
+}
+
+func TestParseClientID(t *testing.T) {
+	mac := b(2, 0, 0x5e, 0, 0x53, 1)
+	tests := []struct {
+		in   string
+		want []byte
+	}{
+		{"mac", b(1, 2, 0, 0x5e, 0, 0x53, 1)},
+		{"01:02:00:5e:00:53:01", b(1, 2, 0, 0x5e, 0, 0x53, 1)},
+		{"ff-00-01", b(0xff, 0, 1)},
+		{"0a0b", b(10, 11)},
+		{"str:host-1", b("host-1")},
+		{"hex:00aabb", b(0, 0xaa, 0xbb)},
+		{"01", nil},
+		{"zz", nil},
+		{"str:", nil},
+	}
+	for _, tt := range tests {
+		got, err := ParseClientID(tt.in, mac)
+		if tt.want == nil {
+			if err == nil {
+				t.Errorf("ParseClientID(%q) = % x, want an error", tt.in, got)
+			}
+			continue
+		}
+		if err != nil || !bytes.Equal(got, tt.want) {
+			t.Errorf("ParseClientID(%q) = % x, %v; want % x", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestMessageSpecBuild(t *testing.T) {
+	mac := net.HardwareAddr{2, 0, 0x5e, 0, 0x53, 1}
+	spec := MessageSpec{Type: dhcpv4.MessageTypeOffer, XID: 0x2a, CHAddr: mac, YIAddr: netip.MustParseAddr("198.18.0.9"),
+		ServerID: netip.MustParseAddr("198.18.0.1"), Hostname: "h", Request: []Code{1, 3}, Broadcast: true,
+		Options: []string{"53=2", "51=u32:3600", "12=str:h"}}
+	m, err := spec.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.OpCode != dhcpv4.OpcodeBootReply || m.MessageType() != dhcpv4.MessageTypeOffer || m.TransactionID != (dhcpv4.TransactionID{0, 0, 0, 0x2a}) ||
+		!m.YourIPAddr.Equal(net.IP{198, 18, 0, 9}) || m.HostName() != "h" || m.IPAddressLeaseTime(0) != time.Hour || !m.IsBroadcast() ||
+		!bytes.Equal(m.Options.Get(dhcpv4.OptionParameterRequestList), []byte{1, 3}) {
+		t.Errorf("built %s", m.Summary())
+	}
+	var ce *ConflictError
+	for _, opts := range [][]string{{"53=5"}, {"12=str:other"}, {"55=1"}} {
+		s := spec
+		s.Options = opts
+		if _, err := s.Build(); !errors.As(err, &ce) {
+			t.Errorf("options %q: %v, want a *ConflictError", opts, err)
+		}
+	}
+	for in, want := range map[string]dhcpv4.MessageType{"discover": 1, "ACK": 5, "Inform": 8, "3": 3} {
+		if got, err := ParseMessageType(in); err != nil || got != want {
+			t.Errorf("ParseMessageType(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"hello", "9", "0", "DHCPDISCOVER"} {
+		if _, err := ParseMessageType(in); err == nil {
+			t.Errorf("ParseMessageType(%q): no error", in)
+		}
+	}
+}
+
+func TestParseXID(t *testing.T) {
+	for in, want := range map[string]uint32{"0": 0, "0x0000002a": 42, "4294967295": 0xffffffff} {
+		if got, err := ParseXID(in); err != nil || got != want {
+			t.Errorf("ParseXID(%q) = %d, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"-1", "0x100000000", "x"} {
+		if _, err := ParseXID(bad); err == nil {
+			t.Errorf("ParseXID(%q): no error", bad)
+		}
+	}
+	a, _ := ParseXID("")
+	b, _ := ParseXID("")
+	c, _ := ParseXID("")
+	if a == b && b == c {
+		t.Errorf("three random xids are all %#x", a)
 	}
 }

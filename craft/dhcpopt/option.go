@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
+
+	"github.com/rawlab/rawlab/craft"
 )
 
 // Option is one decoded DHCPv4 option.
@@ -189,10 +191,11 @@ func printable(b []byte) bool {
 }
 
 // quoteIfNeeded returns s as is when it is printable and non-empty without
-// surrounding spaces, else Go-quoted.
+// surrounding spaces, else escaped and quoted by craft.Escape, rawlab's one
+// escaper of wire strings.
 func quoteIfNeeded(s string) string {
 	if s != "" && printable([]byte(s)) && strings.TrimSpace(s) == s {
 		return s
 	}
-	return fmt.Sprintf("%q", s)
+	return craft.Escape(s)
 }
