@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rawlab/rawlab/craft/dhcpopt"
+	"github.com/rawlab/rawlab/internal/outfile"
 )
 
 // DefaultLeaseTime is the lease time a Lease gets when its DHCPACK has no
@@ -313,26 +314,39 @@ func jsonError(err error) error {
 	return err
 }
 
-// SaveLease writes l to path as indented JSON, atomically (a temporary file
-// renamed over path).
+// SaveLease writes l to path as indented JSON, atomically: a temporary
+// file beside it, created with outfile (mode 0600, no symlink followed,
+// owned by the sudo user), renamed over path.
 func SaveLease(path string, l *Lease) error {
+	tmp := filepath.Join(filepath.Dir(path), fmt.Sprintf(".%s.%d.tmp", filepath.Base(path), os.Getpid()))
+	f, err := outfile.Create(tmp, 0o600)
+	if err != nil {
+		return fmt.Errorf("dhcpclient: lease file: %w", err)
+	}
+	werr := WriteLeaseFile(f, l)
+	if cerr := f.Close(); werr != nil || cerr != nil {
+		os.Remove(tmp)
+		return errorsJoin(werr, cerr)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("dhcpclient: lease file: %w", err)
+	}
+	return nil
+}
+
+// WriteLeaseFile rewrites the open lease file f with l, as indented JSON:
+// for a file opened before privileges were dropped.
+func WriteLeaseFile(f *os.File, l *Lease) error {
 	b, err := json.MarshalIndent(l, "", "  ")
+	if err == nil {
+		err = f.Truncate(0)
+	}
+	if err == nil {
+		_, err = f.WriteAt(append(b, '\n'), 0)
+	}
 	if err != nil {
-		return fmt.Errorf("dhcpclient: lease file %s: %w", path, err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".lease-*.json")
-	if err != nil {
-		return fmt.Errorf("dhcpclient: lease file: %w", err)
-	}
-	_, werr := tmp.Write(append(b, '\n'))
-	cerr := tmp.Close()
-	if werr != nil || cerr != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("dhcpclient: lease file %s: write: %w", path, errorsJoin(werr, cerr))
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("dhcpclient: lease file: %w", err)
+		return fmt.Errorf("dhcpclient: lease file %s: %w", f.Name(), err)
 	}
 	return nil
 }

@@ -1,8 +1,8 @@
 package dhcpclient
 
 import (
-	"encoding/hex"
 	"fmt"
+	"os"
 	"net"
 	"net/netip"
 	"strings"
@@ -11,20 +11,6 @@ import (
 	"github.com/rawlab/rawlab/craft"
 	"github.com/rawlab/rawlab/craft/dhcpopt"
 )
-
-// ParseClientID parses a client identifier (option 61, RFC 2132 §9.14):
-// hex bytes (01:02:00:00:00:00:10), or a dhcpopt hex:/str: value. The type
-// byte comes first.
-func ParseClientID(s string) ([]byte, error) {
-	if l := strings.ToLower(s); strings.HasPrefix(l, "hex:") || strings.HasPrefix(l, "str:") {
-		return dhcpopt.ParseValue(s)
-	}
-	b, err := hex.DecodeString(strings.NewReplacer(":", "", "-", "").Replace(s))
-	if err != nil {
-		return nil, &ConfigError{Field: FieldClientID, Value: s, Reason: "want hex bytes such as 01:02:00:00:00:00:10, hex:.., str:.. or mac"}
-	}
-	return b, nil
-}
 
 // ParseAgentID parses an option 82 sub-option value (RFC 3046): text, or a
 // dhcpopt typed value (hex:.., str:.., ip:..).
@@ -78,8 +64,8 @@ func ParseTrusted(list []string) ([]netip.Addr, []net.HardwareAddr, error) {
 }
 
 // Commit applies l with o when o is not nil (recording what was added in
-// l.Applied), then saves l to path when path is not empty.
-func Commit(l *Lease, o *ApplyOptions, path string) error {
+// l.Applied), then writes l to the lease file f when f is not nil.
+func Commit(l *Lease, o *ApplyOptions, f *os.File) error {
 	if o != nil {
 		done, err := Apply(l, *o)
 		if err != nil {
@@ -87,23 +73,23 @@ func Commit(l *Lease, o *ApplyOptions, path string) error {
 		}
 		l.Applied = done
 	}
-	if path != "" {
-		return SaveLease(path, l)
+	if f != nil {
+		return WriteLeaseFile(f, l)
 	}
 	return nil
 }
 
-// Retire removes what l.Applied records, marks l released and saves it to
-// path when path is not empty: run after a DHCPRELEASE.
-func Retire(l *Lease, path string) error {
+// Retire removes what l.Applied records, marks l released and writes it to
+// the lease file f when f is not nil: run after a DHCPRELEASE.
+func Retire(l *Lease, f *os.File) error {
 	err := Unapply(l)
 	if err == nil {
 		l.Applied = nil
 	}
 	l.Released = time.Now().UTC()
-	if path != "" {
-		if serr := SaveLease(path, l); serr != nil {
-			return errorsJoin(err, serr)
+	if f != nil {
+		if werr := WriteLeaseFile(f, l); werr != nil {
+			return errorsJoin(err, werr)
 		}
 	}
 	return err

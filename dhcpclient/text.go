@@ -3,22 +3,22 @@ package dhcpclient
 import (
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/rawlab/rawlab/craft"
 	"github.com/rawlab/rawlab/craft/dhcpopt"
 )
 
 // Escape returns a string from the wire fit for a terminal: as is when it
-// is valid UTF-8 made only of printable characters, else Go-quoted, so that
-// no control sequence, line break or bidirectional override reaches the
-// screen.
+// is valid UTF-8 made only of printable characters, else quoted by
+// craft.Escape, so that no control sequence, line break or bidirectional
+// override reaches the screen.
 func Escape(s string) string {
 	if !utf8.ValidString(s) || strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
-		return strconv.Quote(s)
+		return craft.Escape(s)
 	}
 	return s
 }

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +17,8 @@ import (
 	"github.com/rawlab/rawlab/craft"
 	"github.com/rawlab/rawlab/craft/dhcpopt"
 	"github.com/rawlab/rawlab/dhcpclient"
+	"github.com/rawlab/rawlab/internal/outfile"
+	"github.com/rawlab/rawlab/internal/privdrop"
 )
 
 // exitRogue is dhcp's status when only servers outside --expect-server
@@ -239,20 +240,6 @@ func configError(verb string, err error) error {
 	return usageErrorf("dhcp %s: %s: %s %s: %s", verb, flag, ce.Field, strconv.Quote(ce.Value), ce.Reason)
 }
 
-// checkWritable makes sure a file can be created at path, before anything
-// is sent, by creating and removing a temporary file beside it.
-func checkWritable(path string) error {
-	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s exists and is not a regular file", path)
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".rawlab-check-*")
-	if err != nil {
-		return fmt.Errorf("cannot create files beside %s: %w", path, errors.Unwrap(err))
-	}
-	f.Close()
-	return os.Remove(f.Name())
-}
-
 // planDHCP reads and validates every flag, the files and the interface,
 // before any socket is opened or file created.
 func planDHCP(a *app, f *dhcpFlags, verb string) (*dhcpPlan, error) {
@@ -296,13 +283,13 @@ func planDHCP(a *app, f *dhcpFlags, verb string) (*dhcpPlan, error) {
 				}
 			}
 		}
-		if err := checkWritable(f.leaseFile); err != nil {
+		if err := outfile.Check(f.leaseFile); err != nil {
 			return nil, bad("--lease-file", err)
 		}
 		p.leaseOut = f.leaseFile
 	}
 	if f.pcap != "" {
-		if err := checkWritable(f.pcap); err != nil {
+		if err := outfile.Check(f.pcap); err != nil {
 			return nil, bad("--pcap", err)
 		}
 	}
@@ -325,22 +312,18 @@ func planDHCP(a *app, f *dhcpFlags, verb string) (*dhcpPlan, error) {
 		return nil, usageErrorf("dhcp %s: --broadcast and --no-broadcast exclude each other", verb)
 	}
 	cfg.Hostname, cfg.VendorClass = f.hostname, f.vendorClass
-	if f.clientID != "" && f.clientID != "mac" {
-		if cfg.ClientID, err = dhcpclient.ParseClientID(f.clientID); err != nil {
-			return nil, configError(verb, err)
-		}
-	}
 	if f.requestOptions != "" {
 		if cfg.RequestOptions, err = dhcpopt.ParseCodeList(f.requestOptions); err != nil {
 			return nil, bad("--request-options", err)
 		}
 	}
-	for _, o := range f.options {
-		s, err := dhcpopt.ParseSetting(o)
-		if err != nil {
-			return nil, bad("--option", err)
+	if f.clientID != "" {
+		if cfg.ClientID, err = dhcpopt.ParseClientID(f.clientID, []byte{2, 0, 0, 0, 0, 1}); err != nil {
+			return nil, bad("--client-id", err)
 		}
-		cfg.Options = append(cfg.Options, s)
+	}
+	if _, cfg.Options, err = dhcpopt.Compile(f.options, nil); err != nil {
+		return nil, bad("--option", err)
 	}
 	for _, x := range []struct {
 		flag, s string
@@ -390,6 +373,9 @@ func planDHCP(a *app, f *dhcpFlags, verb string) (*dhcpPlan, error) {
 		return nil, usageErrorf("dhcp %s: --apply-routes needs --apply", verb)
 	}
 	if f.apply {
+		if privdrop.FileCapsOnly() {
+			return nil, usageErrorf("dhcp %s: --apply: refused with file capabilities and a non-root user; run as root", verb)
+		}
 		p.apply = &dhcpclient.ApplyOptions{Routes: f.applyRoutes}
 	}
 	if l := p.lease; l != nil {
@@ -432,8 +418,10 @@ func planDHCP(a *app, f *dhcpFlags, verb string) (*dhcpPlan, error) {
 		cfg.EthSrc = cfg.HWAddr
 	}
 	cfg.Broadcast = !f.noBroadcast && (f.broadcast || f.mac != "" && cfg.HWAddr.String() != p.ifi.HardwareAddr.String())
-	if f.clientID == "mac" {
-		cfg.ClientID = append([]byte{1}, cfg.HWAddr...)
+	if f.clientID != "" { // again for "mac": chaddr is known now
+		if cfg.ClientID, err = dhcpopt.ParseClientID(f.clientID, cfg.HWAddr); err != nil {
+			return nil, bad("--client-id", err)
+		}
 	}
 	cfg.Interface, cfg.Log = p.ifi.Name, a.log
 	if err := cfg.Validate(); err != nil {
@@ -474,17 +462,11 @@ func runDHCP(ctx context.Context, a *app, f *dhcpFlags, verb string) (err error)
 	if err != nil {
 		return usageError(configError(verb, err)) // permission and interface errors exit 2 with a hint
 	}
-	// Files are created once the socket is open, so that a permission
-	// error leaves none behind.
-	var rec *capture.Recorder
-	if f.pcap != "" {
-		if rec, err = capture.CreateRecorder(f.pcap, capture.RecorderOptions{Format: capture.FormatPcapng, Interface: p.ifi.Name}); err != nil {
-			c.Close()
-			return usageError(err)
-		}
-		c.SetRecorder(rec)
-	}
 	o.c = c
+	// Files are created once the socket is open, so that a permission
+	// error leaves none behind, and before privileges go.
+	var rec *capture.Recorder
+	var pcap *os.File
 	defer func() {
 		// Closing a packet socket waits for an RCU grace period: do it
 		// while the output is written.
@@ -493,12 +475,44 @@ func runDHCP(ctx context.Context, a *app, f *dhcpFlags, verb string) (err error)
 		err = errors.Join(err, o.flush())
 		cerr := <-closed
 		if rec != nil {
-			cerr = errors.Join(cerr, rec.Close())
+			cerr = errors.Join(cerr, rec.Close(), pcap.Close())
 		}
 		if cerr != nil && err == nil {
 			err = failure(fmt.Errorf("dhcp %s: --pcap: %w", verb, cerr))
 		}
+		if o.leaseFile != nil {
+			o.leaseFile.Close()
+			if verb == "lease" && o.held == nil {
+				os.Remove(f.leaseFile) // created for a lease that never came
+			}
+		}
 	}()
+	if f.pcap != "" {
+		if pcap, err = outfile.Create(f.pcap, 0); err == nil {
+			if rec, err = capture.NewRecorder(pcap, capture.RecorderOptions{Format: capture.FormatPcapng, Interface: p.ifi.Name}); err != nil {
+				pcap.Close()
+				os.Remove(f.pcap)
+			}
+		}
+		if err != nil {
+			return usageError(fmt.Errorf("dhcp %s: --pcap: %w", verb, err))
+		}
+		c.SetRecorder(rec)
+	}
+	if p.leaseOut != "" {
+		// A lease file read is rewritten at once: never left empty.
+		if o.leaseFile, err = outfile.Create(p.leaseOut, 0); err == nil && p.lease != nil {
+			err = dhcpclient.WriteLeaseFile(o.leaseFile, p.lease)
+		}
+		if err != nil {
+			return usageError(fmt.Errorf("dhcp %s: --lease-file: %w", verb, err))
+		}
+	}
+	// Root goes now; CAP_NET_ADMIN stays only for --apply or undoing it.
+	netAdmin := p.apply != nil || verb == "release" && p.lease != nil && p.lease.Applied != nil
+	if err := privdrop.Drop(privdrop.Config{User: a.user, KeepNetAdmin: netAdmin}); err != nil {
+		return usageError(err)
+	}
 	switch verb {
 	case "discover":
 		offers, err := c.Discover(ctx, p.wait)
@@ -508,7 +522,7 @@ func runDHCP(ctx context.Context, a *app, f *dhcpFlags, verb string) (err error)
 		if err = o.lease(ctx, f, l, err); err != nil || !f.releaseOnExit {
 			return err
 		}
-		return hold(ctx, a, f, p, c, o.held)
+		return hold(ctx, a, o, o.held)
 	case "request":
 		l, err := c.RequestAddress(ctx, p.ip)
 		return o.lease(ctx, f, l, err)
@@ -544,17 +558,18 @@ func outcome(verb string, err error) error {
 }
 
 // hold keeps l until interrupted, then releases it and undoes --apply.
-func hold(ctx context.Context, a *app, f *dhcpFlags, p *dhcpPlan, c *dhcpclient.Client, l *dhcpclient.Lease) error {
+func hold(ctx context.Context, a *app, o *dhcpOut, l *dhcpclient.Lease) error {
+	p, c := o.p, o.c
 	fmt.Fprintf(a.stderr, "rawlab: holding %s (renewing at T1, rebinding at T2) until interrupted; then releasing it\n", l.Address)
 	l, err := c.Hold(ctx, l, func(nl *dhcpclient.Lease) error {
-		if err := dhcpclient.Commit(nl, p.apply, p.leaseOut); err != nil {
+		if err := privdrop.WithNetAdmin(func() error { return dhcpclient.Commit(nl, p.apply, o.leaseFile) }); err != nil {
 			return err
 		}
 		fmt.Fprintf(a.stderr, "rawlab: %s extended by %s until %s\n", nl.Address, nl.Server, nl.Expiry().Local().Format("15:04:05"))
 		return nil
 	})
 	if err != nil {
-		return failure(errors.Join(err, dhcpclient.Unapply(l)))
+		return failure(errors.Join(err, privdrop.WithNetAdmin(func() error { return dhcpclient.Unapply(l) })))
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
@@ -562,5 +577,5 @@ func hold(ctx context.Context, a *app, f *dhcpFlags, p *dhcpPlan, c *dhcpclient.
 	if err == nil {
 		fmt.Fprintf(a.stderr, "rawlab: released %s to %s\n", l.Address, l.Server)
 	}
-	return failure(errors.Join(err, dhcpclient.Retire(l, p.leaseOut)))
+	return failure(errors.Join(err, privdrop.WithNetAdmin(func() error { return dhcpclient.Retire(l, o.leaseFile) })))
 }

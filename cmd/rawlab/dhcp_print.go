@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"os"
 	"strings"
 
 	"github.com/rawlab/rawlab/dhcpclient"
+	"github.com/rawlab/rawlab/internal/privdrop"
 )
 
 // dhcpOut writes a dhcp verb's results: human text, one JSON document
@@ -20,6 +22,8 @@ type dhcpOut struct {
 	c    *dhcpclient.Client
 	buf  bytes.Buffer
 	held *dhcpclient.Lease
+	// leaseFile is --lease-file, opened before privileges were dropped.
+	leaseFile *os.File
 }
 
 func (o *dhcpOut) flush() error {
@@ -148,14 +152,16 @@ func (o *dhcpOut) discover(offers []*dhcpclient.Reply, err error) error {
 // rebind.
 func (o *dhcpOut) lease(ctx context.Context, f *dhcpFlags, l *dhcpclient.Lease, err error) error {
 	if err == nil {
-		err = dhcpclient.Commit(l, o.p.apply, o.p.leaseOut)
+		err = privdrop.WithNetAdmin(func() error { return dhcpclient.Commit(l, o.p.apply, o.leaseFile) })
 		// RFC 5227 §2.3: a host that begins to use an address it probed
 		// with the full check announces it.
 		if err == nil && f.apply && o.p.cfg.ARPCheck == dhcpclient.ARPCheckRFC5227 {
 			err = o.c.Announce(ctx, l.Address)
 		}
 	}
-	o.held = l
+	if err == nil {
+		o.held = l
+	}
 	if err := o.finish(&result{Lease: l, Applied: l != nil && l.Applied != nil}, err); err != nil || !f.releaseOnExit {
 		return err
 	}
@@ -168,7 +174,7 @@ func (o *dhcpOut) sent(ctx context.Context) error {
 	var err error
 	if o.p.verb == "release" {
 		if err = o.c.Release(ctx, l); err == nil {
-			err = dhcpclient.Retire(l, o.p.leaseOut)
+			err = privdrop.WithNetAdmin(func() error { return dhcpclient.Retire(l, o.leaseFile) })
 		}
 	} else {
 		err = o.c.Decline(ctx, l.Address, l.Server, "")

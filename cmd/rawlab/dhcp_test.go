@@ -38,7 +38,7 @@ func TestDHCPBadInput(t *testing.T) {
 		{"bad eth-src", []string{"dhcp", "lease", "-i", "lo", "--eth-src", "zz"}, "--eth-src"},
 		{"bad xid", []string{"dhcp", "lease", "-i", "lo", "--xid", "0x1ffffffff"}, "--xid"},
 		{"both broadcast flags", []string{"dhcp", "lease", "-i", "lo", "--broadcast", "--no-broadcast"}, "exclude each other"},
-		{"option without type", []string{"dhcp", "lease", "-i", "lo", "--option", "55=1,3"}, "has no type"},
+		{"option set twice differently", []string{"dhcp", "lease", "-i", "lo", "--option", "12=str:a", "--option", "12=str:b"}, "--option"},
 		{"option bad code", []string{"dhcp", "lease", "-i", "lo", "--option", "256=u8:1"}, "256"},
 		{"option bad hex", []string{"dhcp", "lease", "-i", "lo", "--option", "43=hex:0g"}, "hex"},
 		{"option u8 overflow", []string{"dhcp", "lease", "-i", "lo", "--option", "23=u8:300"}, "u8"},
