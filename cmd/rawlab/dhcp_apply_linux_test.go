@@ -2,10 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/rawlab/rawlab/internal/netnstest"
@@ -51,9 +54,15 @@ func TestDHCPApplyOwnsOnlyItsChanges(t *testing.T) {
 			routes := func() string { return cli.Exec(t, "ip", "-4", "route", "show", "table", "all") }
 			addrs := func() string { return cli.Exec(t, "ip", "-4", "-o", "addr", "show") }
 			beforeRoutes, beforeAddrs := routes(), addrs()
-			lf := filepath.Join(t.TempDir(), "lease.json")
-			code, stdout, stderr := rawlabIn(t, cli, append([]string{"dhcp", "lease", "-i", "eth0", "--no-arp-check",
-				"--timeout", "1s", "--apply", "--lease-file", lf}, tt.flags...)...)
+			// Run as through sudo by nobody: root goes after the socket
+			// opens, CAP_NET_ADMIN stays for --apply and its undoing.
+			dir := t.TempDir()
+			if err := os.Chmod(dir, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			lf, pcap := filepath.Join(dir, "lease.json"), filepath.Join(dir, "x.pcapng")
+			code, stdout, stderr := rawlabAs(t, cli, append([]string{"dhcp", "lease", "-i", "eth0", "--no-arp-check",
+				"--timeout", "1s", "--apply", "--lease-file", lf, "--pcap", pcap}, tt.flags...)...)
 			if code != 0 {
 				t.Fatalf("lease --apply: exit %d\n%s\n%s", code, stdout, stderr)
 			}
@@ -85,7 +94,12 @@ func TestDHCPApplyOwnsOnlyItsChanges(t *testing.T) {
 				t.Errorf("lease file does not record the %d routes added: %v\n%s", len(tt.want), err, b)
 			}
 
-			code, stdout, stderr = rawlabIn(t, cli, "dhcp", "release", "-i", "eth0", "--lease-file", lf)
+			for _, f := range []string{lf, pcap} {
+				if fi, err := os.Stat(f); err != nil || fi.Mode().Perm() != 0o600 || fi.Sys().(*syscall.Stat_t).Uid != 65534 {
+					t.Errorf("%s: %v, want mode 0600 owned by the sudo user 65534", f, err)
+				}
+			}
+			code, stdout, stderr = rawlabAs(t, cli, "dhcp", "release", "-i", "eth0", "--lease-file", lf)
 			if code != 0 {
 				t.Fatalf("release: exit %d\n%s\n%s", code, stdout, stderr)
 			}
@@ -97,6 +111,22 @@ func TestDHCPApplyOwnsOnlyItsChanges(t *testing.T) {
 			}
 		})
 	}
+}
+
+// rawlabAs runs rawlab in ns as sudo would for uid 65534 (SUDO_UID,
+// SUDO_GID).
+func rawlabAs(t *testing.T, ns *netnstest.NS, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := ns.Command(t.Context(), netnstest.Rawlab(t), args...)
+	cmd.Env = append(os.Environ(), "SUDO_UID=65534", "SUDO_GID=65534")
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("rawlab %v: %v", args, err)
+	}
+	return cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()
 }
 
 func lineWith(text, prefix string) string {
