@@ -71,7 +71,8 @@ func newFileReader(r io.Reader) (*FileReader, error) {
 	switch {
 	case le == magicPcapng: // the same in both byte orders
 		fr.fmt = FormatPcapng
-		fr.ng, err = pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{SkipUnknownVersion: true})
+		// Every interface's packets, each with its own link type.
+		fr.ng, err = pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{SkipUnknownVersion: true, WantMixedLinkType: true})
 	case le == magicPcapMicro, le == magicPcapNano, be == magicPcapMicro, be == magicPcapNano:
 		fr.fmt = FormatPcap
 		fr.pr, err = pcapgo.NewReader(br)
@@ -90,11 +91,15 @@ func newFileReader(r io.Reader) (*FileReader, error) {
 // Format returns the file's format.
 func (r *FileReader) Format() Format { return r.fmt }
 
-// LinkType returns the link type of the file (of its first interface for
-// pcapng); rawlab writes layers.LinkTypeEthernet.
+// LinkType returns the link type of a classic pcap file, or of a pcapng
+// file's first interface (0 if none was read yet); rawlab writes
+// layers.LinkTypeEthernet. Each Record carries its own.
 func (r *FileReader) LinkType() layers.LinkType {
 	if r.ng != nil {
-		return r.ng.LinkType()
+		if i, err := r.ng.Interface(0); err == nil {
+			return i.LinkType
+		}
+		return 0
 	}
 	return r.pr.LinkType()
 }
@@ -126,9 +131,17 @@ func (r *FileReader) Next() (rec Record, err error) {
 				}
 			}
 			rec.Comment = strings.Join(opts.Comments, "\n")
+			// The link type of the interface this packet came from.
+			var intf pcapgo.NgInterface
+			if intf, err = r.ng.Interface(ci.InterfaceIndex); err != nil {
+				err = fmt.Errorf("packet of interface %d: %w", ci.InterfaceIndex, err)
+			}
+			rec.LinkType = intf.LinkType
+			rec.Interface = ci.InterfaceIndex
 		}
 	} else {
 		data, ci, err = r.pr.ReadPacketData()
+		rec.LinkType = r.pr.LinkType()
 		if err == io.EOF && ci.CaptureLength > 0 {
 			// The record header was read, its data is missing.
 			err = io.ErrUnexpectedEOF

@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/gopacket/gopacket/layers"
 )
 
 // Format is a capture file format. Its zero value is invalid.
@@ -89,6 +91,12 @@ type Record struct {
 	Length  int       // original length; 0 means len(Data)
 	Dir     Direction // 0 = unknown (no epb_flags written)
 	Comment string    // pcapng opt_comment; ignored by classic pcap
+
+	// Read back only: the link type of the frame (its pcapng interface's,
+	// or the pcap file's) and the index of its pcapng interface. The
+	// Recorder writes Ethernet.
+	LinkType  layers.LinkType
+	Interface int
 }
 
 // Defaults for RecorderOptions.
@@ -135,10 +143,20 @@ type Recorder struct {
 	format  Format
 	micro   bool // Microsecond precision
 	snaplen int
-	file    *os.File // owned, when made by CreateRecorder
+	file    *os.File                           // owned, when made by CreateRecorder
+	trunc   interface{ Truncate(int64) error } // the file, when it can be cut back after a failed write
 	closed  bool
 	err     error  // first write error; sticky
-	packets uint64 // frames written (isb_usrdeliv)
+	packets uint64 // frames accepted (isb_usrdeliv)
+
+	// What reached the writer: size bytes of whole blocks (the file's
+	// length, for a file this Recorder created), holding disk frames.
+	// bufFrames frames are in buf. hdr is the length of a classic pcap
+	// file header at the start of buf, not yet written.
+	size      int64
+	disk      uint64
+	bufFrames uint64
+	hdr       int
 
 	done chan struct{}
 	wg   sync.WaitGroup
@@ -206,6 +224,7 @@ func newRecorder(w io.Writer, opt RecorderOptions) (*Recorder, error) {
 		r.buf = appendIDB(r.buf, opt.Interface, uint32(opt.SnapLen), r.micro)
 	case FormatPcap:
 		r.buf = appendPcapHeader(r.buf, uint32(opt.SnapLen), r.micro)
+		r.hdr = len(r.buf)
 	}
 	// The header goes out at once: a capture killed before its first
 	// flush is still a valid, empty file.
@@ -324,10 +343,12 @@ func appendPcapHeader(b []byte, snaplen uint32, micro bool) []byte {
 	return le.AppendUint32(b, linkEthernet)
 }
 
-// CreateRecorder creates (or truncates) the file at path and returns a
-// Recorder writing to it; Close flushes and closes the file. If the header
-// cannot be written the file is removed (unless it is not a regular file,
-// such as a device or a FIFO, which is left alone).
+// CreateRecorder creates (or truncates) the file at path, as createFile
+// does (no symbolic link followed, mode 0600), and returns a Recorder
+// writing to it; Close flushes and closes the file. If the header cannot
+// be written the file is removed (unless it is not a regular file, such as
+// a FIFO, which is left alone). After a failed write (a full disk) the
+// file is cut back to its last whole block.
 func CreateRecorder(path string, opt RecorderOptions) (*Recorder, error) {
 	return createRecorder(path, opt, fileWriter)
 }
@@ -337,20 +358,24 @@ func createRecorder(path string, opt RecorderOptions, wrap func(*os.File) io.Wri
 	if err := opt.fill(); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := createFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("capture: %w", err)
+		return nil, err
 	}
 	r, err := newRecorder(wrap(f), opt)
+	fi, serr := f.Stat()
+	regular := serr == nil && fi.Mode().IsRegular()
 	if err != nil {
-		fi, serr := f.Stat()
 		f.Close()
-		if serr == nil && fi.Mode().IsRegular() {
+		if regular {
 			os.Remove(path)
 		}
 		return nil, fmt.Errorf("capture: create %s: %w", path, err)
 	}
 	r.file = f
+	if regular {
+		r.trunc = f
+	}
 	return r, nil
 }
 
@@ -377,9 +402,58 @@ func (r *Recorder) flush() error {
 	if len(r.buf) == 0 {
 		return nil
 	}
-	_, err := r.w.Write(r.buf)
-	r.buf = r.buf[:0]
+	err := r.writeOut(r.buf, r.bufFrames)
+	r.buf, r.bufFrames, r.hdr = r.buf[:0], 0, 0
 	return err
+}
+
+// writeOut writes b, whole blocks holding frames frames, and accounts for
+// it. When the write fails part way (ENOSPC, EDQUOT, EFBIG), the blocks
+// that went out whole are counted and the file is cut back to the end of
+// the last of them, so that it never ends inside a block.
+func (r *Recorder) writeOut(b []byte, frames uint64) error {
+	n, err := r.w.Write(b)
+	if err == nil {
+		r.size += int64(len(b))
+		r.disk += frames
+		return nil
+	}
+	n = max(0, min(n, len(b)))
+	whole, wholeFrames := r.wholeBlocks(b[:n])
+	r.size += int64(whole)
+	r.disk += wholeFrames
+	if whole < n && r.trunc != nil {
+		if terr := r.trunc.Truncate(r.size); terr != nil {
+			err = errors.Join(err, fmt.Errorf("cut back to %d bytes: %w", r.size, terr))
+		}
+	}
+	return err
+}
+
+// wholeBlocks returns the length of the whole blocks (pcapng) or records
+// (pcap) at the start of b, and how many frames they hold. b starts on a
+// block boundary, after r.hdr bytes of file header.
+func (r *Recorder) wholeBlocks(b []byte) (int, uint64) {
+	if len(b) < r.hdr {
+		return 0, 0
+	}
+	off, frames := r.hdr, uint64(0)
+	for off+16 <= len(b) {
+		var n int
+		if r.format == FormatPcap {
+			n = 16 + int(le.Uint32(b[off+8:]))
+		} else {
+			n = int(le.Uint32(b[off+4:]))
+		}
+		if n < 12 || off+n > len(b) {
+			break
+		}
+		if r.format == FormatPcap || le.Uint32(b[off:]) == ngEPB {
+			frames++
+		}
+		off += n
+	}
+	return off, frames
 }
 
 // reserve makes room for a block of n bytes in the buffer, flushing what
@@ -390,6 +464,52 @@ func (r *Recorder) reserve(n int) error {
 		return r.flush()
 	}
 	return nil
+}
+
+// blockLen is the size in the file of a frame with capLen bytes captured
+// (snap length applied), a direction and a comment of commentLen bytes:
+// a pcapng Enhanced Packet Block (see writeFrame) or a pcap record.
+func (r *Recorder) blockLen(capLen int, dir Direction, commentLen int) int {
+	if r.format == FormatPcap {
+		return 16 + capLen
+	}
+	optLen := 0
+	if commentLen > 0 {
+		optLen += optionLen(min(commentLen, maxComment))
+	}
+	if dir != 0 {
+		optLen += 8
+	}
+	if optLen > 0 {
+		optLen += 4
+	}
+	return 28 + capLen + pad4(capLen) + optLen + 4
+}
+
+// frameLen is the size in the file of a frame read from a Ring.
+func (r *Recorder) frameLen(f *Frame) int {
+	n := len(f.Data)
+	if f.Info.VLAN && n >= 12 {
+		n += 4
+	}
+	return r.blockLen(min(n, r.snaplen), f.Info.Dir, 0)
+}
+
+// Size returns the length of the stream so far, in bytes: what was
+// written, and what is buffered to be.
+func (r *Recorder) Size() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.size + int64(len(r.buf))
+}
+
+// Frames returns how many frames the Recorder accepted, and how many of
+// them reached the writer in whole blocks (after a failed write, the
+// frames the file holds).
+func (r *Recorder) Frames() (accepted, written uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.packets, r.disk
 }
 
 // Write records one frame, truncated to the snap length. For pcapng it
@@ -421,11 +541,24 @@ func (r *Recorder) Write(rec Record) error {
 // tag). It returns how many frames it wrote, all of them unless there is
 // an error. It allocates nothing.
 func (r *Recorder) WriteFrames(frames []Frame) (int, error) {
+	return r.WriteFramesWithin(frames, 0)
+}
+
+// WriteFramesWithin is WriteFrames for a stream that must stay within
+// limit bytes (0: no limit), as a rotating capture's -C asks: it stops
+// before the first frame whose block would take Size past limit, and
+// returns how many frames it wrote. A stream holding no frame takes one
+// frame even when its block alone is over the limit, so that a rotation
+// always moves on.
+func (r *Recorder) WriteFramesWithin(frames []Frame, limit int64) (int, error) {
 	r.mu.Lock()
 	err := r.check()
 	n := 0
 	for ; err == nil && n < len(frames); n++ {
 		f := &frames[n]
+		if limit > 0 && r.packets > 0 && r.size+int64(len(r.buf))+int64(r.frameLen(f)) > limit {
+			break
+		}
 		length := max(f.Info.Length, len(f.Data))
 		if !f.Info.VLAN && r.format == FormatPcapng && r.putEPB(f.Info.Time.UnixNano(), f.Data, length, f.Info.Dir) {
 			continue
@@ -503,29 +636,39 @@ func (r *Recorder) writeFrame(ns int64, data []byte, tag *[4]byte, length int, d
 	}
 	capLen = min(capLen, r.snaplen)
 	length = max(length, capLen)
-	var total, optLen int
+	if len(comment) > maxComment {
+		comment = comment[:maxComment]
+	}
 	if r.format == FormatPcap {
-		total = 16 + capLen
-	} else {
-		if len(comment) > maxComment {
-			comment = comment[:maxComment]
+		comment = ""
+	}
+	total := r.blockLen(capLen, dir, len(comment))
+	if total > cap(r.buf) {
+		// A block larger than the whole buffer (a small BufferSize): it
+		// goes out on its own, in one write.
+		if err := r.flush(); err != nil {
+			r.err = err
+			return err
 		}
-		if comment != "" {
-			optLen += optionLen(len(comment))
+		r.packets++
+		if err := r.writeOut(r.appendBlock(make([]byte, 0, total), ns, data, tag, capLen, length, dir, comment, total), 1); err != nil {
+			r.err = err
+			return err
 		}
-		if dir != 0 {
-			optLen += 8
-		}
-		if optLen > 0 {
-			optLen += 4
-		}
-		total = 28 + capLen + pad4(capLen) + optLen + 4
+		return nil
 	}
 	if err := r.reserve(total); err != nil {
 		r.err = err
 		return err
 	}
-	b := r.buf
+	r.buf = r.appendBlock(r.buf, ns, data, tag, capLen, length, dir, comment, total)
+	r.packets++
+	r.bufFrames++
+	return nil
+}
+
+// appendBlock appends the block writeFrame describes, total bytes long.
+func (r *Recorder) appendBlock(b []byte, ns int64, data []byte, tag *[4]byte, capLen, length int, dir Direction, comment string, total int) []byte {
 	if r.format == FormatPcap {
 		sec, frac := ns/1e9, ns%1e9
 		if frac < 0 {
@@ -538,60 +681,36 @@ func (r *Recorder) writeFrame(ns int64, data []byte, tag *[4]byte, length int, d
 		b = le.AppendUint32(b, uint32(frac))
 		b = le.AppendUint32(b, uint32(capLen))
 		b = le.AppendUint32(b, uint32(length))
-	} else {
-		ts := uint64(ns)
-		if r.micro {
-			ts = uint64(ns / 1000)
-		}
-		b = le.AppendUint32(b, ngEPB)
-		b = le.AppendUint32(b, uint32(total))
-		b = le.AppendUint32(b, 0)
-		b = le.AppendUint32(b, uint32(ts>>32))
-		b = le.AppendUint32(b, uint32(ts))
-		b = le.AppendUint32(b, uint32(capLen))
-		b = le.AppendUint32(b, uint32(length))
+		return appendPayload(b, data, tag, capLen)
 	}
-	if cap(b)-len(b) < total-(len(b)-len(r.buf)) {
-		// A block larger than the whole buffer: header, data and trailer
-		// go out in separate writes.
-		r.buf = b
-		if err := r.flush(); err != nil {
-			r.err = err
-			return err
-		}
-		if tag == nil {
-			_, r.err = r.w.Write(data[:capLen])
-		} else {
-			_, r.err = r.w.Write(appendPayload(nil, data, tag, capLen))
-		}
-		if r.err != nil {
-			return r.err
-		}
-		b = r.buf
-	} else {
-		b = appendPayload(b, data, tag, capLen)
+	ts := uint64(ns)
+	if r.micro {
+		ts = uint64(ns / 1000)
 	}
-	if r.format == FormatPcapng {
-		b = append(b, zeros[:pad4(capLen)]...)
-		if comment != "" {
-			b = le.AppendUint16(b, ngComment)
-			b = le.AppendUint16(b, uint16(len(comment)))
-			b = append(b, comment...)
-			b = append(b, zeros[:pad4(len(comment))]...)
-		}
-		if dir != 0 {
-			b = le.AppendUint16(b, ngEPBFlags)
-			b = le.AppendUint16(b, 4)
-			b = le.AppendUint32(b, uint32(dir)&3)
-		}
-		if optLen > 0 {
-			b = le.AppendUint32(b, ngEndOfOpt)
-		}
-		b = le.AppendUint32(b, uint32(total))
+	b = le.AppendUint32(b, ngEPB)
+	b = le.AppendUint32(b, uint32(total))
+	b = le.AppendUint32(b, 0)
+	b = le.AppendUint32(b, uint32(ts>>32))
+	b = le.AppendUint32(b, uint32(ts))
+	b = le.AppendUint32(b, uint32(capLen))
+	b = le.AppendUint32(b, uint32(length))
+	b = appendPayload(b, data, tag, capLen)
+	b = append(b, zeros[:pad4(capLen)]...)
+	if comment != "" {
+		b = le.AppendUint16(b, ngComment)
+		b = le.AppendUint16(b, uint16(len(comment)))
+		b = append(b, comment...)
+		b = append(b, zeros[:pad4(len(comment))]...)
 	}
-	r.buf = b
-	r.packets++
-	return nil
+	if dir != 0 {
+		b = le.AppendUint16(b, ngEPBFlags)
+		b = le.AppendUint16(b, 4)
+		b = le.AppendUint32(b, uint32(dir)&3)
+	}
+	if comment != "" || dir != 0 {
+		b = le.AppendUint32(b, ngEndOfOpt)
+	}
+	return le.AppendUint32(b, uint32(total))
 }
 
 // putEPB is writeFrame's fast path for the common frame: pcapng, no tag
@@ -633,6 +752,7 @@ func (r *Recorder) putEPB(ns int64, data []byte, length int, dir Direction) bool
 	le.PutUint32(b[p:p+4], uint32(total))
 	r.buf = r.buf[:off+total]
 	r.packets++
+	r.bufFrames++
 	return true
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -263,12 +264,25 @@ func TestFileWriter(t *testing.T) {
 	if got := readAll(t, fr); len(got) != 1 || !bytes.Equal(got[0].Data, rec.Data) {
 		t.Errorf("read back %+v, want the record written", got)
 	}
-	dev, err := CreateRecorder(os.DevNull, RecorderOptions{FlushInterval: -1})
+	// A FIFO is written through the *os.File; a device is refused.
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rd, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer dev.Close()
-	if _, ok := dev.w.(*os.File); !ok {
-		t.Errorf("%s written through %T, want *os.File", os.DevNull, dev.w)
+	defer rd.Close()
+	ff, err := CreateRecorder(fifo, RecorderOptions{FlushInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ff.Close()
+	if _, ok := ff.w.(*os.File); !ok {
+		t.Errorf("FIFO written through %T, want *os.File", ff.w)
+	}
+	if _, err := CreateRecorder(os.DevNull, RecorderOptions{FlushInterval: -1}); err == nil {
+		t.Errorf("CreateRecorder(%s) made a recorder on a device", os.DevNull)
 	}
 }

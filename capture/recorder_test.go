@@ -59,6 +59,7 @@ func want(rec Record, f Format, snaplen int) Record {
 	if f == FormatPcap {
 		rec.Dir, rec.Comment = 0, ""
 	}
+	rec.LinkType = layers.LinkTypeEthernet
 	return rec
 }
 
@@ -106,11 +107,11 @@ func TestRecorderRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if fr.Format() != format || fr.LinkType() != layers.LinkTypeEthernet {
-				t.Errorf("format %v link type %v, want %v Ethernet", fr.Format(), fr.LinkType(), format)
-			}
 			if diff := cmp.Diff(wantRecs, readAll(t, fr)); diff != "" {
 				t.Errorf("records (-want +got):\n%s", diff)
+			}
+			if fr.Format() != format || fr.LinkType() != layers.LinkTypeEthernet {
+				t.Errorf("format %v link type %v, want %v Ethernet", fr.Format(), fr.LinkType(), format)
 			}
 		})
 	}
@@ -319,7 +320,8 @@ func TestTruncatedFile(t *testing.T) {
 				if f == FormatPcapng {
 					headers = 2
 				}
-				if want := whole - headers; n != want {
+				// A pcapng cut after its section header is an empty file.
+				if want := max(0, whole-headers); n != want {
 					t.Fatalf("cut %d: read %d records, want %d", cut, n, want)
 				}
 			}
@@ -572,6 +574,7 @@ func TestOpenFileForeign(t *testing.T) {
 				if !tt.keepMeta {
 					w.Dir, w.Comment = 0, ""
 				}
+				w.LinkType = layers.LinkTypeEthernet
 				want = append(want, w)
 			}
 			if diff := cmp.Diff(want, readAll(t, r)); diff != "" {

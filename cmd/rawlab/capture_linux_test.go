@@ -33,8 +33,8 @@ func TestCaptureDirection(t *testing.T) {
 				t.Fatalf("capture: %v\n%s", err, p.Output())
 			}
 			for _, f := range readJSON(t, path) {
-				if f.Dir != tt.want || f.Frame.ICMP == nil {
-					t.Errorf("-Q %s recorded a %s frame: %+v", tt.q, f.Dir, f.Frame)
+				if f.Direction != tt.want || f.Frame.ICMP == nil {
+					t.Errorf("-Q %s recorded a %s frame: %+v", tt.q, f.Direction, f.Frame)
 				}
 			}
 			m := regexp.MustCompile(`(\d+) received by filter`).FindStringSubmatch(p.Output())

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rawlab/rawlab/capture"
+	"github.com/rawlab/rawlab/internal/jsoncheck"
 	"github.com/rawlab/rawlab/internal/netnstest"
 )
 
@@ -97,17 +98,21 @@ func startCapture(t *testing.T, ns *netnstest.NS, args ...string) *netnstest.Pro
 		netnstest.Rawlab(t), append([]string{"capture"}, args...)...)
 }
 
-// readJSON decodes a capture file with `rawlab read --json`.
-func readJSON(t *testing.T, path string) []frameLine {
+// readJSON decodes a capture file with `rawlab read --jsonl`, and checks
+// the lines against docs/json.md.
+func readJSON(t *testing.T, path string) []frameRecord {
 	t.Helper()
-	code, stdout, stderr := runRawlab(t, "read", "--json", path)
+	code, stdout, stderr := runRawlab(t, "read", "--jsonl", path)
 	if code != 0 {
 		t.Fatalf("read %s: exit %d: %s", path, code, stderr)
 	}
-	var out []frameLine
+	if err := jsoncheck.Lines([]byte(stdout)); err != nil && stdout != "" {
+		t.Errorf("read --jsonl %s: %v", path, err)
+	}
+	var out []frameRecord
 	dec := json.NewDecoder(strings.NewReader(stdout))
 	for dec.More() {
-		var l frameLine
+		var l frameRecord
 		if err := dec.Decode(&l); err != nil {
 			t.Fatalf("read --json: %v", err)
 		}
@@ -134,7 +139,7 @@ func TestCaptureRecordsBothDirections(t *testing.T) {
 			t.Errorf("frame is not ICMP: %+v", f.Frame)
 			continue
 		}
-		dirs[f.Dir]++
+		dirs[f.Direction]++
 	}
 	if dirs["out"] != 2 || dirs["in"] != 2 {
 		t.Errorf("directions %v, want 2 out (requests) and 2 in (replies)", dirs)

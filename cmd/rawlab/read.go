@@ -10,6 +10,7 @@ import (
 	"golang.org/x/net/bpf"
 
 	"github.com/rawlab/rawlab/capture"
+	"github.com/rawlab/rawlab/craft"
 )
 
 type readFlags struct {
@@ -20,16 +21,19 @@ type readFlags struct {
 func newReadCmd(a *app) *cobra.Command {
 	var f readFlags
 	cmd := &cobra.Command{
-		Use:   "read FILE",
+		Use:   "read FILE|- [FILTER]",
 		Short: "Decode a pcap or pcapng file offline",
-		Long: `Read decodes every frame of a pcap or pcapng file and prints it as
-capture does: one line per frame in the style of tcpdump -e -n, with the
-direction and the pcapng comment where the file has them, or JSON lines
-with --json.`,
+		Long: `Read decodes every frame of a pcap or pcapng file (- reads standard input)
+and prints it as capture does: one line per frame in the style of tcpdump -e
+-n, with the direction and the pcapng comment where the file has them; JSON
+lines with --jsonl, or one JSON document with --json.
+
+Frames are decoded by their link type: Ethernet, Linux cooked captures (SLL,
+SLL2) and raw IP; each pcapng interface by its own. A file with any other
+link type is refused (exit 2). A filter applies to Ethernet frames.`,
 		Example: `  rawlab read lease.pcapng
-  rawlab read scan.pcapng --json | jq .frame.arp
-  rawlab read big.pcap -c 10
-  rawlab read capture.pcapng udp port 67`,
+  rawlab read scan.pcapng --jsonl | jq .frame.arp
+  rawlab capture -i veth0 -w - | rawlab read - udp port 67`,
 		Args: positional(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
@@ -46,7 +50,7 @@ with --json.`,
 	return cmd
 }
 
-func runRead(a *app, path string, f readFlags) error {
+func runRead(a *app, path string, f readFlags) (err error) {
 	if f.count < 0 {
 		return usageErrorf("read: --count must not be negative")
 	}
@@ -60,29 +64,49 @@ func runRead(a *app, path string, f readFlags) error {
 			return usageError(fmt.Errorf("read: filter %q: %w", f.filter, err))
 		}
 	}
-	r, err := capture.OpenFile(path)
+	var r *capture.FileReader
+	if path == "-" {
+		r, err = capture.NewFileReader(a.stdin)
+	} else {
+		r, err = capture.OpenFile(path)
+	}
 	if err != nil {
 		return usageError(fmt.Errorf("read: %w", err))
 	}
 	defer r.Close()
-	p := newFramePrinter(a.stdout, a.json)
-	n := 0
-	for f.count == 0 || n < f.count {
+	p := printerFor(a.stdout, a)
+	defer func() {
+		// --json: the document of what was read, unless the file was refused.
+		if ee, ok := err.(*exitError); ok && ee.code == exitUsage {
+			return
+		}
+		if derr := p.Document(nil); err == nil {
+			err = derr
+		}
+	}()
+	for n := 0; f.count == 0 || n < f.count; {
 		rec, err := r.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			// A file cut short (a capture killed mid-block) still shows what
-			// it holds; say where it ended.
+			// A file cut short (a capture killed mid-block) still shows
+			// what it holds; say where it ended.
 			return failure(fmt.Errorf("read: %s: after %d frames: %w", path, n, err))
 		}
+		lt := craft.LinkType(rec.LinkType)
+		if !lt.Decoded() {
+			return usageErrorf("read: %s: link type %d (%s) is not decoded: rawlab reads Ethernet, LINUX_SLL, LINUX_SLL2 and RAW", path, rec.LinkType, rec.LinkType)
+		}
 		if vm != nil {
+			if lt.Canonical() != craft.LinkEthernet {
+				return usageErrorf("read: %s: a filter applies to Ethernet frames, and this one is %s", path, lt)
+			}
 			if keep, err := vm.Run(rec.Data); err != nil || keep == 0 {
 				continue
 			}
 		}
-		if err := p.Print(rec.Time, rec.Data, rec.Dir, rec.Comment); err != nil {
+		if err := p.PrintFrame(lt, rec.Time, rec.Data, rec.Length, rec.Dir, rec.Comment); err != nil {
 			return err
 		}
 		n++
