@@ -179,18 +179,18 @@ type Stats struct {
 
 // Ignored counts received DHCP frames that were not accepted, by reason.
 type Ignored struct {
-	Malformed  int `json:"malformed"`    // undecodable frame or message
-	NotReply   int `json:"not_reply"`    // a BOOTREQUEST, or not from port 67 to 68
-	XID        int `json:"xid"`          // another transaction
-	CHAddr     int `json:"chaddr"`       // another client
-	ServerID   int `json:"server_id"`    // from a server other than the one asked
-	Type       int `json:"type"`         // a message type not expected now
-	VLAN       int `json:"vlan"`         // another VLAN
-	Unexpected int `json:"unexpected"`   // a DHCP reply when none was awaited
-	Selection  int `json:"unselected"`   // an offer the Selection did not pick
-	Checksum   int `json:"bad_checksum"` // a bad IPv4 header or UDP checksum (RFC 1122)
-	Rogue      int `json:"rogue"`        // from a server not in Config.Trusted
-	Address    int `json:"bad_yiaddr"`   // a yiaddr no client may hold
+	Malformed  int `json:"malformed"`       // undecodable frame or message
+	NotReply   int `json:"not_reply"`       // a BOOTREQUEST, or not from port 67 to 68
+	XID        int `json:"wrong_xid"`       // another transaction
+	CHAddr     int `json:"wrong_chaddr"`    // another client
+	ServerID   int `json:"wrong_server_id"` // from a server other than the one asked
+	Type       int `json:"wrong_type"`      // a message type not expected now
+	VLAN       int `json:"other_vlan"`      // another VLAN
+	Unexpected int `json:"unexpected"`      // a DHCP reply when none was awaited
+	Selection  int `json:"unselected"`      // an offer the Selection did not pick
+	Checksum   int `json:"bad_checksum"`    // a bad IPv4 header or UDP checksum (RFC 1122)
+	Rogue      int `json:"rogue"`           // from a server not in Config.Trusted
+	Address    int `json:"bad_yiaddr"`      // a yiaddr no client may hold
 }
 
 // String lists the non-zero counts: ": 3 xid, 1 rogue", or "".

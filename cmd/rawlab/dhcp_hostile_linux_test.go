@@ -15,6 +15,7 @@ import (
 
 	"github.com/rawlab/rawlab/capture"
 	"github.com/rawlab/rawlab/craft"
+	"github.com/rawlab/rawlab/internal/jsoncheck"
 	"github.com/rawlab/rawlab/internal/netnstest"
 )
 
@@ -370,8 +371,8 @@ func TestDHCPHostileServer(t *testing.T) {
 		text: []string{"Lease 198.18.0.100/24", "dropped by the kernel"},
 		check: func(t *testing.T, s *fakeDHCP, j hostileJSON, text string) {
 			st := j.Report.Stats
-			if got := st.Ignored["xid"] + st.Dropped; got != 3000 {
-				t.Errorf("%d ignored for their xid + %d dropped by the kernel = %d, want the 3000 sent", st.Ignored["xid"], st.Dropped, got)
+			if got := st.Ignored["wrong_xid"] + st.Dropped; got != 3000 {
+				t.Errorf("%d ignored for their xid + %d dropped by the kernel = %d, want the 3000 sent", st.Ignored["wrong_xid"], st.Dropped, got)
 			}
 		},
 	}}
@@ -409,6 +410,9 @@ func TestDHCPHostileServer(t *testing.T) {
 			var j hostileJSON
 			if err := json.Unmarshal([]byte(out), &j); code != tt.code || err != nil {
 				t.Fatalf("--json: exit %d, %v\n%s\n%s", code, errors.Join(err), out, stderr)
+			}
+			if err := jsoncheck.Document([]byte(out)); err != nil {
+				t.Errorf("--json breaks docs/json.md: %v", err)
 			}
 			tt.check(t, s, j, text)
 		})

@@ -54,8 +54,8 @@ type reportJSON struct {
 		Sent     int `json:"sent"`
 		Received int `json:"received"`
 		Ignored  struct {
-			XID    int `json:"xid"`
-			CHAddr int `json:"chaddr"`
+			XID    int `json:"wrong_xid"`
+			CHAddr int `json:"wrong_chaddr"`
 		} `json:"ignored"`
 	} `json:"stats"`
 	NAKs []struct {
