@@ -418,3 +418,22 @@ func TestDHCPHostileServer(t *testing.T) {
 		})
 	}
 }
+
+// TestDHCPOptionAndLog checks that --option 53 changes the message type
+// sent and the transcript says so, and that -v logs each step.
+func TestDHCPOptionAndLog(t *testing.T) {
+	netnstest.Require(t)
+	srv, cli := netnstest.Pair(t, "dhcpol", "198.18.0.1/24", "")
+	s := startFakeDHCP(t, srv, func(s *fakeDHCP, req *dhcpv4.DHCPv4) [][]byte { return [][]byte{s.reply(t, req, "198.18.0.100")} })
+	code, out, stderr := rawlabIn(t, cli, "dhcp", "discover", "-i", "eth0", "--timeout", "500ms", "--retries", "0", "--option", "53=3")
+	reqs := s.requests()
+	if code != 1 || len(reqs) == 0 || reqs[0].MessageType() != dhcpv4.MessageTypeRequest ||
+		!strings.Contains(out, "-> DHCPREQUEST (init)") || !strings.Contains(out, "ignored (not an offer): DHCPACK") {
+		t.Errorf("discover --option 53=3: exit %d, server saw %v\n%s\n%s", code, reqs, out, stderr)
+	}
+	code, out, stderr = rawlabIn(t, cli, "-v", "dhcp", "lease", "-i", "eth0", "--no-arp-check", "--timeout", "1s")
+	if code != 0 || !strings.Contains(stderr, "level=INFO") || !strings.Contains(stderr, "DHCPDISCOVER (init)") ||
+		!strings.Contains(stderr, "DHCPACK") {
+		t.Errorf("-v lease: exit %d, stderr logs no steps:\n%s\n%s", code, stderr, out)
+	}
+}
