@@ -57,6 +57,9 @@ func New(conn Conn, cfg Config) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.HWAddr == nil {
+		return nil, &ConfigError{Field: FieldCHAddr, Reason: "required (a 6-byte Ethernet MAC)"}
+	}
 	lg := cfg.Log
 	if lg == nil {
 		lg = slog.New(slog.DiscardHandler)

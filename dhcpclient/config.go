@@ -166,13 +166,14 @@ const MaxTries = 100
 
 // Validate reports the first invalid field of c as a *ConfigError. New and
 // Dial call it before anything is sent; a caller may call it earlier, before
-// it creates any file.
+// it creates any file, with HWAddr still nil (Dial fills in the
+// interface's; New requires one).
 func (c *Config) Validate() error {
 	for _, m := range []struct {
 		f   string
 		mac net.HardwareAddr
 		req bool
-	}{{FieldCHAddr, c.HWAddr, true}, {FieldEthSrc, c.EthSrc, false}, {FieldServerMAC, c.ServerMAC, false}} {
+	}{{FieldCHAddr, c.HWAddr, false}, {FieldEthSrc, c.EthSrc, false}, {FieldServerMAC, c.ServerMAC, false}} {
 		if m.mac == nil && !m.req {
 			continue
 		}

@@ -444,6 +444,14 @@ func (c *Client) Release(ctx context.Context, l *Lease) error {
 	return err
 }
 
+// ReleaseAfter is Release once ctx has ended (Hold returned because it
+// was cancelled): the DHCPRELEASE gets 5 s of its own.
+func (c *Client) ReleaseAfter(ctx context.Context, l *Lease) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return c.Release(rctx, l)
+}
+
 // Decline tells server that addr is in use (RFC 2131 §4.4.1, §3.1 step 5):
 // a broadcast DHCPDECLINE with options 50 and 54 and ciaddr zero, sent once.
 // message, if not empty, goes in option 56.

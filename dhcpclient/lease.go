@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -102,6 +103,25 @@ func (l *Lease) Prefix() netip.Prefix {
 		return p
 	}
 	return netip.PrefixFrom(l.Address, 32)
+}
+
+// With returns a copy of l (or a new Lease when l is nil) for interface
+// iface, chaddr, and addr and server when they are set and differ; the
+// server's MAC is then forgotten.
+func (l *Lease) With(iface string, addr, server netip.Addr, chaddr net.HardwareAddr) *Lease {
+	n := &Lease{}
+	if l != nil {
+		cp := *l
+		n = &cp
+	}
+	n.Interface, n.ClientMAC = iface, MAC(chaddr)
+	if addr.IsValid() && addr != n.Address {
+		n.Address, n.ServerMAC = addr, nil
+	}
+	if server.IsValid() && server != n.Server {
+		n.Server, n.ServerMAC = server, nil
+	}
+	return n
 }
 
 // ErrReleased says a lease file's lease was given back already.

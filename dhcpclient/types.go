@@ -232,3 +232,17 @@ type Report struct {
 	NAKs          []*NAKError      `json:"naks,omitempty"`
 	Conflicts     []*ConflictError `json:"conflicts,omitempty"`
 }
+
+// Result is what a DHCP client command reports, as one JSON document
+// (docs/json.md, section dhcp).
+type Result struct {
+	Interface string   `json:"interface"`
+	Verb      string   `json:"verb"`
+	Offers    []*Reply `json:"offers,omitempty"`
+	Lease     *Lease   `json:"lease,omitempty"`
+	ACK       *Reply   `json:"ack,omitempty"`
+	Sent      string   `json:"sent,omitempty"` // RELEASE or DECLINE
+	Applied   bool     `json:"applied"`
+	Report    Report   `json:"report"`
+	Error     string   `json:"error,omitempty"`
+}

@@ -28,14 +28,12 @@ const exitRogue = 3
 // dhcpFlags holds the flags of every `rawlab dhcp` verb (unused ones stay
 // zero).
 type dhcpFlags struct {
-	mac, ethSrc, xid, hostname, clientID, vendorClass, requestOptions string
-	giaddr, circuitID, remoteID, server, serverMAC, arpCheck, pcap    string
-	leaseFile, ip, selection                                          string
-	options, expectServer                                             []string
-	broadcast, noBroadcast, noARPCheck, apply, applyRoutes            bool
-	releaseOnExit                                                     bool
-	vlan, retries                                                     int
-	timeout, wait, declineWait                                        time.Duration
+	mac, ethSrc, xid, hostname, clientID, vendorClass, requestOptions, giaddr, circuitID, remoteID string
+	server, serverMAC, arpCheck, pcap, leaseFile, ip, selection                                    string
+	options, expectServer                                                                          []string
+	broadcast, noBroadcast, noARPCheck, apply, applyRoutes, releaseOnExit                          bool
+	vlan, retries                                                                                  int
+	timeout, wait, declineWait                                                                     time.Duration
 }
 
 // dhcpPlan is everything validated before a socket opens or a file is made.
@@ -60,12 +58,10 @@ func newDHCPCmd(a *app) *cobra.Command {
 interface that needs no IP address. Every message and reply is decoded, and
 --pcap records the whole exchange to pcapng with a comment naming each step.
 
-Replies with a bad IPv4 or UDP checksum are dropped; options carried in the
-sname and file fields (option 52) are decoded; strings from the wire are
-escaped. A DHCPACK with no usable lease time (option 51) is taken as one
-hour and says so; inconsistent T1/T2 fall back to 0.5 and 0.875 of the lease.
-Messages are retransmitted after --timeout, doubling each time (RFC 2131
-§4.1). Nothing is configured on the interface unless --apply is given.
+Bad checksums are dropped, options in sname/file (option 52) decoded, wire
+strings escaped. No usable lease time (option 51) is taken as one hour, and
+inconsistent T1/T2 as 0.5 and 0.875 of the lease; the output says so.
+Retransmissions follow RFC 2131 §4.1. Only --apply changes the interface.
 
 Exit status: 0 success; 1 no lease (no reply, DHCPNAK, conflict); 2 bad usage
 or environment; 3 only servers outside --expect-server answered (discover: any
@@ -81,13 +77,9 @@ of them did).`,
 			return usageErrorf("dhcp: no verb: use discover, lease, request, renew, rebind, release, decline or inform (see rawlab dhcp --help)")
 		},
 	}
-	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		// pflag quotes strconv's errors: keep the flag and the value only.
-		msg := err.Error()
-		if i := strings.Index(msg, ": strconv."); i > 0 {
-			msg = msg[:i] + ": not a number"
-		}
-		return usageErrorf("dhcp: %s", msg)
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { // pflag shows strconv's errors: keep flag and value
+		msg, _, cut := strings.Cut(err.Error(), ": strconv.")
+		return usageErrorf("dhcp: %s%s", msg, map[bool]string{true: ": not a number"}[cut])
 	})
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.mac, "mac", "", "client hardware address (chaddr) `MAC`, or random (default: the interface's)")
@@ -134,18 +126,16 @@ named and the exit status is 3 (with no --wait, it waits 2 s).`,
 	discover.Use = "discover -i IF [--wait D] [--expect-server IP|MAC[,...]]"
 	discover.Flags().DurationVar(&f.wait, "wait", 0, "collect every offer that arrives within `D` (default: stop at the first)")
 	lease := leaseVerb("lease", "Acquire a lease: DISCOVER, OFFER, REQUEST, ACK, then an ARP conflict check",
-		`lease runs the whole acquisition of RFC 2131 §3.1 and prints the lease: address,
-mask, router, DNS, domain, lease time, T1, T2, server, and every other option.
-A DHCPNAK restarts it once. Before the address is accepted it is probed with
-ARP (RFC 5227 §2.1.1): on a conflict the client sends DHCPDECLINE, names the
-MAC that holds the address, waits --decline-wait (RFC 2131 §3.1: 10 s) and
-starts again once. With --expect-server, only those servers are requested.
+		`lease runs the whole acquisition of RFC 2131 §3.1 and prints the lease with
+every option. A DHCPNAK restarts it once. The address is probed with ARP first
+(RFC 5227 §2.1.1): on a conflict it sends DHCPDECLINE, names the holder's MAC,
+waits --decline-wait (RFC 2131 §3.1: 10 s) and starts again once. With
+--expect-server, only those servers are requested.
 
 --apply adds the address with the lease's lifetimes and a default route at
-metric 1024+ifindex (never replacing another); --apply-routes adds the
-routes of options 121/33 too. --release-on-exit holds the lease until
-interrupted, renewing at T1 and rebinding at T2 (RFC 2131 §4.4.5), then
-releases it and removes exactly what --apply added.`,
+metric 1024+ifindex (never replacing one); --apply-routes adds options 121/33
+too. --release-on-exit holds the lease (renewing at T1, rebinding at T2) until
+interrupted, then releases it and removes exactly what --apply added.`,
 		`  rawlab dhcp lease -i veth1 --no-arp-check
   rawlab dhcp lease -i veth1 --select server=198.18.0.1 --lease-file lease.json --pcap dora.pcapng
   rawlab dhcp lease -i veth1 --apply --release-on-exit --hostname lab1`)
@@ -257,17 +247,6 @@ func planDHCP(a *app, f *dhcpFlags, verb string) (*dhcpPlan, error) {
 		}
 		return ip, nil
 	}
-	parseMAC := func(flag, s string, dst *net.HardwareAddr) error {
-		if s == "" {
-			return nil
-		}
-		m, err := craft.ParseMAC(s)
-		if err != nil {
-			return bad(flag, fmt.Errorf("%q is not a MAC address", s))
-		}
-		*dst = m
-		return nil
-	}
 	if f.leaseFile != "" {
 		switch verb {
 		case "discover":
@@ -293,20 +272,22 @@ func planDHCP(a *app, f *dhcpFlags, verb string) (*dhcpPlan, error) {
 			return nil, bad("--pcap", err)
 		}
 	}
-	if f.mac == "random" {
-		cfg.HWAddr = craft.RandomMAC()
-	} else if err := parseMAC("--mac", f.mac, &cfg.HWAddr); err != nil {
-		return nil, err
-	}
-	if err := errors.Join(parseMAC("--eth-src", f.ethSrc, &cfg.EthSrc), parseMAC("--server-mac", f.serverMAC, &cfg.ServerMAC)); err != nil {
-		return nil, err
-	}
-	if f.xid != "" {
-		x, err := strconv.ParseUint(f.xid, 0, 32)
-		if err != nil {
-			return nil, bad("--xid", fmt.Errorf("%q is not a 32-bit number", f.xid))
+	for _, x := range []struct {
+		flag, s string
+		dst     *net.HardwareAddr
+	}{{"--mac", f.mac, &cfg.HWAddr}, {"--eth-src", f.ethSrc, &cfg.EthSrc}, {"--server-mac", f.serverMAC, &cfg.ServerMAC}} {
+		if x.s == "random" && x.flag == "--mac" {
+			cfg.HWAddr = craft.RandomMAC()
+		} else if x.s != "" {
+			if *x.dst, err = craft.ParseMAC(x.s); err != nil {
+				return nil, bad(x.flag, err)
+			}
 		}
-		cfg.XID, cfg.FixedXID = uint32(x), true
+	}
+	if cfg.FixedXID = f.xid != ""; cfg.FixedXID {
+		if cfg.XID, err = dhcpopt.ParseXID(f.xid); err != nil {
+			return nil, bad("--xid", err)
+		}
 	}
 	if f.broadcast && f.noBroadcast {
 		return nil, usageErrorf("dhcp %s: --broadcast and --no-broadcast exclude each other", verb)
@@ -347,9 +328,6 @@ func planDHCP(a *app, f *dhcpFlags, verb string) (*dhcpPlan, error) {
 	cfg.Timeout, cfg.Tries, cfg.DeclineWait = f.timeout, f.retries+1, f.declineWait
 	if f.retries < 0 {
 		cfg.Tries = f.retries // refused by Validate, not taken as the default
-	}
-	if f.timeout < 0 {
-		return nil, bad("--timeout", fmt.Errorf("%v is negative", f.timeout))
 	}
 	if cfg.ARPCheck, err = dhcpclient.ParseARPCheck(f.arpCheck); err != nil {
 		return nil, bad("--arp-check", fmt.Errorf("%q: want short, rfc5227 or none", f.arpCheck))
@@ -400,11 +378,7 @@ func planDHCP(a *app, f *dhcpFlags, verb string) (*dhcpPlan, error) {
 	if (verb == "release" || verb == "decline" || verb == "renew") && p.lease == nil && !cfg.Server.IsValid() {
 		return nil, usageErrorf("dhcp %s: no server: give --server IP or --lease-file FILE", verb)
 	}
-	pre := *cfg // chaddr defaults to the interface's MAC, checked below
-	if pre.HWAddr == nil {
-		pre.HWAddr = net.HardwareAddr{2, 0, 0, 0, 0, 1}
-	}
-	if err := pre.Validate(); err != nil {
+	if err := cfg.Validate(); err != nil { // chaddr may still be nil: the interface's
 		return nil, configError(verb, err)
 	}
 	// The interface last: it exists, is up and is Ethernet.
@@ -430,23 +404,10 @@ func planDHCP(a *app, f *dhcpFlags, verb string) (*dhcpPlan, error) {
 	return p, nil
 }
 
-// leaseForVerb builds the lease a verb works on: the lease file's, with
-// --ip and --server over it.
+// leaseForVerb is the lease a verb works on: the lease file's, with --ip
+// and --server over it.
 func (p *dhcpPlan) leaseForVerb() *dhcpclient.Lease {
-	l := &dhcpclient.Lease{}
-	if p.lease != nil {
-		cp := *p.lease
-		l = &cp
-	}
-	l.Interface = p.ifi.Name
-	if p.ip != l.Address {
-		l.Address, l.ServerMAC = p.ip, nil
-	}
-	if s := p.cfg.Server; s.IsValid() && s != l.Server {
-		l.Server, l.ServerMAC = s, nil
-	}
-	l.ClientMAC = dhcpclient.MAC(p.cfg.HWAddr)
-	return l
+	return p.lease.With(p.ifi.Name, p.ip, p.cfg.Server, p.cfg.HWAddr)
 }
 
 func runDHCP(ctx context.Context, a *app, f *dhcpFlags, verb string) (err error) {
@@ -526,17 +487,15 @@ func runDHCP(ctx context.Context, a *app, f *dhcpFlags, verb string) (err error)
 	case "request":
 		l, err := c.RequestAddress(ctx, p.ip)
 		return o.lease(ctx, f, l, err)
-	case "renew":
-		l, err := c.Renew(ctx, p.leaseForVerb())
-		return o.lease(ctx, f, l, err)
-	case "rebind":
-		l, err := c.Rebind(ctx, p.leaseForVerb())
+	case "renew", "rebind":
+		extend := map[string]func(context.Context, *dhcpclient.Lease) (*dhcpclient.Lease, error){"renew": c.Renew, "rebind": c.Rebind}[verb]
+		l, err := extend(ctx, p.leaseForVerb())
 		return o.lease(ctx, f, l, err)
 	case "release", "decline":
 		return o.sent(ctx)
 	case "inform":
 		ack, err := c.Inform(ctx, p.ip)
-		return o.finish(&result{ACK: ack}, err)
+		return o.finish(&dhcpclient.Result{ACK: ack}, err)
 	}
 	return usageErrorf("dhcp: unknown verb %q", verb)
 }
@@ -571,10 +530,7 @@ func hold(ctx context.Context, a *app, o *dhcpOut, l *dhcpclient.Lease) error {
 	if err != nil {
 		return failure(errors.Join(err, privdrop.WithNetAdmin(func() error { return dhcpclient.Unapply(l) })))
 	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	err = c.Release(rctx, l)
-	if err == nil {
+	if err = c.ReleaseAfter(ctx, l); err == nil {
 		fmt.Fprintf(a.stderr, "rawlab: released %s to %s\n", l.Address, l.Server)
 	}
 	return failure(errors.Join(err, privdrop.WithNetAdmin(func() error { return dhcpclient.Retire(l, o.leaseFile) })))

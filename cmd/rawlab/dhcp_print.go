@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/netip"
 	"os"
 	"strings"
 
@@ -32,17 +31,14 @@ func (o *dhcpOut) flush() error {
 	return err
 }
 
-// record returns v's JSON object with "record": kind first.
+// record returns v, a JSON object with fields, as a line with "record":
+// kind first.
 func record(kind string, v any) ([]byte, error) {
 	b, err := json.Marshal(v)
-	if err != nil || len(b) < 2 || b[0] != '{' {
-		return b, err
+	if err != nil {
+		return nil, err
 	}
-	head := `{"record":"` + kind + `"`
-	if len(b) > 2 {
-		head += ","
-	}
-	return append(append([]byte(head), b[1:]...), '\n'), nil
+	return append(append([]byte(`{"record":"`+kind+`",`), b[1:]...), '\n'), nil
 }
 
 // emit writes the verb's result: doc as the --json document, or as the
@@ -65,8 +61,6 @@ func (o *dhcpOut) emit(doc any) error {
 	return enc.Encode(doc)
 }
 
-func (o *dhcpOut) machine() bool { return o.a.json || o.a.jsonl }
-
 // offerLine streams one offer as a JSON line (discover --jsonl).
 func (o *dhcpOut) offerLine(r *dhcpclient.Reply) {
 	if b, err := record("offer", r); err == nil {
@@ -74,28 +68,14 @@ func (o *dhcpOut) offerLine(r *dhcpclient.Reply) {
 	}
 }
 
-// result is the document every verb prints.
-type result struct {
-	Interface string              `json:"interface"`
-	Verb      string              `json:"verb"`
-	Offers    []*dhcpclient.Reply `json:"offers,omitempty"`
-	Lease     *dhcpclient.Lease   `json:"lease,omitempty"`
-	ACK       *dhcpclient.Reply   `json:"ack,omitempty"`
-	Sent      string              `json:"sent,omitempty"`
-	Applied   bool                `json:"applied"`
-	Report    dhcpclient.Report   `json:"report"`
-	Error     string              `json:"error,omitempty"`
-	server    netip.Addr
-}
-
 // finish prints r, the verb's outcome err included, and maps err to an
 // exit status.
-func (o *dhcpOut) finish(r *result, err error) error {
+func (o *dhcpOut) finish(r *dhcpclient.Result, err error) error {
 	r.Interface, r.Verb, r.Report = o.p.ifi.Name, o.p.verb, o.c.Report()
 	if err != nil {
 		r.Error = err.Error()
 	}
-	if o.machine() {
+	if o.a.json || o.a.jsonl {
 		if o.p.verb == "discover" {
 			r.Report.Offers = nil
 		}
@@ -116,7 +96,7 @@ func (o *dhcpOut) finish(r *result, err error) error {
 			dhcpclient.WriteLease(&o.buf, r.Lease)
 		}
 		if r.Sent != "" && err == nil {
-			fmt.Fprintf(&o.buf, "Sent DHCP%s for %s to %s (no reply is expected).\n", r.Sent, o.p.ip, r.server)
+			fmt.Fprintf(&o.buf, "Sent DHCP%s for %s to %s (no reply is expected).\n", r.Sent, o.p.ip, o.p.leaseForVerb().Server)
 		}
 	}
 	if err != nil {
@@ -132,7 +112,7 @@ func (o *dhcpOut) discover(offers []*dhcpclient.Reply, err error) error {
 			rogues = append(rogues, x)
 		}
 	}
-	r := &result{Offers: append(offers, rogues...)}
+	r := &dhcpclient.Result{Offers: append(offers, rogues...)}
 	if o.a.jsonl {
 		r.Offers = nil // streamed already
 	}
@@ -162,7 +142,7 @@ func (o *dhcpOut) lease(ctx context.Context, f *dhcpFlags, l *dhcpclient.Lease, 
 	if err == nil {
 		o.held = l
 	}
-	if err := o.finish(&result{Lease: l, Applied: l != nil && l.Applied != nil}, err); err != nil || !f.releaseOnExit {
+	if err := o.finish(&dhcpclient.Result{Lease: l, Applied: l != nil && l.Applied != nil}, err); err != nil || !f.releaseOnExit {
 		return err
 	}
 	return o.flush()
@@ -179,5 +159,5 @@ func (o *dhcpOut) sent(ctx context.Context) error {
 	} else {
 		err = o.c.Decline(ctx, l.Address, l.Server, "")
 	}
-	return o.finish(&result{Sent: strings.ToUpper(o.p.verb), server: l.Server}, err)
+	return o.finish(&dhcpclient.Result{Sent: strings.ToUpper(o.p.verb)}, err)
 }
