@@ -12,6 +12,7 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/rawlab/rawlab/capture"
 	"github.com/rawlab/rawlab/craft"
+	"github.com/rawlab/rawlab/craft/dhcpopt"
 )
 
 // hostileSeeds are replies a hostile server might send: options in sname
@@ -110,4 +111,18 @@ func FuzzReplyPath(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDomainSearchLoop checks that an option 119 whose compression pointer
+// leads back into the name is reported as a loop.
+func TestDomainSearchLoop(t *testing.T) {
+	for _, data := range [][]byte{
+		{0xc0, 0x00},                // points at itself
+		{3, 'a', 'b', 'c', 0xc0, 0}, // back to the start of its own name
+	} {
+		o := dhcpopt.Decode(dhcpopt.DomainSearch, data)
+		if !strings.Contains(o.Err, "loop") {
+			t.Errorf("option 119 % x: error %q, want a loop named", data, o.Err)
+		}
+	}
 }
