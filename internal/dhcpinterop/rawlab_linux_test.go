@@ -25,16 +25,16 @@ import (
 // leaseJSON is the part of `rawlab dhcp lease|renew --json` the tests read.
 type leaseJSON struct {
 	Lease struct {
-		Address   string   `json:"address"`
-		Mask      string   `json:"mask"`
-		Routers   []string `json:"routers"`
-		DNS       []string `json:"dns"`
-		Domain    string   `json:"domain"`
-		Search    []string `json:"search"`
-		Server    string   `json:"server"`
-		LeaseTime int      `json:"lease_time_s"`
-		T1        int      `json:"t1_s"`
-		T2        int      `json:"t2_s"`
+		Address   string    `json:"address"`
+		Mask      string    `json:"mask"`
+		Routers   []string  `json:"routers"`
+		DNS       []string  `json:"dns"`
+		Domain    string    `json:"domain"`
+		Search    []string  `json:"search"`
+		Server    string    `json:"server"`
+		LeaseTime int       `json:"lease_time_s"`
+		T1        int       `json:"t1_s"`
+		T2        int       `json:"t2_s"`
 		Expires   time.Time `json:"expires_time"`
 		Options   []struct {
 			Code int    `json:"code"`

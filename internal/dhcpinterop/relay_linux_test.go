@@ -94,29 +94,55 @@ func TestRelay(t *testing.T) {
 			relay.Start(t, contains("Sending on"), "dhcrelay", "-d", "-4", "-a", "--no-pid",
 				"-id", "eth0", "-iu", "eth1", serverIP)
 
-			e := &env{client: client, dir: dir}
-			out, errOut, code := e.rawlab(t, 60*time.Second, "dhcp", "lease", "-i", "rl0", "--json", "--no-arp-check", "--timeout", "2s")
-			if code != 0 {
-				t.Fatalf("lease through dhcrelay: exit %d\n%s\n%s", code, out, errOut)
-			}
-			var l struct {
-				Lease struct {
-					Address string   `json:"address"`
-					Relay   string   `json:"relay"`
-					Server  string   `json:"server"`
-					Domain  string   `json:"domain"`
-					Routers []string `json:"routers"`
-				} `json:"lease"`
-			}
-			if err := json.Unmarshal([]byte(out), &l); err != nil {
-				t.Fatalf("lease --json: %v\n%s", err, out)
-			}
-			if !strings.HasPrefix(l.Lease.Address, "198.18.1.") || l.Lease.Relay != relayA || l.Lease.Server != serverIP {
-				t.Errorf("lease %+v, want an address of 198.18.1.0/24 from %s relayed by %s", l.Lease, serverIP, relayA)
-			}
-			if l.Lease.Domain != relayDomain {
-				t.Errorf("domain %q, want %q: the server did not see option 82 circuit ID eth0", l.Lease.Domain, relayDomain)
-			}
+			checkRelayed(t, &env{client: client, dir: dir})
 		})
+		// rawlab itself as the relay agent: --giaddr and --relay-circuit-id,
+		// the server answering to giaddr (on-link for it), port 67.
+		t.Run(s.name+" rawlab as relay", func(t *testing.T) {
+			if _, err := exec.LookPath(s.bin); err != nil {
+				if os.Getenv("RAWLAB_REQUIRE_NETNS") == "1" {
+					t.Fatalf("%s is needed for this test: %v", s.bin, err)
+				}
+				t.Skipf("%s not installed: %v", s.bin, err)
+			}
+			srv, client := netnstest.Pair(t, "rlg", serverIP+"/24", "")
+			client.AddAddr(t, "eth0", relayA+"/32")
+			srv.Exec(t, "ip", "route", "add", "198.18.1.0/24", "dev", "eth0")
+			dir := t.TempDir()
+			s.start(t, srv, dir)
+			checkRelayed(t, &env{client: client, dir: dir}, "-i", "eth0", "--giaddr", relayA, "--relay-circuit-id", "eth0")
+		})
+	}
+}
+
+// checkRelayed leases through a relay and checks the lease: an address of
+// 198.18.1.0/24 from serverIP, giaddr relayA, and the domain the server
+// gives only when it read circuit ID "eth0" in option 82.
+func checkRelayed(t *testing.T, e *env, args ...string) {
+	t.Helper()
+	if len(args) == 0 {
+		args = []string{"-i", "rl0"}
+	}
+	out, errOut, code := e.rawlab(t, 60*time.Second, append([]string{"dhcp", "lease", "--json", "--no-arp-check", "--timeout", "2s"}, args...)...)
+	if code != 0 {
+		t.Fatalf("lease through a relay: exit %d\n%s\n%s", code, out, errOut)
+	}
+	var l struct {
+		Lease struct {
+			Address string   `json:"address"`
+			Relay   string   `json:"relay"`
+			Server  string   `json:"server"`
+			Domain  string   `json:"domain"`
+			Routers []string `json:"routers"`
+		} `json:"lease"`
+	}
+	if err := json.Unmarshal([]byte(out), &l); err != nil {
+		t.Fatalf("lease --json: %v\n%s", err, out)
+	}
+	if !strings.HasPrefix(l.Lease.Address, "198.18.1.") || l.Lease.Relay != relayA || l.Lease.Server != serverIP {
+		t.Errorf("lease %+v, want an address of 198.18.1.0/24 from %s relayed by %s", l.Lease, serverIP, relayA)
+	}
+	if l.Lease.Domain != relayDomain {
+		t.Errorf("domain %q, want %q: the server did not see option 82 circuit ID eth0", l.Lease.Domain, relayDomain)
 	}
 }
