@@ -137,14 +137,16 @@ func (r *Reply) MarshalJSON() ([]byte, error) {
 func (r *Reply) Message() *dhcpv4.DHCPv4 { return r.msg }
 
 // Selection picks an offer in Lease: the zero value takes the first; Server
-// or Address restricts it to that server or that offered address.
+// (its server identifier or IP source) or Address restricts it to that
+// server or that offered address. It chooses among offers; Config.Trusted
+// is what keeps rogue servers out.
 type Selection struct {
 	Server  netip.Addr
 	Address netip.Addr
 }
 
 func (s Selection) match(r *Reply) bool {
-	return (!s.Server.IsValid() || r.Server == s.Server && r.SrcIP == s.Server) &&
+	return (!s.Server.IsValid() || r.Server == s.Server || r.SrcIP == s.Server) &&
 		(!s.Address.IsValid() || r.Address == s.Address)
 }
 
