@@ -128,3 +128,14 @@ func BenchmarkSummarize(b *testing.B) {
 		_ = Summarize(frames[1]).String()
 	}
 }
+
+// BenchmarkSummarizeLink measures a snap-length-cut frame and a Linux
+// cooked one, as read and capture summarize them.
+func BenchmarkSummarizeLink(b *testing.B) {
+	cut, sll := readLinkPcap(b, "cut.pcap")[0], readLinkPcap(b, "sll.pcap")[0]
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = SummarizeLink(cut.lt, cut.data, cut.wire).String()
+		_ = SummarizeLink(sll.lt, sll.data, sll.wire).String()
+	}
+}

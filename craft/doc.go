@@ -18,8 +18,12 @@
 //
 // AppendEthernet, AppendARPPacket, AppendIPv4, AppendUDPDatagram and
 // AppendICMPEchoMessage append one layer each for callers that stack layers
-// themselves. SetIPv4Checksum and SetTransportChecksum overwrite the
-// computed checksums of a built frame, to craft frames a receiver must drop. EncodeDHCP frames an insomniacslk dhcpv4.DHCPv4 message;
+// themselves. SetIPv4Checksum, SetTransportChecksum and BreakChecksum
+// overwrite the computed checksums of a built frame, to craft frames a
+// receiver must drop. AppendTagged inserts a stack of tags (VLAN, the one
+// VLAN model: ID, priority, DEI, TPID; 802.1ad QinQ outermost first), and
+// Finish wraps a frame builder with both for a send loop. EncodeDHCP frames
+// an insomniacslk dhcpv4.DHCPv4 message;
 // ClientBroadcast, ClientUnicast and ServerReply return the addressing that
 // RFC 2131 §4.1 prescribes for each case.
 //
@@ -45,11 +49,21 @@
 //
 // # Summaries
 //
-// Summarize turns any byte slice into a Summary, printed on one line in the
-// style of `tcpdump -e -n` (see tcpdump(8)) or marshalled to JSON, with the
-// part it does not understand (IPv6 payloads, unknown EtherTypes, truncated
-// headers) kept in hex. Its ARP, ICMP echo, UDP and TCP lines are tested
-// against tcpdump's own; DHCP lines add the message type, xid, chaddr,
-// yiaddr and server identifier. It never panics; fuzz tests check every
-// decoder.
+// SummarizeLink turns any captured frame into a Summary, given its link
+// type (Ethernet, Linux cooked v1 and v2, raw IP: pcap's LINKTYPE_ values)
+// and its length on the wire; Summarize is the Ethernet case of a whole
+// frame. A Summary prints on one line in the style of `tcpdump -e -n` (see
+// tcpdump(8)) or marshals to JSON as docs/json.md fixes it (MAC, the MAC
+// type, in lower case with colons; xid "0x%08x"; msg_type upper case; len
+// and caplen), with the part it does not understand kept in hex. A frame
+// cut by a snap length is decoded from its headers as far as the bytes go.
+// ARP and RARP, ICMP errors with their quoted header, redirects,
+// timestamps, first fragments, plain BOOTP and cooked and raw captures are
+// tested against tcpdump's own lines (testdata/edge.py builds them); DHCP
+// lines add the message type, xid, chaddr, yiaddr and server identifier.
+// Strings from the wire are escaped in the text by Escape and exact in
+// JSON. It never panics; fuzz tests check every decoder.
+//
+// MACFlag, IPv4Flag, ParseVLANs, ParseChecksumLayer and NewARP read the
+// values of rawlab's flags; the package's errors never name a flag.
 package craft

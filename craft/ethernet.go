@@ -82,8 +82,16 @@ func (v VLAN) tpid(outer bool) EtherType {
 	return EtherTypeVLAN
 }
 
-func vlanFromTCI(tpid EtherType, t uint16) VLAN {
-	return VLAN{Priority: uint8(t >> 13), DEI: t&(1<<12) != 0, ID: t & 0x0fff, TPID: tpid}
+// vlanTag returns the tag with TPID tpid and tag control information t.
+func vlanTag(tpid EtherType, t uint16) VLAN {
+	v := vlanFromTCI(t)
+	v.TPID = tpid
+	return v
+}
+
+// vlanFromTCI unpacks tag control information, leaving the TPID 0.
+func vlanFromTCI(t uint16) VLAN {
+	return VLAN{Priority: uint8(t >> 13), DEI: t&(1<<12) != 0, ID: t & 0x0fff}
 }
 
 // MarshalText encodes t as JSON does everywhere in rawlab: "0x" and four
@@ -190,7 +198,7 @@ func DecodeEthernet(frame []byte, eth *Ethernet) (payload []byte, err error) {
 	if eth.VLAN == nil {
 		eth.VLAN = new(VLAN)
 	}
-	*eth.VLAN = vlanFromTCI(EtherTypeVLAN, binary.BigEndian.Uint16(frame[14:16]))
+	*eth.VLAN = vlanTag(EtherTypeVLAN, binary.BigEndian.Uint16(frame[14:16]))
 	eth.EtherType = EtherType(binary.BigEndian.Uint16(frame[16:18]))
 	return frame[EthernetHeaderLen+VLANTagLen:], nil
 }

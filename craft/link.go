@@ -145,7 +145,7 @@ func (d *decoder) sll(b []byte) {
 		return
 	}
 	d.cooked(newCooked(binary.BigEndian.Uint16(b[0:2]), binary.BigEndian.Uint16(b[2:4]), 0),
-		binary.BigEndian.Uint16(b[4:6]), b[6:14], EtherType(binary.BigEndian.Uint16(b[14:16])), b[sllHeaderLen:])
+		binary.BigEndian.Uint16(b[4:6]), b[6:14], b[14:])
 }
 
 // summarizeSLL2 decodes a Linux cooked v2 header. Layout, big-endian:
@@ -163,10 +163,12 @@ func (d *decoder) sll2(b []byte) {
 		return
 	}
 	d.cooked(newCooked(uint16(b[10]), binary.BigEndian.Uint16(b[8:10]), binary.BigEndian.Uint32(b[4:8])),
-		uint16(b[11]), b[12:20], EtherType(binary.BigEndian.Uint16(b[0:2])), b[sll2HeaderLen:])
+		uint16(b[11]), b[12:20], append(b[0:2:2], b[sll2HeaderLen:]...))
 }
 
-func (d *decoder) cooked(c *CookedSummary, halen uint16, addr []byte, proto EtherType, payload []byte) {
+// cooked decodes what follows a cooked header; payload starts with the
+// protocol field.
+func (d *decoder) cooked(c *CookedSummary, halen uint16, addr []byte, payload []byte) {
 	s := d.s
 	s.Cooked = c
 	s.Proto = "cooked"
@@ -175,26 +177,20 @@ func (d *decoder) cooked(c *CookedSummary, halen uint16, addr []byte, proto Ethe
 	} else if halen > 0 {
 		c.Addr = MAC(addr[:min(int(halen), len(addr))]).String()
 	}
-	s.EtherType = proto
-	if proto < 0x0600 {
-		// LINUX_SLL_P_802_3 (1), _802_2 (4) and the rest: not decoded.
-		s.Hex = hexString(payload)
-		return
-	}
-	d.network(proto, payload)
+	d.tagged(payload)
 }
 
 func (d *decoder) truncatedLink(b []byte, name string) {
 	d.s.Info = "truncated " + name + " header"
 	d.s.Hex = hexString(b)
-	d.s.Error = "truncated: craft: " + name + ": unexpected EOF"
+	d.s.Error = "truncated: " + name + ": unexpected EOF"
 }
 
 // raw decodes a packet without a link header, its version in the first
 // nibble (LINKTYPE_RAW).
 func (d *decoder) raw(b []byte) {
 	if len(b) == 0 {
-		d.s.Error = "truncated: craft: raw ip: unexpected EOF"
+		d.s.Error = "truncated: raw ip: unexpected EOF"
 		return
 	}
 	switch b[0] >> 4 {
@@ -205,6 +201,6 @@ func (d *decoder) raw(b []byte) {
 	default:
 		d.s.Info = fmt.Sprintf("IP version %d", b[0]>>4)
 		d.s.Hex = hexString(b)
-		d.s.Error = fmt.Sprintf("craft: raw ip: version %d is not 4 or 6: malformed", b[0]>>4)
+		d.s.Error = fmt.Sprintf("raw ip: version %d is not 4 or 6: malformed", b[0]>>4)
 	}
 }

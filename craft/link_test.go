@@ -195,16 +195,16 @@ func TestSummarizeLinkEdges(t *testing.T) {
 		want  string
 	}{
 		{"unknown link type", 147, []byte{1, 2}, 2, "length 2: link type linktype(147) not decoded, hex 0102"},
-		{"short sll", LinkLinuxSLL, []byte{0, 0, 0}, 3, "length 3: truncated linux_sll header, hex 000000 [truncated: craft: linux_sll: unexpected EOF]"},
-		{"short sll2", LinkLinuxSLL2, make([]byte, 19), 19, "length 19: truncated linux_sll2 header, hex " + strings.Repeat("00", 19) + " [truncated: craft: linux_sll2: unexpected EOF]"},
-		{"raw version 5", LinkRaw, []byte{0x50, 0}, 2, "ip: IP version 5, hex 5000 [craft: raw ip: version 5 is not 4 or 6: malformed]"},
-		{"raw empty", LinkRaw, nil, 0, "ip [truncated: craft: raw ip: unexpected EOF]"},
+		{"short sll", LinkLinuxSLL, []byte{0, 0, 0}, 3, "length 3: truncated linux_sll header, hex 000000 [truncated: linux_sll: unexpected EOF]"},
+		{"short sll2", LinkLinuxSLL2, make([]byte, 19), 19, "length 19: truncated linux_sll2 header, hex " + strings.Repeat("00", 19) + " [truncated: linux_sll2: unexpected EOF]"},
+		{"raw version 5", LinkRaw, []byte{0x50, 0}, 2, "ip: IP version 5, hex 5000 [raw ip: version 5 is not 4 or 6: malformed]"},
+		{"raw empty", LinkRaw, nil, 0, "ip [truncated: raw ip: unexpected EOF]"},
 		{"DLT_RAW 12 is raw", 12, unhexString(t, "4500001c000100004001"+"0000c6120001c6120002"+"0800f7fe00010000"), 28, "ip: 198.18.0.1 > 198.18.0.2: ICMP echo request, id 1, seq 0, length 8, bad ip cksum"},
 		{"wire below caplen", LinkEthernet, make([]byte, 14), 3, "00:00:00:00:00:00 > 00:00:00:00:00:00, 802.3, length 14"},
 		{"cut inside the ipv4 header", LinkEthernet, unhexString(t, "ffffffffffff020000000001080045000028"), 60,
-			"02:00:00:00:00:01 > ff:ff:ff:ff:ff:ff, ethertype IPv4 (0x0800), length 60: IPv4, hex 45000028 [truncated: craft: ipv4: unexpected EOF]"},
+			"02:00:00:00:00:01 > ff:ff:ff:ff:ff:ff, ethertype IPv4 (0x0800), length 60: IPv4, hex 45000028 [truncated: ipv4: unexpected EOF]"},
 		{"total beyond the wire", LinkEthernet, unhexString(t, "ffffffffffff020000000001080045000400000100004011"+"0000c6120001c6120002"), 100,
-			"02:00:00:00:00:01 > ff:ff:ff:ff:ff:ff, ethertype IPv4 (0x0800), length 100: IPv4, hex 45000400000100004011" + "0000c6120001c6120002 [truncated: craft: ipv4: unexpected EOF]"},
+			"02:00:00:00:00:01 > ff:ff:ff:ff:ff:ff, ethertype IPv4 (0x0800), length 100: IPv4, hex 45000400000100004011" + "0000c6120001c6120002 [truncated: ipv4: unexpected EOF]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -230,8 +230,8 @@ func FuzzSummarizeLink(f *testing.F) {
 		if s.Len != len(frame)+int(missing) || s.CapLen != len(frame) {
 			t.Fatalf("len %d caplen %d for %d+%d bytes", s.Len, s.CapLen, len(frame), missing)
 		}
-		if line := s.String(); strings.ContainsAny(line, "\n\r") {
-			t.Fatalf("not one line: %q", line)
+		if line := s.String(); strings.ContainsAny(line, "\n\r") || strings.Contains(line, "craft:") {
+			t.Fatalf("not one line, or a package prefix in it: %q", line)
 		}
 		b, err := json.Marshal(s)
 		if err != nil {
@@ -242,4 +242,66 @@ func FuzzSummarizeLink(f *testing.F) {
 			t.Fatalf("%v: %s", err, b)
 		}
 	})
+}
+
+// FuzzSummarizeRARP fuzzes the ARP/RARP decoder behind an Ethernet header,
+// so that every input reaches it: types, lengths and addresses of any size.
+func FuzzSummarizeRARP(f *testing.F) {
+	for _, fr := range readLinkPcap(f, "edge.pcap") {
+		if t := EtherType(uint16(fr.data[12])<<8 | uint16(fr.data[13])); t == EtherTypeARP || t == EtherTypeRARP {
+			f.Add(fr.data[14:], t == EtherTypeRARP)
+		}
+	}
+	f.Fuzz(func(t *testing.T, body []byte, rarp bool) {
+		typ := []byte{0x08, 0x06}
+		if rarp {
+			typ = []byte{0x80, 0x35}
+		}
+		frame := append(append(unhexString(t, "ffffffffffff020000000001"), typ...), body...)
+		s := Summarize(frame)
+		if s.ARP != nil && len(body) < 8+2*(int(s.ARP.HLen)+int(s.ARP.PLen)) {
+			t.Fatalf("decoded %+v from %d bytes", s.ARP, len(body))
+		}
+		checkSummary(t, s)
+	})
+}
+
+// FuzzSummarizeICMP fuzzes the ICMP decoder (errors and their quoted
+// header, redirects, timestamps) behind valid Ethernet and IPv4 headers,
+// whole or as a first fragment.
+func FuzzSummarizeICMP(f *testing.F) {
+	for _, fr := range readLinkPcap(f, "edge.pcap") {
+		if len(fr.data) > 34 && fr.data[23] == ProtocolICMP {
+			f.Add(fr.data[34:], false)
+		}
+	}
+	f.Fuzz(func(t *testing.T, msg []byte, first bool) {
+		if len(msg) > 1400 {
+			return
+		}
+		ip := IPv4{TTL: 64, Protocol: ProtocolICMP, MoreFragments: first, Src: mustAddr("198.18.0.1"), Dst: mustAddr("198.18.0.2")}
+		frame := AppendIPv4(AppendEthernet(nil, Ethernet{Dst: Broadcast, Src: Broadcast, EtherType: EtherTypeIPv4}), ip, len(msg))
+		s := Summarize(append(frame, msg...))
+		if len(msg) >= 4 && (s.ICMP == nil || s.ICMP.Length != len(msg) || (s.ICMP.ChecksumOK == nil) != first) {
+			t.Fatalf("ICMP %+v for a %d-byte message (first fragment %v)", s.ICMP, len(msg), first)
+		}
+		checkSummary(t, s)
+	})
+}
+
+// checkSummary checks what holds for every Summary: one line without a
+// package prefix, JSON that decodes back.
+func checkSummary(t *testing.T, s Summary) {
+	t.Helper()
+	if line := s.String(); strings.ContainsAny(line, "\n\r") || strings.Contains(line, "craft:") {
+		t.Fatalf("not one line, or a package prefix in it: %q", line)
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Summary
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
 }

@@ -171,36 +171,10 @@ func (s Summary) String() string {
 		if s.Src != nil {
 			w.WriteString(s.Src.String() + " ")
 		}
-		if s.EtherType < 0x0600 {
-			fmt.Fprintf(&w, "%s, length %d: ", map[EtherType]string{1: "802.3", 4: "802.2"}[s.EtherType], s.Len)
-		} else {
-			fmt.Fprintf(&w, "ethertype %s (0x%04x), length %d: ", etherTypeName(s.EtherType), uint16(s.EtherType), s.Len)
-		}
+		s.typeAndTags(&w, map[EtherType]string{1: "802.3", 4: "802.2"}[s.EtherType])
 	case s.Src != nil:
 		fmt.Fprintf(&w, "%s > %s, ", s.Src, s.Dst)
-		// Values below 0x0600 are 802.3 lengths (IEEE 802.3 §3.2.6), which
-		// tcpdump prints as "802.3".
-		typ := fmt.Sprintf("ethertype %s (0x%04x)", etherTypeName(s.EtherType), uint16(s.EtherType))
-		if s.EtherType < 0x0600 {
-			typ = "802.3"
-		}
-		if len(s.VLANs) > 0 {
-			t := s.VLANs[0].TPID
-			fmt.Fprintf(&w, "ethertype %s (0x%04x), length %d: ", etherTypeName(t), uint16(t), s.Len)
-			for i, tag := range s.VLANs {
-				fmt.Fprintf(&w, "vlan %d, p %d", tag.ID, tag.Priority)
-				if tag.DEI {
-					w.WriteString(", DEI")
-				}
-				if i+1 < len(s.VLANs) {
-					t := s.VLANs[i+1].TPID
-					fmt.Fprintf(&w, ", ethertype %s (0x%04x), ", etherTypeName(t), uint16(t))
-				}
-			}
-			fmt.Fprintf(&w, ", %s, ", typ)
-		} else {
-			fmt.Fprintf(&w, "%s, length %d: ", typ, s.Len)
-		}
+		s.typeAndTags(&w, "802.3")
 	default:
 		fmt.Fprintf(&w, "length %d: ", s.Len)
 	}
@@ -224,6 +198,36 @@ func (s Summary) String() string {
 		line += " [" + s.Error + "]"
 	}
 	return line
+}
+
+// typeAndTags writes the EtherType, the length and the tags as tcpdump -e
+// does; values below 0x0600 are 802.3 lengths (IEEE 802.3 §3.2.6), or
+// cooked headers' LLC markers, written as short.
+func (s Summary) typeAndTags(w *strings.Builder, short string) {
+	typ := fmt.Sprintf("ethertype %s (0x%04x)", etherTypeName(s.EtherType), uint16(s.EtherType))
+	if s.EtherType < 0x0600 {
+		typ = short
+	}
+	if len(s.VLANs) == 0 {
+		fmt.Fprintf(w, "%s, length %d: ", typ, s.Len)
+		return
+	}
+	t := s.VLANs[0].TPID
+	fmt.Fprintf(w, "ethertype %s (0x%04x), length %d: ", etherTypeName(t), uint16(t), s.Len)
+	for i, tag := range s.VLANs {
+		fmt.Fprintf(w, "vlan %d, p %d", tag.ID, tag.Priority)
+		if tag.DEI {
+			w.WriteString(", DEI")
+		}
+		if i+1 < len(s.VLANs) {
+			t := s.VLANs[i+1].TPID
+			fmt.Fprintf(w, ", ethertype %s (0x%04x), ", etherTypeName(t), uint16(t))
+		}
+	}
+	if s.Cooked != nil && s.EtherType >= 0x0600 {
+		typ = "ethertype " + etherTypeName(s.EtherType) // tcpdump's sll_print omits the number here
+	}
+	fmt.Fprintf(w, ", %s, ", typ)
 }
 
 func etherTypeName(t EtherType) string {
@@ -302,26 +306,31 @@ func (d *decoder) ethernet(frame []byte) {
 	}
 	s.Dst, s.Src = clone(frame[0:6]), clone(frame[6:12])
 	s.Proto = "ethernet"
-	// Walk the tags (IEEE 802.1Q §9.6): TPID(2) TCI(2), then the next type.
-	off := 12
-	for isTPID(EtherType(binary.BigEndian.Uint16(frame[off:]))) {
-		tpid := EtherType(binary.BigEndian.Uint16(frame[off:]))
-		if len(frame) < off+6 {
+	d.tagged(frame[12:])
+}
+
+// tagged decodes b, an EtherType and what follows it: 802.1Q and 802.1ad
+// tags (IEEE 802.1Q §9.6: TPID(2) TCI(2), then the next type), then the
+// payload.
+func (d *decoder) tagged(b []byte) {
+	s := d.s
+	for isTPID(EtherType(binary.BigEndian.Uint16(b))) {
+		tpid := EtherType(binary.BigEndian.Uint16(b))
+		if len(b) < 6 {
 			s.EtherType = tpid
-			s.Hex = hexString(frame[off+2:])
+			s.Hex = hexString(b[2:])
 			s.Error = errText(errVLANShort)
 			return
 		}
-		s.VLANs = append(s.VLANs, vlanFromTCI(tpid, binary.BigEndian.Uint16(frame[off+2:])))
-		off += 4
+		s.VLANs = append(s.VLANs, vlanTag(tpid, binary.BigEndian.Uint16(b[2:])))
+		b = b[4:]
 	}
-	s.EtherType = EtherType(binary.BigEndian.Uint16(frame[off:]))
-	payload := frame[off+2:]
+	s.EtherType = EtherType(binary.BigEndian.Uint16(b))
 	if s.EtherType < 0x0600 {
-		s.Hex = hexString(payload)
+		s.Hex = hexString(b[2:])
 		return
 	}
-	d.network(s.EtherType, payload)
+	d.network(s.EtherType, b[2:])
 }
 
 // network decodes the payload b of EtherType t.
@@ -344,14 +353,17 @@ func isTPID(t EtherType) bool {
 	return t == EtherTypeVLAN || t == EtherTypeQinQ || t == 0x9100
 }
 
+// errText is a decoding error as Summary.Error shows it: data, not a Go
+// error, so without the "craft: " of the package (the user ran read or
+// capture, not craft).
 func errText(err error) string {
 	switch {
 	case err == nil:
 		return ""
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return "truncated: " + err.Error()
+		return "truncated: " + strings.TrimPrefix(err.Error(), "craft: ")
 	}
-	return err.Error()
+	return strings.TrimPrefix(err.Error(), "craft: ")
 }
 
 // arpOpNames are tcpdump's names of ARP operations (RFC 826, RFC 903,
@@ -377,7 +389,7 @@ func (d *decoder) arp(b []byte, rarp bool) {
 	if len(b) < 8 || len(b) < 8+2*(hl+pl) {
 		s.Info = name
 		s.Hex = hexString(b)
-		s.Error = "truncated: craft: " + strings.ToLower(name) + ": " + io.ErrUnexpectedEOF.Error()
+		s.Error = "truncated: " + strings.ToLower(name) + ": " + io.ErrUnexpectedEOF.Error()
 		return
 	}
 	s.Proto = strings.ToLower(name)
@@ -517,7 +529,7 @@ func (d *decoder) ipv4(b []byte) {
 		case ProtocolICMP:
 			s.Error = errText(errICMPShort)
 		case ProtocolTCP:
-			s.Error = "truncated: craft: tcp: " + io.ErrUnexpectedEOF.Error()
+			s.Error = "truncated: tcp: " + io.ErrUnexpectedEOF.Error()
 		}
 	}
 	if !ip.ChecksumOK {
@@ -586,7 +598,7 @@ func (d *decoder) bootp(p []byte, n int, whole bool) string {
 	if len(p) < 236 {
 		s.Hex = hexString(p)
 		if whole {
-			s.Error = fmt.Sprintf("truncated: craft: dhcp: message of %d bytes, want at least %d: %s", len(p), dhcpOptionsAt, io.ErrUnexpectedEOF)
+			s.Error = fmt.Sprintf("truncated: dhcp: message of %d bytes, want at least %d: %s", len(p), dhcpOptionsAt, io.ErrUnexpectedEOF)
 		}
 		return fmt.Sprintf("BOOTP/DHCP, length %d", n)
 	}
@@ -698,9 +710,9 @@ func (d *decoder) ipv6(b []byte) {
 		s.Info = "IPv6"
 		s.Hex = hexString(b)
 		if len(b) < 40 {
-			s.Error = "truncated: craft: ipv6: " + io.ErrUnexpectedEOF.Error()
+			s.Error = "truncated: ipv6: " + io.ErrUnexpectedEOF.Error()
 		} else {
-			s.Error = "craft: ipv6: version is not 6"
+			s.Error = "ipv6: version is not 6"
 		}
 		return
 	}

@@ -62,7 +62,7 @@ func TestSummarizeString(t *testing.T) {
 		{"fragment", frag, head + "ethertype IPv4 (0x0800), length 42: 198.18.0.1 > 198.18.0.2: ip-proto-17, hex 0102030405060708", "ipv4"},
 		{"ipv6", ipv6, head + "ethertype IPv6 (0x86dd), length 62: fe80::1 > ff02::1: ip6-next-header-58, payload length 8, hex 8000000000000000", "ipv6"},
 		{"not dhcp on dhcp ports", AppendUDP(nil, eth, ipHdr, UDP{SrcPort: 68, DstPort: 67}, []byte("hello")),
-			head + "ethertype IPv4 (0x0800), length 60: 198.18.0.1.68 > 198.18.0.2.67: BOOTP/DHCP, length 5, hex 68656c6c6f [truncated: craft: dhcp: message of 5 bytes, want at least 240: unexpected EOF]", "udp"},
+			head + "ethertype IPv4 (0x0800), length 60: 198.18.0.1.68 > 198.18.0.2.67: BOOTP/DHCP, length 5, hex 68656c6c6f [truncated: dhcp: message of 5 bytes, want at least 240: unexpected EOF]", "udp"},
 		{"tcp", tcp, head + "ethertype IPv4 (0x0800), length 57: 198.18.0.1.22 > 198.18.0.2.50000: Flags [S.], seq 1000:1003, ack 2000, win 64000, length 3, hex 616263", "tcp"},
 		{"tcp bad checksum", badTCP, head + "ethertype IPv4 (0x0800), length 57: 198.18.0.1.22 > 198.18.0.2.50000: Flags [S.], seq 1000:1003, ack 2000, win 64000, length 3, bad tcp cksum, hex 616262", "tcp"},
 		{"unknown ethertype", append(AppendEthernet(nil, Ethernet{Dst: peer, Src: mac, EtherType: 0x88b5}), 0xde, 0xad),
@@ -70,18 +70,18 @@ func TestSummarizeString(t *testing.T) {
 		{"802.3 length", append(AppendEthernet(nil, Ethernet{Dst: peer, Src: mac, EtherType: 3}), 0xaa, 0xaa, 0x03),
 			head + "802.3, length 17: hex aaaa03", "ethernet"},
 		{"qinq truncated inner tag", unhexString(t, "02005e00000202005e000001"+"88a80064"+"8100"),
-			head + "ethertype 802.1Q-QinQ (0x88a8), length 18: vlan 100, p 0, ethertype 802.1Q (0x8100) [truncated: craft: 802.1q: unexpected EOF]", "ethernet"},
-		{"truncated ethernet", []byte{1, 2, 3}, "length 3: truncated Ethernet frame, hex 010203 [truncated: craft: ethernet: unexpected EOF]", ""},
+			head + "ethertype 802.1Q-QinQ (0x88a8), length 18: vlan 100, p 0, ethertype 802.1Q (0x8100) [truncated: 802.1q: unexpected EOF]", "ethernet"},
+		{"truncated ethernet", []byte{1, 2, 3}, "length 3: truncated Ethernet frame, hex 010203 [truncated: ethernet: unexpected EOF]", ""},
 		{"truncated tag", AppendEthernet(nil, Ethernet{Dst: peer, Src: mac, VLAN: &VLAN{ID: 1}})[:16],
-			head + "ethertype 802.1Q (0x8100), length 16: hex 0001 [truncated: craft: 802.1q: unexpected EOF]", "ethernet"},
+			head + "ethertype 802.1Q (0x8100), length 16: hex 0001 [truncated: 802.1q: unexpected EOF]", "ethernet"},
 		{"truncated arp", AppendARP(nil, Ethernet{Dst: Broadcast, Src: mac}, NewARPRequest(mac, ip1, ip2))[:30],
-			"02:00:5e:00:00:01 > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 30: ARP, hex 000108000604000102005e000001c612 [truncated: craft: arp: unexpected EOF]", "ethernet"},
-		{"truncated ipv4", udp[:30], head + "ethertype IPv4 (0x0800), length 30: IPv4, hex 4500001e000000004011eea7c6120001 [truncated: craft: ipv4: unexpected EOF]", "ethernet"},
+			"02:00:5e:00:00:01 > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 30: ARP, hex 000108000604000102005e000001c612 [truncated: arp: unexpected EOF]", "ethernet"},
+		{"truncated ipv4", udp[:30], head + "ethertype IPv4 (0x0800), length 30: IPv4, hex 4500001e000000004011eea7c6120001 [truncated: ipv4: unexpected EOF]", "ethernet"},
 		{"truncated udp", func() []byte {
 			f := AppendEthernet(nil, Ethernet{Dst: peer, Src: mac, EtherType: EtherTypeIPv4})
 			f = AppendIPv4(f, IPv4{TTL: 64, Protocol: ProtocolUDP, Src: ip1, Dst: ip2}, 4)
 			return append(f, 0, 1, 0, 2)
-		}(), head + "ethertype IPv4 (0x0800), length 38: 198.18.0.1 > 198.18.0.2: UDP, length 4, hex 00010002 [truncated: craft: udp: unexpected EOF]", "ipv4"},
+		}(), head + "ethertype IPv4 (0x0800), length 38: 198.18.0.1 > 198.18.0.2: UDP, length 4, hex 00010002 [truncated: udp: unexpected EOF]", "ipv4"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

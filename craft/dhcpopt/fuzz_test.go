@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
 )
 
 // FuzzDecodeOption checks that no code and data make Decode panic, that the
@@ -147,6 +149,32 @@ func FuzzParseSetting(f *testing.F) {
 		st, err := ParseSetting(s)
 		if err == nil && (st.Code == Pad || st.Code == End || len(st.Data) > maxSetting) {
 			t.Fatalf("ParseSetting(%q) = %v", s, st)
+		}
+	})
+}
+
+// FuzzCompile checks that no --option values make Compile or
+// ParseClientID panic, that what Compile accepts builds a message holding
+// each setting, and that a client identifier is 2 to 255 bytes.
+func FuzzCompile(f *testing.F) {
+	for _, s := range []string{"55=1,3,6,15", "6=198.18.0.1,198.18.0.2", "53=5", "12=str:lab", "43=hex:0102", "mac", "01:02:03", "str:x", "hex:"} {
+		f.Add(s, "51=u32:60")
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		mods, settings, err := Compile([]string{a, b}, map[Code][]byte{53: {1}})
+		if err == nil {
+			m, err := dhcpv4.New(mods...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range settings {
+				if s.Code == 53 || !slices.Equal(m.Options.Get(dhcpv4.GenericOptionCode(s.Code)), s.Data) && len(s.Data) <= 255 {
+					t.Fatalf("setting %v not in the message", s)
+				}
+			}
+		}
+		if id, err := ParseClientID(a, []byte{2, 0, 0x5e, 0, 0x53, 1}); err == nil && (len(id) < 2 || len(id) > 255) {
+			t.Fatalf("client id %q: %d bytes", a, len(id))
 		}
 	})
 }

@@ -70,6 +70,6 @@ ethf=E+b'\x08\x00'+ipp
 def sll(pkt,proto,p): return struct.pack('!HHH8sH',pkt,1,6,bytes.fromhex('0200000000010000'),proto)+p
 def sll2(pkt,ifi,proto,p): return struct.pack('!HHIHBB8s',proto,0,ifi,1,pkt,6,bytes.fromhex('0200000000010000'))+p
 pcap('cut.pcap',1,[(ethf[:96],len(ethf)),(ethf[:40],len(ethf)),ethf],96)
-pcap('sll.pcap',113,[(sll(0,0x800,ipp)[:96],len(ipp)+16),sll(4,0x800,ipp),sll(1,0x806,arp(1,0x800,6,4,1,M,bytes(A),bytes(6),bytes(B))),sll(2,0x800,ip(A,B,1,icmp(8,0,struct.pack('!HH',1,2),b'')))])
+pcap('sll.pcap',113,[(sll(0,0x800,ipp)[:96],len(ipp)+16),sll(4,0x800,ipp),sll(1,0x806,arp(1,0x800,6,4,1,M,bytes(A),bytes(6),bytes(B))),sll(2,0x800,ip(A,B,1,icmp(8,0,struct.pack('!HH',1,2),b''))),sll(0,0x8100,struct.pack('!HH',0x200a,0x0806)+arp(1,0x800,6,4,1,M,bytes(A),bytes(6),bytes(B)))])
 pcap('sll2.pcap',276,[(sll2(0,2,0x800,ipp)[:96],len(ipp)+20),sll2(4,3,0x800,ipp)])
 pcap('raw.pcap',101,[(ipp[:96],len(ipp)),ipp])
