@@ -2,9 +2,9 @@ package dhcpclient
 
 import (
 	"fmt"
-	"os"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"time"
 
