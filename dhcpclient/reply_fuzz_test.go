@@ -3,6 +3,7 @@ package dhcpclient
 import (
 	"bytes"
 	"encoding/json"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -124,5 +125,23 @@ func TestDomainSearchLoop(t *testing.T) {
 		if !strings.Contains(o.Err, "loop") {
 			t.Errorf("option 119 % x: error %q, want a loop named", data, o.Err)
 		}
+	}
+}
+
+// TestUnicastAddr checks the yiaddrs a client refuses (RFC 1122
+// §3.2.1.3): the subnet's network and broadcast addresses among them.
+func TestUnicastAddr(t *testing.T) {
+	p24 := netip.MustParsePrefix("198.18.0.0/24")
+	for a, ok := range map[string]bool{
+		"198.18.0.100": true, "198.18.0.0": false, "198.18.0.255": false, "0.0.0.0": false,
+		"255.255.255.255": false, "224.0.0.1": false, "127.0.0.1": false, "240.0.0.1": false,
+	} {
+		if got := unicastAddr(netip.MustParseAddr(a), p24) == ""; got != ok {
+			t.Errorf("%s in %s: usable %v, want %v", a, p24, got, ok)
+		}
+	}
+	// A /31 has no network or broadcast address (RFC 3021).
+	if why := unicastAddr(netip.MustParseAddr("198.18.0.0"), netip.MustParsePrefix("198.18.0.0/31")); why != "" {
+		t.Errorf("198.18.0.0/31 refused: %s", why)
 	}
 }
