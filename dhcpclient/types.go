@@ -247,4 +247,6 @@ type Result struct {
 	Applied   bool     `json:"applied"`
 	Report    Report   `json:"report"`
 	Error     string   `json:"error,omitempty"`
+	// Interrupted is set when the command was stopped (SIGINT).
+	Interrupted bool `json:"interrupted,omitempty"`
 }

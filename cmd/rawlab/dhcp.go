@@ -404,8 +404,7 @@ func planDHCP(a *app, f *dhcpFlags, verb string) (*dhcpPlan, error) {
 	return p, nil
 }
 
-// leaseForVerb is the lease a verb works on: the lease file's, with --ip
-// and --server over it.
+// leaseForVerb is the lease file's lease with --ip and --server over it.
 func (p *dhcpPlan) leaseForVerb() *dhcpclient.Lease {
 	return p.lease.With(p.ifi.Name, p.ip, p.cfg.Server, p.cfg.HWAddr)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -73,7 +74,7 @@ func (o *dhcpOut) offerLine(r *dhcpclient.Reply) {
 func (o *dhcpOut) finish(r *dhcpclient.Result, err error) error {
 	r.Interface, r.Verb, r.Report = o.p.ifi.Name, o.p.verb, o.c.Report()
 	if err != nil {
-		r.Error = err.Error()
+		r.Error, r.Interrupted = err.Error(), errors.Is(err, context.Canceled)
 	}
 	if o.a.json || o.a.jsonl {
 		if o.p.verb == "discover" {
