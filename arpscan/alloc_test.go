@@ -1,7 +1,10 @@
 package arpscan
 
 import (
+	"context"
+
 	"encoding/binary"
+	"github.com/rawlab/rawlab/capture"
 	"slices"
 	"testing"
 	"time"
@@ -10,10 +13,12 @@ import (
 // nopConn discards frames and never receives.
 type nopConn struct{}
 
-func (nopConn) WriteFrames(f [][]byte) (int, error) { return len(f), nil }
-func (nopConn) ReadFrames([]Msg) (int, error)       { return 0, fakeTimeout{} }
-func (nopConn) SetReadDeadline(time.Time) error     { return nil }
-func (nopConn) Close() error                        { return nil }
+func (nopConn) WriteFrames(_ context.Context, f [][]byte) (int, error) { return len(f), nil }
+func (nopConn) ReadFrames(ctx context.Context, _ []Msg) (int, error) {
+	<-ctx.Done()
+	return 0, ctx.Err()
+}
+func (nopConn) Close() error { return nil }
 
 func benchScanner(b *testing.B, spec string) *Scanner {
 	ts, err := ParseTargets([]string{spec}, nil, TargetOptions{})
@@ -41,7 +46,7 @@ func BenchmarkSendBatch(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(64 * len(s.tmpl)))
 	for b.Loop() {
-		if _, err := s.sendBatch(frames, idx); err != nil {
+		if _, err := s.sendBatch(context.Background(), frames, idx); err != nil {
 			b.Fatal(err)
 		}
 		for k := range s.queues {
@@ -58,9 +63,9 @@ func BenchmarkSendBatch(b *testing.B) {
 // not allocate.
 func BenchmarkReceive(b *testing.B) {
 	s := benchScanner(b, "198.19.0.0/16")
-	reply := Packet{EthDst: [6]byte(scannerMAC), EthSrc: macN(1), VLAN: -1, Op: opReply, SHA: macN(1),
+	reply := Packet{EthDst: [6]byte(scannerMAC), EthSrc: macN(1), Op: opReply, SHA: macN(1),
 		THA: [6]byte(scannerMAC), TPA: [4]byte{198, 18, 0, 1}}
-	m := Msg{Buf: AppendFrame(make([]byte, 0, 128), &reply), VLAN: -1, Time: time.Now()}
+	m := Msg{Buf: AppendFrame(make([]byte, 0, 128), &reply), Info: capture.FrameInfo{Time: time.Now()}}
 	m.N = len(m.Buf)
 	var p Packet
 	b.ReportAllocs()

@@ -1,8 +1,13 @@
 package arpscan
 
 import (
+	"context"
+	"fmt"
+
 	"encoding/binary"
 	"errors"
+	"github.com/rawlab/rawlab/capture"
+	"github.com/rawlab/rawlab/craft"
 	"sync"
 	"time"
 )
@@ -30,7 +35,7 @@ type fakeConn struct {
 	hosts    map[[4]byte][]*fakeHost
 	seen     map[*fakeHost]int
 	queue    [][]byte
-	deadline time.Time
+	qtime    []time.Time // when each queued frame arrived
 	kick     chan struct{}
 	sent     []sentFrame
 	closed   bool
@@ -60,7 +65,7 @@ func (c *fakeConn) add(ip string, h *fakeHost) {
 	c.hosts[a] = append(c.hosts[a], h)
 }
 
-func (c *fakeConn) WriteFrames(frames [][]byte) (int, error) {
+func (c *fakeConn) WriteFrames(_ context.Context, frames [][]byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.writeErr != nil {
@@ -81,7 +86,7 @@ func (c *fakeConn) WriteFrames(frames [][]byte) (int, error) {
 			if c.seen[h] <= h.drop {
 				continue
 			}
-			r := Packet{EthDst: p.EthSrc, EthSrc: h.mac, VLAN: p.VLAN, Op: opReply, SHA: h.mac, SPA: p.TPA, THA: p.SHA, TPA: p.SPA}
+			r := Packet{EthDst: p.EthSrc, EthSrc: h.mac, Tagged: p.Tagged, VLAN: p.VLAN, Op: opReply, SHA: h.mac, SPA: p.TPA, THA: p.SHA, TPA: p.SPA}
 			if h.ethSrc != nil {
 				r.EthSrc = *h.ethSrc
 			}
@@ -89,10 +94,11 @@ func (c *fakeConn) WriteFrames(frames [][]byte) (int, error) {
 				r.SPA = *h.spa
 			}
 			if c.untag >= 0 {
-				r.VLAN = -1
+				r.Tagged, r.VLAN = false, craft.VLAN{}
 			}
 			for k := 0; k < max(1, h.copies); k++ {
 				c.queue = append(c.queue, AppendFrame(nil, &r))
+				c.qtime = append(c.qtime, time.Now())
 			}
 		}
 	}
@@ -112,7 +118,7 @@ type fakeTimeout struct{}
 func (fakeTimeout) Error() string { return "fake: i/o timeout" }
 func (fakeTimeout) Timeout() bool { return true }
 
-func (c *fakeConn) ReadFrames(msgs []Msg) (int, error) {
+func (c *fakeConn) ReadFrames(ctx context.Context, msgs []Msg) (int, error) {
 	for {
 		c.mu.Lock()
 		if c.closed {
@@ -121,42 +127,25 @@ func (c *fakeConn) ReadFrames(msgs []Msg) (int, error) {
 		}
 		if len(c.queue) > 0 {
 			n := 0
-			now := time.Now()
 			for n < len(msgs) && len(c.queue) > 0 {
 				msgs[n].N = copy(msgs[n].Buf, c.queue[0])
-				msgs[n].Time = now
-				msgs[n].VLAN = c.untag
-				c.queue = c.queue[1:]
+				msgs[n].Info = capture.FrameInfo{Time: c.qtime[0]}
+				if c.untag >= 0 {
+					msgs[n].Info.VLAN, msgs[n].Info.VLANTCI, msgs[n].Info.VLANTPID = true, uint16(c.untag), 0x8100
+				}
+				c.queue, c.qtime = c.queue[1:], c.qtime[1:]
 				n++
 			}
 			c.mu.Unlock()
 			return n, nil
 		}
-		d := c.deadline
 		c.mu.Unlock()
-		var tc <-chan time.Time
-		if !d.IsZero() {
-			wait := time.Until(d)
-			if wait <= 0 {
-				return 0, fakeTimeout{}
-			}
-			t := time.NewTimer(wait)
-			defer t.Stop()
-			tc = t.C
-		}
 		select {
 		case <-c.kick:
-		case <-tc:
+		case <-ctx.Done():
+			return 0, fmt.Errorf("fake: %w", ctx.Err())
 		}
 	}
-}
-
-func (c *fakeConn) SetReadDeadline(t time.Time) error {
-	c.mu.Lock()
-	c.deadline = t
-	c.mu.Unlock()
-	c.signal()
-	return nil
 }
 
 func (c *fakeConn) Close() error {
@@ -188,6 +177,9 @@ func be32(b [4]byte) uint32 { return binary.BigEndian.Uint32(b[:]) }
 func (c *fakeConn) inject(frames ...[]byte) {
 	c.mu.Lock()
 	c.queue = append(c.queue, frames...)
+	for range frames {
+		c.qtime = append(c.qtime, time.Now())
+	}
 	c.mu.Unlock()
 	c.signal()
 }

@@ -3,16 +3,18 @@ package arpscan
 import (
 	"math"
 	"time"
+
+	"github.com/rawlab/rawlab/craft"
 )
 
 // DefaultBandwidth is arp-scan's default outgoing bandwidth, in bit/s.
 const DefaultBandwidth = 256000
 
 // RateForBandwidth converts a bandwidth in bit/s into ARP requests per
-// second, costing each frame FrameBits(vlan) as arp-scan does: 256,000 bit/s
+// second, costing each frame craft.ARPFrameBits(vlan) as arp-scan does: 256,000 bit/s
 // gives 500 frames/s.
 func RateForBandwidth(bitsPerSecond float64, vlan bool) float64 {
-	return bitsPerSecond / float64(FrameBits(vlan))
+	return bitsPerSecond / float64(craft.ARPFrameBits(vlan))
 }
 
 // bucket is a token bucket in integer nanoseconds: tokens accrue at rate per

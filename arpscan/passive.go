@@ -7,16 +7,21 @@ import (
 	"fmt"
 	"net"
 	"time"
+
+	"github.com/rawlab/rawlab/capture"
+	"github.com/rawlab/rawlab/craft"
 )
 
 // PassiveConfig sets up Watch.
 type PassiveConfig struct {
 	// Duration ends the watch; 0 means until ctx ends.
 	Duration time.Duration
-	// Vendor names a MAC's vendor in the report; nil leaves Vendor empty.
+	// Vendor names a MAC's vendor; nil leaves Vendor empty.
 	Vendor func(net.HardwareAddr) string
+	// Sink, when set, is told of each host the moment it is first seen.
+	Sink Sink
 	// Trace, when set, sees every ARP frame received.
-	Trace func(d Direction, frame []byte, strippedVLAN int, t time.Time)
+	Trace Tracer
 	// MaxHosts bounds the (IP, MAC) pairs kept; 0 means 65536.
 	MaxHosts int
 	// DupWindow is how close two replies from one MAC for one address to
@@ -28,16 +33,16 @@ type PassiveConfig struct {
 type passiveState struct {
 	lastReply int64
 	lastAsker [4]byte
-	dup       bool
 }
 
 // Watch sends nothing: it lists the hosts seen in ARP requests and replies
-// on conn (open it with DialConfig.Passive) until the duration passes or ctx
-// ends. A host is the sender of a request or reply with a non-zero sender
-// address (RFC 5227 probes, sender 0.0.0.0, are counted but name no host).
-// Flags: CONFLICT when an address is claimed from two or more MACs,
-// MISMATCH as in a scan, DUP when one MAC answers the same asker twice within
-// DupWindow (a host answering twice). Ending at the duration is not an error.
+// on conn (open it with ListenConfig.Passive) until the duration passes or
+// ctx ends. A host is the sender of a request or reply with a non-zero
+// sender address (RFC 5227 probes, sender 0.0.0.0, are counted but name no
+// host). Flags: CONFLICT when an address is claimed from two or more MACs,
+// MISMATCH as in a scan, DUP when one MAC answers the same asker twice
+// within DupWindow. Ending at the duration or by ctx is not an error; the
+// report says Interrupted when ctx ended it.
 func Watch(ctx context.Context, conn Conn, cfg PassiveConfig) (*Report, error) {
 	if cfg.MaxHosts <= 0 {
 		cfg.MaxHosts = 1 << 16
@@ -46,99 +51,113 @@ func Watch(ctx context.Context, conn Conn, cfg PassiveConfig) (*Report, error) {
 		cfg.DupWindow = 5 * time.Millisecond
 	}
 	start := time.Now()
-	end := time.Time{}
+	rctx := ctx
 	if cfg.Duration > 0 {
-		end = start.Add(cfg.Duration)
+		var cancel context.CancelFunc
+		rctx, cancel = context.WithTimeout(ctx, cfg.Duration)
+		defer cancel()
 	}
-	if d, ok := ctx.Deadline(); ok && (end.IsZero() || d.Before(end)) {
-		end = d
-	}
-	if err := conn.SetReadDeadline(end); err != nil {
-		return nil, fmt.Errorf("arpscan: watch: %w", err)
-	}
-	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
-	defer stop()
-
 	set := newResponseSet(cfg.MaxHosts)
 	extra := map[[10]byte]*passiveState{}
-	msgs := make([]Msg, 64)
+	msgs := make([]capture.Msg, 64)
 	for i := range msgs {
 		msgs[i].Buf = make([]byte, 128)
 	}
-	var p Packet
+	var p craft.ARPFrame
+	var ev Event
+	var evMACs [18]byte
+	emit := func(kind EventKind, r *response, flag Flags) {
+		if cfg.Sink == nil {
+			return
+		}
+		ev.Kind, ev.Flag = kind, flag
+		r.fill(&ev.Host, evMACs[:], cfg.Vendor)
+		cfg.Sink.Event(&ev)
+	}
 	r := &Report{}
 	var err error
 	for {
-		n, rerr := conn.ReadFrames(msgs)
+		n, rerr := conn.ReadFrames(rctx, msgs)
 		for j := 0; j < n; j++ {
 			m := &msgs[j]
 			frame := m.Buf[:m.N]
-			at := m.Time
-			if at.IsZero() {
-				at = time.Now()
-			}
 			if cfg.Trace != nil {
-				cfg.Trace(Received, frame, m.VLAN, at)
+				cfg.Trace(capture.Inbound, frame, m.Info)
 			}
 			r.Received++
-			if DecodeFrame(frame, &p) != nil {
+			if craft.DecodeARPFrame(frame, &p) != nil {
 				r.Ignored++
 				continue
 			}
-			if p.VLAN < 0 && m.VLAN >= 0 {
-				p.VLAN = m.VLAN
+			if !p.Tagged {
+				p.Tagged, p.VLAN = stripped(&m.Info)
 			}
 			spa := binary.BigEndian.Uint32(p.SPA[:])
 			if spa == 0 {
 				continue
 			}
-			e, _ := set.add(spa, &p, at.UnixNano(), 0)
+			at := m.Info.Time
+			if at.IsZero() {
+				at = time.Now()
+			}
+			e, isNew, capped := set.add(spa, &p, at.UnixNano())
+			if capped && set.unlisted == 1 && cfg.Sink != nil {
+				ev = Event{Kind: EventCap, Limit: cfg.MaxHosts}
+				cfg.Sink.Event(&ev)
+			}
 			if e == nil {
 				continue
 			}
-			if p.Op == opReply {
-				k := pairKey(e)
+			if isNew {
+				if f := &set.list[set.first[spa]]; f != e {
+					e.flags |= FlagConflict
+					if f.flags&FlagConflict == 0 {
+						f.flags |= FlagConflict
+						emit(EventFlag, f, FlagConflict)
+					}
+				}
+				emit(EventHost, e, 0)
+			}
+			if p.Op == craft.ARPReply {
+				k := pairKey(e.ip, e.mac)
 				st := extra[k]
 				if st == nil {
 					st = &passiveState{}
 					extra[k] = st
 				}
 				now := at.UnixNano()
-				if st.lastReply != 0 && st.lastAsker == p.TPA && now-st.lastReply <= int64(cfg.DupWindow) {
-					st.dup = true
+				if st.lastReply != 0 && st.lastAsker == p.TPA && now-st.lastReply <= int64(cfg.DupWindow) && e.flags&FlagDup == 0 {
+					e.flags |= FlagDup
+					emit(EventFlag, e, FlagDup)
 				}
 				st.lastReply, st.lastAsker = now, p.TPA
 			}
 		}
+		if n > 0 && cfg.Sink != nil {
+			if ferr := cfg.Sink.Flush(); ferr != nil {
+				err = fmt.Errorf("arpscan: output: %w", ferr)
+				break
+			}
+		}
 		if rerr != nil {
-			if !timeout(rerr) {
+			switch {
+			case ctx.Err() != nil:
+				r.Interrupted = !errors.Is(ctx.Err(), context.DeadlineExceeded)
+			case rctx.Err() != nil:
+			case timeout(rerr):
+				continue
+			default:
 				err = fmt.Errorf("arpscan: watch: %w", rerr)
-			} else if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				err = fmt.Errorf("arpscan: watch: %w", ctx.Err())
 			}
 			break
 		}
 	}
 	r.Elapsed = time.Since(start)
-	dup := map[[10]byte]bool{}
-	for k, st := range extra {
-		if st.dup {
-			dup[k] = true
-		}
-	}
-	r.Hosts = set.hosts(cfg.Vendor, func(x *response) bool { return dup[pairKey(x)] })
-	for i := range r.Hosts {
-		r.Hosts[i].Requests = 0
-	}
+	r.Hosts = set.hosts(cfg.Vendor)
+	r.UnsolicitedUnlisted = set.unlisted
 	r.Responded = countIPs(r.Hosts)
+	r.Targets = r.Responded
 	return r, err
-}
-
-func pairKey(r *response) [10]byte {
-	var k [10]byte
-	binary.BigEndian.PutUint32(k[:4], r.ip)
-	copy(k[4:], r.mac[:])
-	return k
 }
 
 func countIPs(hs []Host) int {

@@ -7,13 +7,16 @@ import (
 	"net"
 	"net/netip"
 	"time"
+
+	"github.com/rawlab/rawlab/capture"
+	"github.com/rawlab/rawlab/craft"
 )
 
 // PingConfig sets up Ping, the arping(8) of this package.
 type PingConfig struct {
 	// Target is the address to resolve; required.
 	Target netip.Addr
-	// SrcMAC is the Ethernet source and ARP sender MAC; required.
+	// SrcMAC is the Ethernet source and ARP sender MAC; required, unicast.
 	SrcMAC net.HardwareAddr
 	// DstMAC is the Ethernet destination; nil means broadcast.
 	DstMAC net.HardwareAddr
@@ -22,10 +25,13 @@ type PingConfig struct {
 	// Probe sends RFC 5227 section 2.1.1 probes: sender IP 0.0.0.0, target
 	// MAC zero. Any reply means the address is in use.
 	Probe bool
+	// StopOnReply ends the ping at the first reply (iputils arping -D).
+	StopOnReply bool
 	// Tagged and VLAN add an 802.1Q tag.
 	Tagged bool
-	VLAN   uint16
-	// Count is the number of requests; 0 means 3.
+	VLAN   craft.VLAN
+	// Count is the number of requests; 0 means 3. Ping waits, up to
+	// Timeout after the last request, until Count replies came.
 	Count int
 	// Interval between requests; 0 means one second.
 	Interval time.Duration
@@ -34,8 +40,40 @@ type PingConfig struct {
 	Timeout time.Duration
 	// OnReply is called for each reply from Target, as it arrives.
 	OnReply func(PingReply)
-	// Trace sees every frame sent and received (see Config.Trace).
-	Trace func(d Direction, frame []byte, strippedVLAN int, t time.Time)
+	// Trace sees every frame sent and received.
+	Trace Tracer
+}
+
+// Validate reports the first field Ping cannot run with, as a *FieldError.
+func (c PingConfig) Validate() error {
+	switch {
+	case !c.Target.Is4():
+		return fieldErr("Target", c.Target, "is not an IPv4 address")
+	case len(c.SrcMAC) == 0:
+		return fieldErr("SrcMAC", "none", "is required")
+	case c.SenderIP.IsValid() && !c.SenderIP.Is4():
+		return fieldErr("SenderIP", c.SenderIP, "is not IPv4")
+	case c.Count < 0 || c.Count > 1<<20:
+		return fieldErr("Count", c.Count, "is not 1 to 1048576 requests")
+	case c.Interval < 0 || c.Interval > MaxTimeout:
+		return fieldErr("Interval", c.Interval, fmt.Sprintf("is not in (0, %v]", MaxTimeout))
+	case c.Timeout < 0 || c.Timeout > MaxTimeout:
+		return fieldErr("Timeout", c.Timeout, fmt.Sprintf("is not in (0, %v]", MaxTimeout))
+	case c.VLAN.ID > 4095:
+		return fieldErr("VLAN", c.VLAN.ID, "is not a VLAN ID (0-4095)")
+	}
+	if err := checkMAC("SrcMAC", c.SrcMAC, true); err != nil {
+		return err
+	}
+	return checkMAC("DstMAC", c.DstMAC, false)
+}
+
+// CheckValues is Validate without requiring SrcMAC (see Config.CheckValues).
+func (c PingConfig) CheckValues() error {
+	if c.SrcMAC == nil {
+		c.SrcMAC = net.HardwareAddr{2, 0, 0, 0, 0, 1}
+	}
+	return c.Validate()
 }
 
 // PingReply is one answer to Ping.
@@ -43,9 +81,11 @@ type PingReply struct {
 	Seq     int // which request (1-based) was the latest when it came
 	MAC     net.HardwareAddr
 	EthSrc  net.HardwareAddr // Ethernet source, when it differs from MAC
-	VLAN    int
+	Tagged  bool
+	VLAN    craft.VLAN
 	RTT     time.Duration
 	Unicast bool // sent to our MAC rather than broadcast
+	Time    time.Time
 }
 
 // PingResult sums up a Ping.
@@ -58,26 +98,25 @@ type PingResult struct {
 var ErrNoReply = errors.New("arpscan: no reply")
 
 // Ping sends Count ARP requests for Target, Interval apart, and reports each
-// reply through OnReply. It returns ErrNoReply (with the result) when none
-// came within Timeout of the last request, and ctx's error if ctx ends.
+// reply addressed to it through OnReply. It ends when Count replies came
+// after the last request was sent (or the first, with StopOnReply), or
+// Timeout after the last request. It returns ErrNoReply (with the result)
+// when none came, and an error wrapping ctx's if ctx ends first.
 func Ping(ctx context.Context, conn Conn, cfg PingConfig) (PingResult, error) {
 	var res PingResult
-	if !cfg.Target.Is4() {
-		return res, fmt.Errorf("arpscan: ping target %v is not IPv4", cfg.Target)
+	if err := cfg.Validate(); err != nil {
+		return res, err
 	}
-	if len(cfg.SrcMAC) != 6 {
-		return res, errors.New("arpscan: ping: source MAC must be 6 bytes")
-	}
-	if cfg.Count <= 0 {
+	if cfg.Count == 0 {
 		cfg.Count = 3
 	}
-	if cfg.Interval <= 0 {
+	if cfg.Interval == 0 {
 		cfg.Interval = time.Second
 	}
-	if cfg.Timeout <= 0 {
+	if cfg.Timeout == 0 {
 		cfg.Timeout = time.Second
 	}
-	var p Packet
+	var p craft.ARPFrame
 	copy(p.EthSrc[:], cfg.SrcMAC)
 	p.EthDst = [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 	if cfg.DstMAC != nil {
@@ -88,33 +127,28 @@ func Ping(ctx context.Context, conn Conn, cfg PingConfig) (PingResult, error) {
 		p.SPA = cfg.SenderIP.As4()
 	}
 	p.TPA = cfg.Target.As4()
-	p.Op = opRequest
-	p.VLAN = -1
-	if cfg.Tagged {
-		p.VLAN = int(cfg.VLAN)
-	}
-	frame := AppendFrame(nil, &p)
+	p.Op = craft.ARPRequest
+	p.Tagged, p.VLAN = cfg.Tagged, cfg.VLAN
+	frame := craft.AppendARPFrame(nil, &p)
 	frames := [][]byte{frame}
-	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
-	defer stop()
 
-	msgs := make([]Msg, 16)
+	msgs := make([]capture.Msg, 16)
 	for i := range msgs {
 		msgs[i].Buf = make([]byte, 128)
 	}
 	var lastSend, next, end time.Time
-	var q Packet
+	var q craft.ARPFrame
 	for {
 		now := time.Now()
 		if err := ctx.Err(); err != nil {
 			return res, fmt.Errorf("arpscan: ping: %w", err)
 		}
 		if res.Sent < cfg.Count && !now.Before(next) {
-			if _, err := conn.WriteFrames(frames); err != nil {
+			if _, err := conn.WriteFrames(ctx, frames); err != nil {
 				return res, fmt.Errorf("arpscan: ping: %w", err)
 			}
 			if cfg.Trace != nil {
-				cfg.Trace(Sent, frame, -1, now)
+				cfg.Trace(capture.Outbound, frame, capture.FrameInfo{Time: now, Length: len(frame), Dir: capture.Outbound})
 			}
 			res.Sent++
 			lastSend, next = now, now.Add(cfg.Interval)
@@ -125,31 +159,35 @@ func Ping(ctx context.Context, conn Conn, cfg PingConfig) (PingResult, error) {
 		if res.Sent == cfg.Count && (!now.Before(end) || res.Received >= cfg.Count) {
 			break
 		}
+		if cfg.StopOnReply && res.Received > 0 {
+			break
+		}
 		wake := next
 		if res.Sent == cfg.Count {
 			wake = end
 		}
-		if err := conn.SetReadDeadline(wake); err != nil {
-			return res, fmt.Errorf("arpscan: ping: %w", err)
-		}
-		n, err := conn.ReadFrames(msgs)
+		rctx, cancel := context.WithDeadline(ctx, wake)
+		n, err := conn.ReadFrames(rctx, msgs)
+		cancel()
 		for j := 0; j < n; j++ {
 			m := &msgs[j]
-			at := m.Time
+			at := m.Info.Time
 			if at.IsZero() {
 				at = time.Now()
 			}
 			if cfg.Trace != nil {
-				cfg.Trace(Received, m.Buf[:m.N], m.VLAN, at)
+				cfg.Trace(capture.Inbound, m.Buf[:m.N], m.Info)
 			}
-			if DecodeFrame(m.Buf[:m.N], &q) != nil || q.Op != opReply || q.SPA != p.TPA {
+			// Only a reply from Target addressed to us counts.
+			if craft.DecodeARPFrame(m.Buf[:m.N], &q) != nil || q.Op != craft.ARPReply || q.SPA != p.TPA ||
+				(q.THA != p.SHA && q.EthDst != p.EthSrc) || q.TPA != p.SPA {
 				continue
 			}
-			if q.VLAN < 0 {
-				q.VLAN = m.VLAN
+			if !q.Tagged {
+				q.Tagged, q.VLAN = stripped(&m.Info)
 			}
-			r := PingReply{Seq: res.Sent, MAC: net.HardwareAddr(append([]byte(nil), q.SHA[:]...)), VLAN: q.VLAN,
-				RTT: at.Sub(lastSend), Unicast: q.EthDst == p.EthSrc}
+			r := PingReply{Seq: res.Sent, MAC: net.HardwareAddr(append([]byte(nil), q.SHA[:]...)), Tagged: q.Tagged,
+				VLAN: q.VLAN, RTT: at.Sub(lastSend), Unicast: q.EthDst == p.EthSrc, Time: at}
 			if q.Mismatch() {
 				r.EthSrc = net.HardwareAddr(append([]byte(nil), q.EthSrc[:]...))
 			}
@@ -167,10 +205,7 @@ func Ping(ctx context.Context, conn Conn, cfg PingConfig) (PingResult, error) {
 				cfg.OnReply(r)
 			}
 		}
-		if err != nil && !timeout(err) {
-			if ctx.Err() != nil {
-				return res, fmt.Errorf("arpscan: ping: %w", ctx.Err())
-			}
+		if err != nil && ctx.Err() == nil && !timeout(err) && !errors.Is(err, context.DeadlineExceeded) {
 			return res, fmt.Errorf("arpscan: ping: %w", err)
 		}
 	}

@@ -1,12 +1,12 @@
 package arpscan
 
 import (
-	"encoding/json"
 	"net"
 	"net/netip"
-	"slices"
 	"strings"
 	"time"
+
+	"github.com/rawlab/rawlab/craft"
 )
 
 // Flags mark unusual answers, as arp-scan(1) reports them.
@@ -40,207 +40,123 @@ func (f Flags) Names() []string {
 // String returns the set flags joined by commas, or "" for none.
 func (f Flags) String() string { return strings.Join(f.Names(), ",") }
 
-// MarshalJSON encodes the flags as a list of names.
-func (f Flags) MarshalJSON() ([]byte, error) { return json.Marshal(f.Names()) }
-
-// Host is one (IP, MAC) pair that answered. An address that answered from
+// Host is one (IP, MAC) pair that answered, or, in Report.Unsolicited, one
+// that sent replies answering no request. An address that answered from
 // several MACs gives several Hosts, all flagged FlagConflict.
 type Host struct {
-	IP       netip.Addr
-	MAC      net.HardwareAddr // ARP sender hardware address
-	EthSrc   net.HardwareAddr // Ethernet source, when it differs from MAC
-	Vendor   string           // from the OUI table, "" when unknown
-	VLAN     int              // 802.1Q VLAN ID of the reply, or -1
-	RTT      time.Duration    // first reply minus the last request before it
-	Replies  int              // replies from this MAC for this IP
-	Requests int              // requests sent to IP (0 for untargeted ones)
+	IP     netip.Addr
+	MAC    net.HardwareAddr // ARP sender hardware address
+	EthSrc net.HardwareAddr // Ethernet source, when it differs from MAC
+	Vendor string           // from the OUI table, "" when unknown
+	// Tagged and VLAN: the reply's 802.1Q tag, from the frame or from the
+	// metadata of a tag the kernel stripped.
+	Tagged bool
+	VLAN   craft.VLAN
+	// RTT is the first reply's time minus the request's before it; -1 when
+	// the reply came before any request to the address (a late answer to
+	// someone else's, or a replayed frame).
+	RTT      time.Duration
+	Replies  int // replies from this MAC for this IP
+	Requests int // requests sent to IP when the host was reported
 	Flags    Flags
+	// TargetIP and TargetMAC are the first reply's target addresses; for
+	// unsolicited replies they tell whom it was for.
+	TargetIP  netip.Addr
+	TargetMAC net.HardwareAddr
 	// Seen is when the first reply arrived.
 	Seen time.Time
 }
 
-// MarshalJSON encodes a Host with text MACs and the RTT in milliseconds.
-func (h Host) MarshalJSON() ([]byte, error) {
-	type out struct {
-		IP       string   `json:"ip"`
-		MAC      string   `json:"mac"`
-		EthSrc   string   `json:"eth_src,omitempty"`
-		Vendor   string   `json:"vendor"`
-		VLAN     *int     `json:"vlan,omitempty"`
-		RTTms    float64  `json:"rtt_ms"`
-		Replies  int      `json:"replies"`
-		Requests int      `json:"requests,omitempty"`
-		Flags    Flags    `json:"flags"`
-		Seen     string   `json:"seen,omitempty"`
-		_        struct{} `json:"-"`
+// Gratuitous reports whether h's reply announced its own address (sender
+// and target IP equal, RFC 5227 §3).
+func (h *Host) Gratuitous() bool { return h.IP == h.TargetIP && !h.IP.IsUnspecified() }
+
+// EventKind says what an Event reports.
+type EventKind uint8
+
+// Event kinds.
+const (
+	// EventHost: a target answered, first reply from this MAC.
+	EventHost EventKind = iota + 1
+	// EventFlag: Flag was learnt about a Host reported before (DUP when a
+	// MAC answers more often than asked; CONFLICT for the first MAC of an
+	// address once a second answers).
+	EventFlag
+	// EventUnsolicited: a reply that answers no request of this scan (not
+	// addressed to it, gratuitous, or from an address not scanned), first
+	// from this (IP, MAC).
+	EventUnsolicited
+	// EventCap: a bound was reached; Count more replies of that kind are
+	// counted and not listed from now on. Flag is 0 for unsolicited
+	// replies, FlagConflict for extra MACs.
+	EventCap
+)
+
+// String returns "host", "flag", "unsolicited" or "cap".
+func (k EventKind) String() string {
+	switch k {
+	case EventHost:
+		return "host"
+	case EventFlag:
+		return "flag"
+	case EventUnsolicited:
+		return "unsolicited"
+	case EventCap:
+		return "cap"
 	}
-	o := out{IP: h.IP.String(), MAC: h.MAC.String(), Vendor: h.Vendor, RTTms: float64(h.RTT.Microseconds()) / 1000,
-		Replies: h.Replies, Requests: h.Requests, Flags: h.Flags}
-	if h.EthSrc != nil {
-		o.EthSrc = h.EthSrc.String()
-	}
-	if h.VLAN >= 0 {
-		v := h.VLAN
-		o.VLAN = &v
-	}
-	if !h.Seen.IsZero() {
-		o.Seen = h.Seen.UTC().Format(time.RFC3339Nano)
-	}
-	return json.Marshal(o)
+	return "invalid"
+}
+
+// Event is one thing a scan learnt, told to a Sink as it happens.
+type Event struct {
+	Kind EventKind
+	// Host is the host concerned; its MAC, EthSrc and TargetMAC point into
+	// a buffer reused for the next event.
+	Host Host
+	// Flag is the flag learnt (EventFlag) or the bound reached (EventCap).
+	Flag Flags
+	// Limit is the bound reached (EventCap).
+	Limit int
+}
+
+// Sink is told of a scan's results as they come. Its methods run on the
+// receiving goroutine, one at a time; Event must not keep e or what its
+// slices point to. Flush is called after each batch of frames read, so
+// that a buffered sink writes what it holds while the scan waits.
+type Sink interface {
+	Event(e *Event)
+	Flush() error
 }
 
 // Report is the outcome of a scan or a passive watch.
 type Report struct {
-	Targets   int           // addresses scanned
-	Sent      int           // request frames sent
-	Responded int           // targeted addresses that answered
+	Targets int // addresses in the scan
+	Asked   int // addresses sent at least one request
+	Sent    int // request frames sent
+	// Responded counts the targets that answered.
+	Responded int
 	Elapsed   time.Duration // from the first request to the end
 	// Hosts are the targeted addresses that answered, in address order.
 	Hosts []Host
-	// Unexpected are answers from addresses that were not targeted (or, in
-	// passive mode, nothing: every host is in Hosts).
-	Unexpected []Host
-	// Received counts the ARP frames read; Ignored those that did not
-	// decode as Ethernet/IPv4 ARP.
+	// Unsolicited are the replies that answered no request, in address
+	// order; UnsolicitedUnlisted counts those past the bound.
+	Unsolicited         []Host
+	UnsolicitedUnlisted int
+	// ConflictsUnlisted counts extra MACs of targets past their bound.
+	ConflictsUnlisted int
+	// Received counts the frames read; Ignored those that did not decode
+	// as Ethernet/IPv4 ARP.
 	Received, Ignored int
-	// Dropped counts frames the kernel dropped before they could be read
-	// (receive buffer or ring full), when the connection can tell.
+	// Dropped counts frames the kernel dropped before they could be read.
 	Dropped int
+	// Interrupted: the scan was cancelled before it ended.
+	Interrupted bool
+	// LimitReached: the scan stopped because Limit targets answered.
+	LimitReached bool
+	// Fast is Config.Fast; GaveUpEarly counts the targets it gave up on
+	// sooner than the fixed waits would have.
+	Fast        bool
+	GaveUpEarly int
+	// Timeout is the fixed wait after a first try.
+	Timeout time.Duration
 }
-
-// MarshalJSON encodes the report with the elapsed time in seconds.
-func (r *Report) MarshalJSON() ([]byte, error) {
-	hosts, unexp := r.Hosts, r.Unexpected
-	if hosts == nil {
-		hosts = []Host{}
-	}
-	if unexp == nil {
-		unexp = []Host{}
-	}
-	return json.Marshal(struct {
-		Targets    int     `json:"targets"`
-		Sent       int     `json:"sent"`
-		Responded  int     `json:"responded"`
-		ElapsedS   float64 `json:"elapsed_s"`
-		Dropped    int     `json:"kernel_drops"`
-		Hosts      []Host  `json:"hosts"`
-		Unexpected []Host  `json:"unexpected"`
-	}{r.Targets, r.Sent, r.Responded, r.Elapsed.Seconds(), r.Dropped, hosts, unexp})
-}
-
-// response is one (address, MAC) pair seen, as the receiver records it.
-type response struct {
-	ip       uint32
-	mac      [6]byte
-	ethSrc   [6]byte // first Ethernet source that differed from mac
-	mismatch bool
-	vlan     int16
-	count    int32
-	next     int32 // next response for the same address, or -1
-	rtt      int64 // ns
-	seen     int64 // unix ns
-}
-
-// host turns r into a Host; its MAC is carved from *macs (one allocation
-// for many hosts) when macs is not nil.
-func (r *response) host(vendor func(net.HardwareAddr) string, macs *[]byte) Host {
-	var mac net.HardwareAddr
-	if macs != nil && cap(*macs)-len(*macs) >= 6 {
-		n := len(*macs)
-		*macs = append(*macs, r.mac[:]...)
-		mac = (*macs)[n : n+6 : n+6]
-	} else {
-		mac = net.HardwareAddr(append([]byte(nil), r.mac[:]...))
-	}
-	h := Host{IP: addr4(r.ip), MAC: mac, VLAN: int(r.vlan), RTT: time.Duration(r.rtt), Replies: int(r.count)}
-	if r.seen != 0 {
-		h.Seen = time.Unix(0, r.seen)
-	}
-	if r.mismatch {
-		h.EthSrc = net.HardwareAddr(append([]byte(nil), r.ethSrc[:]...))
-		h.Flags |= FlagMismatch
-	}
-	if vendor != nil {
-		h.Vendor = vendor(h.MAC)
-	}
-	return h
-}
-
-// responseSet records responses keyed by address, for addresses outside the
-// target list (untargeted replies, passive mode). It allocates per new pair,
-// which is off the scanner's steady path.
-type responseSet struct {
-	list  []response
-	first map[uint32]int32
-	max   int
-}
-
-func newResponseSet(maxEntries int) *responseSet {
-	return &responseSet{first: map[uint32]int32{}, max: maxEntries}
-}
-
-// add records a reply from ip with pkt's addresses; it returns the entry and
-// whether it is new.
-func (s *responseSet) add(ip uint32, p *Packet, at, rtt int64) (*response, bool) {
-	last := int32(-1)
-	h, ok := s.first[ip]
-	if ok {
-		for j := h; j >= 0; j = s.list[j].next {
-			if s.list[j].mac == p.SHA {
-				s.list[j].count++
-				noteMismatch(&s.list[j], p)
-				return &s.list[j], false
-			}
-			last = j
-		}
-	}
-	if len(s.list) >= s.max {
-		return nil, false
-	}
-	s.list = append(s.list, response{ip: ip, mac: p.SHA, vlan: int16(p.VLAN), count: 1, next: -1, rtt: rtt, seen: at})
-	i := int32(len(s.list) - 1)
-	noteMismatch(&s.list[i], p)
-	if last >= 0 {
-		s.list[last].next = i
-	} else {
-		s.first[ip] = i
-	}
-	return &s.list[i], true
-}
-
-func noteMismatch(r *response, p *Packet) {
-	if !r.mismatch && p.EthSrc != p.SHA {
-		r.mismatch = true
-		r.ethSrc = p.EthSrc
-	}
-}
-
-// hosts turns the set into Hosts in address order, flagging conflicts.
-func (s *responseSet) hosts(vendor func(net.HardwareAddr) string, dup func(*response) bool) []Host {
-	ips := make([]uint32, 0, len(s.first))
-	for ip := range s.first {
-		ips = append(ips, ip)
-	}
-	sortU32(ips)
-	out := make([]Host, 0, len(s.list))
-	macs := make([]byte, 0, 6*len(s.list))
-	for _, ip := range ips {
-		start := len(out)
-		for j := s.first[ip]; j >= 0; j = s.list[j].next {
-			r := &s.list[j]
-			h := r.host(vendor, &macs)
-			if dup != nil && dup(r) {
-				h.Flags |= FlagDup
-			}
-			out = append(out, h)
-		}
-		if len(out)-start > 1 {
-			for k := start; k < len(out); k++ {
-				out[k].Flags |= FlagConflict
-			}
-		}
-	}
-	return out
-}
-
-func sortU32(a []uint32) { slices.Sort(a) }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rawlab/rawlab/craft"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,7 +62,10 @@ type summary struct {
 func summarize(hs []Host) []summary {
 	var out []summary
 	for _, h := range hs {
-		s := summary{IP: h.IP.String(), MAC: h.MAC.String(), Flags: h.Flags.String(), Replies: h.Replies, Requests: h.Requests, VLAN: h.VLAN}
+		s := summary{IP: h.IP.String(), MAC: h.MAC.String(), Flags: h.Flags.String(), Replies: h.Replies, Requests: h.Requests}
+		if h.Tagged {
+			s.VLAN = int(h.VLAN.ID)
+		}
 		if h.EthSrc != nil {
 			s.EthSrc = h.EthSrc.String()
 		}
@@ -90,8 +95,8 @@ func TestScanResults(t *testing.T) {
 			},
 			cfg: Config{Rate: 10000, Timeout: 30 * time.Millisecond},
 			want: []summary{
-				{IP: "198.18.0.1", MAC: "02:aa:00:00:00:01", Replies: 1, Requests: 1, VLAN: -1},
-				{IP: "198.18.0.3", MAC: "02:aa:00:00:00:03", Replies: 1, Requests: 1, VLAN: -1},
+				{IP: "198.18.0.1", MAC: "02:aa:00:00:00:01", Replies: 1, Requests: 1},
+				{IP: "198.18.0.3", MAC: "02:aa:00:00:00:03", Replies: 1, Requests: 1},
 			},
 			wantSent: 1 + 2 + 1, // .2 twice
 		},
@@ -101,8 +106,8 @@ func TestScanResults(t *testing.T) {
 			hosts:   map[string][]*fakeHost{"198.18.0.5": {{mac: macN(1)}, {mac: macN(2)}}},
 			cfg:     Config{Rate: 10000, Timeout: 30 * time.Millisecond},
 			want: []summary{
-				{IP: "198.18.0.5", MAC: "02:aa:00:00:00:01", Flags: "CONFLICT", Replies: 1, Requests: 1, VLAN: -1},
-				{IP: "198.18.0.5", MAC: "02:aa:00:00:00:02", Flags: "CONFLICT", Replies: 1, Requests: 1, VLAN: -1},
+				{IP: "198.18.0.5", MAC: "02:aa:00:00:00:01", Flags: "CONFLICT", Replies: 1, Requests: 1},
+				{IP: "198.18.0.5", MAC: "02:aa:00:00:00:02", Flags: "CONFLICT", Replies: 1, Requests: 1},
 			},
 			wantSent: 1,
 		},
@@ -112,7 +117,7 @@ func TestScanResults(t *testing.T) {
 			hosts:   map[string][]*fakeHost{"198.18.0.5": {{mac: macN(1), copies: 2}}},
 			cfg:     Config{Rate: 10000, Timeout: 30 * time.Millisecond},
 			want: []summary{
-				{IP: "198.18.0.5", MAC: "02:aa:00:00:00:01", Flags: "DUP", Replies: 2, Requests: 1, VLAN: -1},
+				{IP: "198.18.0.5", MAC: "02:aa:00:00:00:01", Flags: "DUP", Replies: 2, Requests: 1},
 			},
 			wantSent: 1,
 		},
@@ -122,7 +127,7 @@ func TestScanResults(t *testing.T) {
 			hosts:   map[string][]*fakeHost{"198.18.0.5": {{mac: macN(1), ethSrc: &otherSrc}}},
 			cfg:     Config{Rate: 10000, Timeout: 30 * time.Millisecond},
 			want: []summary{
-				{IP: "198.18.0.5", MAC: "02:aa:00:00:00:01", EthSrc: "02:bb:00:00:00:09", Flags: "MISMATCH", Replies: 1, Requests: 1, VLAN: -1},
+				{IP: "198.18.0.5", MAC: "02:aa:00:00:00:01", EthSrc: "02:bb:00:00:00:09", Flags: "MISMATCH", Replies: 1, Requests: 1},
 			},
 			wantSent: 1,
 		},
@@ -132,7 +137,7 @@ func TestScanResults(t *testing.T) {
 			hosts:   map[string][]*fakeHost{"198.18.0.5": {{mac: macN(1), drop: 1}}},
 			cfg:     Config{Rate: 10000, Timeout: 20 * time.Millisecond},
 			want: []summary{
-				{IP: "198.18.0.5", MAC: "02:aa:00:00:00:01", Replies: 1, Requests: 2, VLAN: -1},
+				{IP: "198.18.0.5", MAC: "02:aa:00:00:00:01", Replies: 1, Requests: 2},
 			},
 			wantSent: 2,
 		},
@@ -142,7 +147,7 @@ func TestScanResults(t *testing.T) {
 			hosts:   map[string][]*fakeHost{"198.18.0.5": {{mac: macN(1), spa: &spa}}},
 			cfg:     Config{Rate: 10000, Timeout: 20 * time.Millisecond, Retry: 1},
 			wantUnexp: []summary{
-				{IP: "198.18.9.9", MAC: "02:aa:00:00:00:01", Replies: 1, VLAN: -1},
+				{IP: "198.18.9.9", MAC: "02:aa:00:00:00:01", Replies: 1},
 			},
 			wantSent: 1,
 		},
@@ -150,7 +155,7 @@ func TestScanResults(t *testing.T) {
 			name:    "tagged requests, replies untagged by the kernel",
 			targets: []string{"198.18.0.5"},
 			hosts:   map[string][]*fakeHost{"198.18.0.5": {{mac: macN(1)}}},
-			cfg:     Config{Rate: 10000, Tagged: true, VLAN: 42},
+			cfg:     Config{Rate: 10000, Tagged: true, VLAN: craft.VLAN{ID: 42}},
 			untag:   42,
 			want: []summary{
 				{IP: "198.18.0.5", MAC: "02:aa:00:00:00:01", Replies: 1, Requests: 1, VLAN: 42},
@@ -161,7 +166,7 @@ func TestScanResults(t *testing.T) {
 			name:    "tagged replies",
 			targets: []string{"198.18.0.5"},
 			hosts:   map[string][]*fakeHost{"198.18.0.5": {{mac: macN(1)}}},
-			cfg:     Config{Rate: 10000, Tagged: true, VLAN: 7},
+			cfg:     Config{Rate: 10000, Tagged: true, VLAN: craft.VLAN{ID: 7}},
 			untag:   -1,
 			want: []summary{
 				{IP: "198.18.0.5", MAC: "02:aa:00:00:00:01", Replies: 1, Requests: 1, VLAN: 7},
@@ -185,7 +190,7 @@ func TestScanResults(t *testing.T) {
 			if diff := cmp.Diff(tt.want, summarize(r.Hosts)); diff != "" {
 				t.Errorf("hosts (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tt.wantUnexp, summarize(r.Unexpected)); diff != "" {
+			if diff := cmp.Diff(tt.wantUnexp, summarize(r.Unsolicited)); diff != "" {
 				t.Errorf("unexpected (-want +got):\n%s", diff)
 			}
 			if r.Sent != tt.wantSent {
@@ -216,9 +221,9 @@ func TestScanRequestFrame(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Packet{
-		EthDst: [6]byte{0x02, 0xdd, 0, 0, 0, 1}, EthSrc: [6]byte(scannerMAC), VLAN: -1, Op: opRequest,
+		EthDst: [6]byte{0x02, 0xdd, 0, 0, 0, 1}, EthSrc: [6]byte(scannerMAC), Op: opRequest,
 		SHA: [6]byte{0x02, 0x5a, 0, 0, 0, 1}, THA: [6]byte{0x02, 0x7a, 0, 0, 0, 1},
-		SPA: [4]byte{198, 18, 7, 7}, TPA: [4]byte{198, 18, 0, 9},
+		SPA: [4]byte{198, 18, 7, 7}, TPA: [4]byte{198, 18, 0, 9}, HType: 1, PType: 0x0800, HLen: 6, PLen: 4,
 	}
 	if diff := cmp.Diff(want, p); diff != "" {
 		t.Errorf("request (-want +got):\n%s", diff)
@@ -233,7 +238,7 @@ func TestScanRequestFrame(t *testing.T) {
 // the scan ends after the last wait, not before.
 func TestScanRetrySchedule(t *testing.T) {
 	c := newFakeConn()
-	cfg := Config{Rate: 100000, Retry: 3, Timeout: 20 * time.Millisecond, Backoff: 2, Fixed: true}
+	cfg := Config{Rate: 100000, Retry: 3, Timeout: 20 * time.Millisecond, Backoff: 2}
 	start := time.Now()
 	r := runScan(t, c, mustTargets(t, "198.18.0.1", "198.18.0.2"), cfg)
 	elapsed := time.Since(start)
@@ -272,7 +277,7 @@ func TestScanAdaptiveEndsEarly(t *testing.T) {
 	for i := 1; i <= 20; i++ {
 		c.add(fmt.Sprintf("198.18.0.%d", i), &fakeHost{mac: macN(i)})
 	}
-	cfg := Config{Rate: 100000, Timeout: 2 * time.Second, MinTimeout: 5 * time.Millisecond}
+	cfg := Config{Rate: 100000, Timeout: 2 * time.Second, MinTimeout: 5 * time.Millisecond, Fast: true}
 	start := time.Now()
 	r := runScan(t, c, mustTargets(t, "198.18.0.0/27"), cfg)
 	if r.Responded != 20 {
@@ -280,6 +285,9 @@ func TestScanAdaptiveEndsEarly(t *testing.T) {
 	}
 	if elapsed := time.Since(start); elapsed >= cfg.Timeout {
 		t.Errorf("adaptive scan took %v, not less than the %v ceiling", elapsed, cfg.Timeout)
+	}
+	if !r.Fast || r.GaveUpEarly != 12 {
+		t.Errorf("report fast %v gave up early on %d, want true and 12", r.Fast, r.GaveUpEarly)
 	}
 	if r.Sent != 20+2*12 {
 		t.Errorf("sent %d, want %d", r.Sent, 20+2*12)
@@ -293,8 +301,8 @@ func TestScanLimitAndCancel(t *testing.T) {
 			c.add(fmt.Sprintf("198.18.0.%d", i), &fakeHost{mac: macN(i)})
 		}
 		r := runScan(t, c, mustTargets(t, "198.18.0.0/24"), Config{Rate: 2000, Limit: 3})
-		if r.Responded < 3 || r.Sent >= 256 {
-			t.Errorf("responded %d after %d sent; want >= 3 and an early stop", r.Responded, r.Sent)
+		if r.Responded != 3 || len(r.Hosts) != 3 || !r.LimitReached || r.Sent >= 256 {
+			t.Errorf("responded %d (%d hosts, limit %v) after %d sent; want exactly 3 and an early stop", r.Responded, len(r.Hosts), r.LimitReached, r.Sent)
 		}
 	})
 	t.Run("cancel", func(t *testing.T) {
@@ -309,7 +317,7 @@ func TestScanLimitAndCancel(t *testing.T) {
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err = %v, want context.DeadlineExceeded", err)
 		}
-		if r == nil || r.Sent == 0 || r.Sent > 10 {
+		if r == nil || r.Sent == 0 || r.Sent > 10 || !r.Interrupted || r.Asked != r.Sent {
 			t.Errorf("partial report %+v: want a few frames sent", r)
 		}
 	})
@@ -360,7 +368,7 @@ func TestConfigValidate(t *testing.T) {
 		{"no source MAC", Config{}, false},
 		{"short dst", Config{SrcMAC: scannerMAC, DstMAC: net.HardwareAddr{1, 2}}, false},
 		{"ipv6 sender", Config{SrcMAC: scannerMAC, SenderIP: mustAddr("2001:db8::1")}, false},
-		{"vlan too big", Config{SrcMAC: scannerMAC, Tagged: true, VLAN: 4096}, false},
+		{"vlan too big", Config{SrcMAC: scannerMAC, Tagged: true, VLAN: craft.VLAN{ID: 4096}}, false},
 		{"backoff below 1", Config{SrcMAC: scannerMAC, Backoff: 0.5}, false},
 		{"negative rate", Config{SrcMAC: scannerMAC, Rate: -1}, false},
 	}
@@ -378,7 +386,7 @@ func TestConfigValidate(t *testing.T) {
 // after the previous wave's wait.
 func TestScanWindow(t *testing.T) {
 	c := newFakeConn()
-	cfg := Config{Rate: RateMax, Retry: 1, Timeout: 20 * time.Millisecond, Fixed: true, MaxPending: 4}
+	cfg := Config{Rate: RateMax, Retry: 1, Timeout: 20 * time.Millisecond, MaxPending: 4}
 	r := runScan(t, c, mustTargets(t, "198.18.0.0/28"), cfg)
 	if r.Sent != 16 {
 		t.Fatalf("sent %d, want 16", r.Sent)
@@ -387,5 +395,30 @@ func TestScanWindow(t *testing.T) {
 		if gap := c.sent[i].at.Sub(c.sent[i-4].at); gap < cfg.Timeout {
 			t.Errorf("request %d went out %v after request %d: more than 4 outstanding", i, gap, i-4)
 		}
+	}
+}
+
+// goneConn takes frames and fails every read, as a socket whose interface
+// was deleted does.
+type goneConn struct{ nopConn }
+
+func (goneConn) ReadFrames(context.Context, []Msg) (int, error) {
+	return 0, errors.New("fake: the interface disappeared")
+}
+
+// TestScanStopsWhenReceiveFails: a receive error ends the scan at once with
+// that error, rather than after every wait.
+func TestScanStopsWhenReceiveFails(t *testing.T) {
+	s, err := NewScanner(goneConn{}, mustTargets(t, "198.18.0.0/24"), Config{SrcMAC: scannerMAC, Rate: 100, Timeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	r, err := s.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "disappeared") || r == nil {
+		t.Fatalf("Run = %v, %v; want the receive error", r, err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Run took %v after the receiver failed", d)
 	}
 }

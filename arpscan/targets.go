@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 )
@@ -26,15 +27,31 @@ var ErrTooManyTargets = errors.New("too many targets")
 // ErrNoTargets is wrapped by ParseTargets when nothing is left to scan.
 var ErrNoTargets = errors.New("no targets")
 
-// TargetError reports a target specification that does not parse.
+// TargetError reports a target specification that does not parse. Line
+// is its line in a targets file (0 for one given otherwise).
 type TargetError struct {
 	Spec   string
+	Line   int
 	Reason string
 }
 
-// Error returns "arpscan: bad target SPEC: REASON".
+// maxExcerpt bounds how much of a bad specification an error quotes: a
+// targets file may be anything (a password file given by mistake), so no
+// more than a short, escaped excerpt is ever shown.
+const maxExcerpt = 24
+
+// Error returns "arpscan: bad target "EXCERPT": REASON", with "line N: "
+// before it for a file's line.
 func (e *TargetError) Error() string {
-	return fmt.Sprintf("arpscan: bad target %q: %s", e.Spec, e.Reason)
+	ex := e.Spec
+	cut := ""
+	if len(ex) > maxExcerpt {
+		ex, cut = ex[:maxExcerpt], "..."
+	}
+	if e.Line > 0 {
+		return fmt.Sprintf("arpscan: line %d: bad target %q%s: %s", e.Line, ex, cut, e.Reason)
+	}
+	return fmt.Sprintf("arpscan: bad target %q%s: %s", ex, cut, e.Reason)
 }
 
 // Range is an inclusive range of IPv4 addresses held as integers.
@@ -186,7 +203,14 @@ type Targets struct {
 // minus the excluded ones. Duplicates and overlaps count once. It checks the
 // count before expanding anything, so a huge range costs nothing to refuse.
 func ParseTargets(specs, exclude []string, opt TargetOptions) (*Targets, error) {
-	var in, ex []Range
+	return ParseTargetsWith(nil, specs, exclude, opt)
+}
+
+// ParseTargetsWith is ParseTargets with ranges already parsed (from
+// ReadTargetFile) added to the specifications.
+func ParseTargetsWith(ranges []Range, specs, exclude []string, opt TargetOptions) (*Targets, error) {
+	in := slices.Clone(ranges)
+	var ex []Range
 	for _, s := range specs {
 		r, err := ParseTarget(s)
 		if err != nil {
@@ -219,9 +243,9 @@ func NewTargets(in, exclude []Range, opt TargetOptions) (*Targets, error) {
 	case n == 0:
 		return nil, fmt.Errorf("arpscan: %w: every address is excluded or none was given", ErrNoTargets)
 	case n > HardMaxTargets:
-		return nil, fmt.Errorf("arpscan: %w: %d addresses, more than the %d allowed even with --force", ErrTooManyTargets, n, HardMaxTargets)
+		return nil, fmt.Errorf("arpscan: %w: %d addresses, more than the %d allowed even when forced", ErrTooManyTargets, n, HardMaxTargets)
 	case n > limit && !opt.Force:
-		return nil, fmt.Errorf("arpscan: %w: %d addresses, more than %d (use --force to scan them)", ErrTooManyTargets, n, limit)
+		return nil, fmt.Errorf("arpscan: %w: %d addresses, more than %d without force", ErrTooManyTargets, n, limit)
 	}
 	addrs := make([]uint32, 0, n)
 	for _, r := range rs {
@@ -284,21 +308,48 @@ func (t *Targets) index(ip uint32) int {
 	return i
 }
 
+// ReadTargetPath reads the targets file at path ("-" for stdin) with
+// ReadTargetFile.
+func ReadTargetPath(path string, stdin io.Reader) ([]Range, error) {
+	if path == "-" {
+		return ReadTargetFile(stdin)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("arpscan: %w", err)
+	}
+	defer f.Close()
+	return ReadTargetFile(f)
+}
+
 // ReadTargetFile reads target specifications from r, one per line as
 // arp-scan's --file: the first whitespace-separated field of each line;
-// blank lines and lines starting with '#' are skipped.
-func ReadTargetFile(r io.Reader) ([]string, error) {
-	var specs []string
+// blank lines and lines starting with '#' are skipped. Each is parsed as it
+// is read; a bad one returns a *TargetError with its line number and a
+// short excerpt, never the whole line.
+func ReadTargetFile(r io.Reader) ([]Range, error) {
+	var out []Range
 	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 1<<16)
+	line := 0
 	for sc.Scan() {
+		line++
 		f := strings.Fields(sc.Text())
 		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
 			continue
 		}
-		specs = append(specs, f[0])
+		rg, err := ParseTarget(f[0])
+		if err != nil {
+			var te *TargetError
+			if errors.As(err, &te) {
+				te.Line = line
+			}
+			return nil, err
+		}
+		out = append(out, rg)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("arpscan: read targets: %w", err)
+		return nil, fmt.Errorf("arpscan: read targets: line %d: %w", line+1, err)
 	}
-	return specs, nil
+	return out, nil
 }

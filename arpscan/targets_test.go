@@ -150,9 +150,29 @@ func TestReadTargetFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"198.18.0.1", "198.18.0.10-198.18.0.12", "198.18.1.0/30"}
+	var want []Range
+	for _, s := range []string{"198.18.0.1", "198.18.0.10-198.18.0.12", "198.18.1.0/30"} {
+		r, _ := ParseTarget(s)
+		want = append(want, r)
+	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestReadTargetFileSecret: a file that is not a targets file (a password
+// file given by mistake) is refused with its line number and a short,
+// escaped excerpt, never the line itself.
+func TestReadTargetFileSecret(t *testing.T) {
+	secret := "root:$6$Vx9Qe3kd$JfR8pQ2Zl0aB1cD2eF3gH4iJ5kL6mN7oP8qR9sT0uV1wX2yZ3\x1b[2J:19000:0:99999:7:::"
+	_, err := ReadTargetFile(strings.NewReader("# hosts\n198.18.0.1\n" + secret + "\n"))
+	var te *TargetError
+	if !errors.As(err, &te) || te.Line != 3 {
+		t.Fatalf("err = %v, want a *TargetError for line 3", err)
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "JfR8pQ2Zl0aB1cD2eF3gH4") || strings.Contains(msg, "\x1b") || !strings.Contains(msg, "line 3") || len(msg) > 120 {
+		t.Errorf("error %q: want line 3 and at most a short escaped excerpt", msg)
 	}
 }
 
@@ -174,6 +194,20 @@ func FuzzParseTarget(f *testing.F) {
 		again, err := ParseTarget(fmt.Sprintf("%s-%s", addr4(r.First), addr4(r.Last)))
 		if err != nil || again != r {
 			t.Fatalf("ParseTarget(%q) = %v, but its range form gives %v, %v", s, r, again, err)
+		}
+	})
+}
+
+// FuzzReadTargetFile: no file panics the reader, and an error never quotes
+// more than a short excerpt of it.
+func FuzzReadTargetFile(f *testing.F) {
+	for _, s := range []string{"198.18.0.1\n# c\n198.18.0.0/30\n", "root:$6$abc:1:2:::\n", "\x1b[2J\n", strings.Repeat("9", 5000)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		_, err := ReadTargetFile(strings.NewReader(s))
+		if err != nil && len(err.Error()) > 200 {
+			t.Fatalf("error of %d bytes: %.80q...", len(err.Error()), err.Error())
 		}
 	})
 }

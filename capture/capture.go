@@ -26,7 +26,11 @@ var (
 	// ErrInterfaceGone means the interface a socket was bound to was
 	// deleted (or its namespace went away) while the socket was open. Reads
 	// return it wrapped in a *net.OpError once the kernel reports ENETDOWN
-	// or the ifindex no longer exists.
+	// or the ifindex no longer exists, and keep returning it at once;
+	// writes return it once the kernel says the interface is missing
+	// (ENXIO). As libpcap does ("The interface disappeared"), a read also
+	// returns it when the interface is only taken down, since the socket
+	// then stops receiving; once the interface is up again, reads go on.
 	ErrInterfaceGone = errors.New("the interface disappeared")
 )
 
@@ -195,7 +199,10 @@ type Config struct {
 	// RecvBuffer is SO_RCVBUF(FORCE) in bytes; 0 keeps the kernel default.
 	RecvBuffer int
 	// RingSize, when positive, makes ReadFrames read a TPACKET_V3 ring of
-	// about that many bytes instead of calling recvmmsg(2).
+	// about that many bytes (whole 32 KiB blocks, at least 4, each handed
+	// over within a millisecond) instead of calling recvmmsg(2). A read
+	// deadline is then never less than two milliseconds ahead, so that a
+	// read returns every frame that arrived before its deadline.
 	RingSize int
 }
 

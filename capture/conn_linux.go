@@ -18,13 +18,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-var _ net.PacketConn = (*Conn)(nil)
-
-// Conn is one AF_PACKET SOCK_RAW socket bound to one interface, with an
-// optional kernel BPF filter attached before bind(2). It sends and receives
-// whole Ethernet frames (without FCS). Reads and writes are goroutine-safe;
-// one read and one write may run at the same time.
-type Conn struct {
+// conn is Conn on Linux: a socket (openSocket) read with recvmmsg(2) or
+// through a ringWalker, and written with sendmmsg(2).
+type conn struct {
 	s        *socket
 	ifi      *net.Interface
 	sendOnly bool
@@ -83,15 +79,8 @@ const (
 	connRingBlockTimeout = time.Millisecond
 )
 
-// Listen opens a packet socket on the named interface. The interface is
-// checked first (LookupInterface: exists, up, Ethernet), so a bad name fails
-// with a typed error before any socket exists. Without CAP_NET_RAW the
-// error wraps os.ErrPermission.
-func Listen(ifname string, cfg Config) (*Conn, error) {
-	ifi, err := LookupInterface(ifname)
-	if err != nil {
-		return nil, err
-	}
+// listen opens the socket of a Conn on ifi.
+func listen(ifi *net.Interface, cfg Config) (*conn, error) {
 	sc := sockConfig{
 		proto:          cfg.Protocol,
 		filter:         cfg.Filter,
@@ -111,9 +100,9 @@ func Listen(ifname string, cfg Config) (*Conn, error) {
 	}
 	s, err := openSocket(ifi, sc)
 	if err != nil {
-		return nil, fmt.Errorf("capture: open %s: %w", ifname, err)
+		return nil, err
 	}
-	c := &Conn{s: s, ifi: ifi, sendOnly: cfg.SendOnly}
+	c := &conn{s: s, ifi: ifi, sendOnly: cfg.SendOnly}
 	c.readFn = c.tryRead
 	c.writeFn = c.trySend
 	if s.mem != nil {
@@ -123,44 +112,37 @@ func Listen(ifname string, cfg Config) (*Conn, error) {
 	return c, nil
 }
 
-// Interface returns the interface the Conn is bound to.
-func (c *Conn) Interface() *net.Interface { return c.ifi }
+// iface implements Conn.Interface.
+func (c *conn) iface() *net.Interface { return c.ifi }
 
-// LocalAddr returns the interface's hardware address as a *packet.Addr.
-func (c *Conn) LocalAddr() net.Addr { return c.s.addr }
+// localAddr implements Conn.LocalAddr.
+func (c *conn) localAddr() net.Addr { return c.s.addr }
 
-// WriteFrame sends one whole Ethernet frame (destination MAC first, no
-// FCS). The context's deadline bounds the wait for room in the socket's
-// send buffer. It allocates nothing unless it fails.
-func (c *Conn) WriteFrame(ctx context.Context, frame []byte) error {
+// writeFrame implements Conn.WriteFrame.
+func (c *conn) writeFrame(ctx context.Context, frame []byte) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("capture: write %s: %w", c.ifi.Name, err)
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.wone[0] = frame
-	_, err := c.writeFrames(ctx, c.wone[:])
+	_, err := c.writeLocked(ctx, c.wone[:])
 	c.wone[0] = nil
 	return err
 }
 
-// WriteFrames sends frames in order with sendmmsg(2), as many per call as
-// the kernel takes, and returns how many went out. A full send buffer is
-// waited for in the runtime poller (in the kernel for a send-only socket);
-// a full device queue (ENOBUFS) is retried after yielding, until the
-// context is done. It allocates nothing once its headers have grown to
-// the batch size.
-func (c *Conn) WriteFrames(ctx context.Context, frames [][]byte) (int, error) {
+// writeFrames implements Conn.WriteFrames.
+func (c *conn) writeFrames(ctx context.Context, frames [][]byte) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("capture: write %s: %w", c.ifi.Name, err)
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	return c.writeFrames(ctx, frames)
+	return c.writeLocked(ctx, frames)
 }
 
 // writeFrames is WriteFrames with wmu held.
-func (c *Conn) writeFrames(ctx context.Context, frames [][]byte) (int, error) {
+func (c *conn) writeLocked(ctx context.Context, frames [][]byte) (int, error) {
 	if len(frames) == 0 {
 		return 0, nil
 	}
@@ -185,7 +167,7 @@ func (c *Conn) writeFrames(ctx context.Context, frames [][]byte) (int, error) {
 }
 
 // sendBatch sends at most maxBatch frames.
-func (c *Conn) sendBatch(ctx context.Context, frames [][]byte) (int, error) {
+func (c *conn) sendBatch(ctx context.Context, frames [][]byte) (int, error) {
 	if len(frames) > len(c.whdr) {
 		c.whdr = make([]unix.Mmsghdr, len(frames))
 		c.wiov = make([]unix.Iovec, len(frames))
@@ -219,6 +201,8 @@ func (c *Conn) sendBatch(ctx context.Context, frames [][]byte) (int, error) {
 		case unix.ENOBUFS, unix.EAGAIN:
 			// The device queue is full (or, send-only, the send
 			// buffer): back off and try again, while the context lasts.
+			// Nothing signals room in a device queue (the socket is
+			// writable all along), so there is no event to wait on.
 			if err := ctx.Err(); err != nil {
 				return sent, fmt.Errorf("capture: write %s: %w", c.ifi.Name, err)
 			}
@@ -227,7 +211,7 @@ func (c *Conn) sendBatch(ctx context.Context, frames [][]byte) (int, error) {
 			}
 			busy++
 			if busy > maxBusy {
-				return sent, c.s.sysError("write", "sendmmsg", c.werr)
+				return sent, fmt.Errorf("capture: write %s: %w", c.ifi.Name, c.s.sysError("write", "sendmmsg", c.werr))
 			}
 			if busy < 64 {
 				runtime.Gosched()
@@ -235,7 +219,7 @@ func (c *Conn) sendBatch(ctx context.Context, frames [][]byte) (int, error) {
 				time.Sleep(50 * time.Microsecond)
 			}
 		default:
-			return sent, c.s.sysError("write", "sendmmsg", c.werr)
+			return sent, fmt.Errorf("capture: write %s: %w", c.ifi.Name, c.s.sysError("write", "sendmmsg", c.werr))
 		}
 	}
 	return sent, nil
@@ -248,7 +232,7 @@ const maxBusy = 100000
 // trySend is the poller's callback for a write: one sendmmsg(2) of
 // c.whdr[c.wfrom:][:c.wcount]. It returns false (wait for room) on EAGAIN
 // from a socket the poller watches.
-func (c *Conn) trySend(fd uintptr) bool {
+func (c *conn) trySend(fd uintptr) bool {
 	for {
 		n, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&c.whdr[c.wfrom])), uintptr(c.wcount), 0, 0, 0)
 		switch e {
@@ -264,18 +248,16 @@ func (c *Conn) trySend(fd uintptr) bool {
 	}
 }
 
-// ReadFrame reads the next frame that passed the filter into b and
-// returns the number of bytes copied (at most len(b); info.Length has the
-// full length). It waits until a frame comes, the context is done (the
-// error then wraps ctx.Err()), or the deadline set by SetReadDeadline
-// passes (a *net.OpError whose Timeout() is true).
-func (c *Conn) ReadFrame(ctx context.Context, b []byte) (n int, info FrameInfo, err error) {
-	return c.readFrame(ctx, b, nil)
+// readFrame implements Conn.ReadFrame.
+func (c *conn) readFrame(ctx context.Context, b []byte) (n int, info FrameInfo, err error) {
+	return c.readFrameFrom(ctx, b, nil)
 }
 
-// readFrame is ReadFrame; if src is not nil it also gets the frame's
-// source address from sockaddr_ll, read under the same lock.
-func (c *Conn) readFrame(ctx context.Context, b []byte, src *net.HardwareAddr) (n int, info FrameInfo, err error) {
+// readFrameFrom is readFrame; if src is not nil it also gets the frame's
+// source address: sll_addr of the sockaddr_ll that recvmmsg filled in,
+// read under the same lock, or from a ring, the frame's source MAC (which
+// is what the kernel puts in sll_addr for Ethernet, eth_header_parse).
+func (c *conn) readFrameFrom(ctx context.Context, b []byte, src *net.HardwareAddr) (n int, info FrameInfo, err error) {
 	if err := c.readable(ctx); err != nil {
 		return 0, info, err
 	}
@@ -291,6 +273,9 @@ func (c *Conn) readFrame(ctx context.Context, b []byte, src *net.HardwareAddr) (
 	if src != nil {
 		if c.ring != nil {
 			*src = nil
+			if m.N >= 12 {
+				*src = append(net.HardwareAddr(nil), m.Buf[6:12]...)
+			}
 		} else {
 			sa := &c.rsa[0]
 			*src = make(net.HardwareAddr, min(int(sa.Halen), len(sa.Addr)))
@@ -300,14 +285,8 @@ func (c *Conn) readFrame(ctx context.Context, b []byte, src *net.HardwareAddr) (
 	return m.N, m.Info, nil
 }
 
-// ReadFrames fills msgs[:n] with received frames: at least one, blocking
-// until one arrives or ctx is done (or the read deadline passes; the error
-// then reports Timeout). Frames already queued are returned without
-// blocking, up to len(msgs) of them. Each frame is copied into its Msg's
-// Buf (Msg.N bytes; Info.Length is the length on the wire). It reads with
-// recvmmsg(2), or from the TPACKET_V3 ring with Config.RingSize, and
-// allocates nothing once its headers have grown to the batch size.
-func (c *Conn) ReadFrames(ctx context.Context, msgs []Msg) (int, error) {
+// readFrames implements Conn.ReadFrames.
+func (c *conn) readFrames(ctx context.Context, msgs []Msg) (int, error) {
 	if len(msgs) == 0 {
 		return 0, nil
 	}
@@ -321,9 +300,9 @@ func (c *Conn) ReadFrames(ctx context.Context, msgs []Msg) (int, error) {
 
 // readable checks, before a read, that the socket can be read and the
 // context is not done.
-func (c *Conn) readable(ctx context.Context) error {
+func (c *conn) readable(ctx context.Context) error {
 	if c.sendOnly {
-		return c.s.opError("read", errSendOnly)
+		return fmt.Errorf("capture: read %s: %w", c.ifi.Name, c.s.opError("read", errSendOnly))
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("capture: read %s: %w", c.ifi.Name, err)
@@ -332,13 +311,16 @@ func (c *Conn) readable(ctx context.Context) error {
 }
 
 // errSendOnly is the error of a read on a send-only Conn.
-var errSendOnly = errors.New("capture: socket is send-only")
+var errSendOnly = errors.New("socket is send-only")
 
 // readMsgs is ReadFrames with rmu held.
-func (c *Conn) readMsgs(ctx context.Context, msgs []Msg) (int, error) {
+func (c *conn) readMsgs(ctx context.Context, msgs []Msg) (int, error) {
 	if c.s.closing.Load() {
 		// Close may have unmapped the ring.
 		return 0, c.s.opError("read", net.ErrClosed)
+	}
+	if err := c.s.checkGone("read"); err != nil {
+		return 0, fmt.Errorf("capture: read %s: %w", c.ifi.Name, err)
 	}
 	if c.ring != nil {
 		// Frames already in the ring are taken without touching the
@@ -363,7 +345,8 @@ func (c *Conn) readMsgs(ctx context.Context, msgs []Msg) (int, error) {
 	if hasDeadline && (deadline.IsZero() || ctxDeadline.Before(deadline)) {
 		deadline = ctxDeadline
 	}
-	if err := c.s.f.SetReadDeadline(deadline); err != nil {
+	d, capped := c.waitDeadline(deadline)
+	if err := c.s.f.SetReadDeadline(d); err != nil {
 		return 0, c.s.closedError("read", err)
 	}
 	if ctx.Done() != nil {
@@ -389,38 +372,57 @@ func (c *Conn) readMsgs(ctx context.Context, msgs []Msg) (int, error) {
 		if hasDeadline && !time.Now().Before(ctxDeadline) {
 			return fmt.Errorf("capture: read %s: %w", c.ifi.Name, context.DeadlineExceeded)
 		}
-		if !c.s.closing.Load() && !errors.Is(err, os.ErrDeadlineExceeded) && c.s.unbound() {
-			return c.s.opError("read", fmt.Errorf("%w: %w", ErrInterfaceGone, err))
+		if c.s.closing.Load() || errors.Is(err, os.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) {
+			return c.s.closedError("read", err)
 		}
-		return c.s.closedError("read", err)
+		return fmt.Errorf("capture: read %s: %w", c.ifi.Name, c.s.waitError(err))
 	}
 
-	if c.ring != nil {
-		for {
-			if err := c.ring.wait(c.s); err != nil {
-				return 0, readErr(err)
+	for {
+		var err error
+		if c.ring != nil {
+			if err = c.ring.wait(c.s); err == nil {
+				if e := c.ring.errno; e != 0 {
+					c.ring.errno = 0
+					return 0, fmt.Errorf("capture: read %s: %w", c.ifi.Name, c.s.sysError("read", "poll", e))
+				}
+				if c.s.closing.Load() {
+					return 0, c.s.opError("read", net.ErrClosed)
+				}
+				if n := c.ringNext(msgs); n > 0 {
+					return n, nil
+				}
+				continue
 			}
-			if e := c.ring.errno; e != 0 {
-				c.ring.errno = 0
-				return 0, c.s.sysError("read", "poll", e)
-			}
-			if c.s.closing.Load() {
-				return 0, c.s.opError("read", net.ErrClosed)
-			}
-			if n := c.ringNext(msgs); n > 0 {
-				return n, nil
+		} else {
+			c.rmsgs, c.rn, c.rerr = msgs, 0, 0
+			err = c.s.rc.Read(c.readFn)
+			c.rmsgs = nil
+			if err == nil {
+				break
 			}
 		}
-	}
-
-	c.rmsgs, c.rn, c.rerr = msgs, 0, 0
-	err := c.s.rc.Read(c.readFn)
-	c.rmsgs = nil
-	if err != nil {
+		if capped && errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil {
+			// The wait was cut short to look whether the interface,
+			// down, has been deleted since.
+			if err := c.s.checkGone("read"); err != nil {
+				return 0, fmt.Errorf("capture: read %s: %w", c.ifi.Name, err)
+			}
+			d, capped = c.waitDeadline(deadline)
+			if err := c.s.f.SetReadDeadline(d); err != nil {
+				return 0, c.s.closedError("read", err)
+			}
+			if err := ctx.Err(); err != nil {
+				// Cancelled meanwhile: the deadline just set may have
+				// overwritten the past one of watch.
+				return 0, fmt.Errorf("capture: read %s: %w", c.ifi.Name, err)
+			}
+			continue
+		}
 		return 0, readErr(err)
 	}
 	if c.rerr != 0 {
-		return 0, c.s.sysError("read", "recvmmsg", c.rerr)
+		return 0, fmt.Errorf("capture: read %s: %w", c.ifi.Name, c.s.sysError("read", "recvmmsg", c.rerr))
 	}
 	now := time.Time{}
 	for i := range c.rn {
@@ -443,10 +445,25 @@ func (c *Conn) readMsgs(ctx context.Context, msgs []Msg) (int, error) {
 	return c.rn, nil
 }
 
+// waitDeadline is the deadline a read waits under, given the earlier of
+// the socket's and the context's (see socket.downDeadline). With a ring,
+// it is never less than two block timeouts ahead: a frame that arrived
+// before the deadline may sit in a block the kernel retires only after a
+// block timeout, and a read is to return every such frame.
+func (c *conn) waitDeadline(deadline time.Time) (time.Time, bool) {
+	d, capped := c.s.downDeadline(deadline)
+	if c.ring != nil && !d.IsZero() {
+		if soon := time.Now().Add(2 * connRingBlockTimeout); d.Before(soon) {
+			d = soon
+		}
+	}
+	return d, capped
+}
+
 // tryRead is the poller's callback for a read: one recvmmsg(2) into
 // c.rmsgs, without waiting (the socket is non-blocking); false when
 // nothing is queued, for the poller to wait and call again.
-func (c *Conn) tryRead(fd uintptr) bool {
+func (c *conn) tryRead(fd uintptr) bool {
 	msgs := c.rmsgs
 	for i := range msgs {
 		c.riov[i].Base = unsafe.SliceData(msgs[i].Buf)
@@ -481,7 +498,7 @@ func (c *Conn) tryRead(fd uintptr) bool {
 
 // ringNext copies up to len(msgs) frames out of the ring's ready blocks,
 // giving each block back once read. It allocates nothing.
-func (c *Conn) ringNext(msgs []Msg) int {
+func (c *conn) ringNext(msgs []Msg) int {
 	w := c.ring
 	n := 0
 	var f Frame
@@ -499,7 +516,7 @@ func (c *Conn) ringNext(msgs []Msg) int {
 
 // watch arranges for the cancellation of ctx to wake a read made with it,
 // by setting a read deadline in the past. Called with rmu held.
-func (c *Conn) watch(ctx context.Context) {
+func (c *conn) watch(ctx context.Context) {
 	if sameContext(ctx, c.watched) {
 		return
 	}
@@ -516,38 +533,34 @@ func (c *Conn) watch(ctx context.Context) {
 	})
 }
 
-// ReadFrom implements net.PacketConn: it reads a frame as ReadFrame does
-// with no context, and returns its source MAC as a *packet.Addr (empty
-// with Config.RingSize).
-func (c *Conn) ReadFrom(b []byte) (int, net.Addr, error) {
+// readFrom implements Conn.ReadFrom.
+func (c *conn) readFrom(b []byte) (int, net.Addr, error) {
 	var src net.HardwareAddr
-	n, _, err := c.readFrame(context.Background(), b, &src)
+	n, _, err := c.readFrameFrom(context.Background(), b, &src)
 	if err != nil {
 		return 0, nil, err
 	}
 	return n, &packet.Addr{HardwareAddr: src}, nil
 }
 
-// WriteTo implements net.PacketConn. The frame already carries its
-// destination, so addr is ignored.
-func (c *Conn) WriteTo(b []byte, _ net.Addr) (int, error) {
-	if err := c.WriteFrame(context.Background(), b); err != nil {
+// writeTo implements Conn.WriteTo.
+func (c *conn) writeTo(b []byte, _ net.Addr) (int, error) {
+	if err := c.writeFrame(context.Background(), b); err != nil {
 		return 0, err
 	}
 	return len(b), nil
 }
 
-// SetDeadline sets the read and write deadlines.
-func (c *Conn) SetDeadline(t time.Time) error {
-	if err := c.SetReadDeadline(t); err != nil {
+// setDeadline implements Conn.SetDeadline.
+func (c *conn) setDeadline(t time.Time) error {
+	if err := c.setReadDeadline(t); err != nil {
 		return err
 	}
-	return c.SetWriteDeadline(t)
+	return c.setWriteDeadline(t)
 }
 
-// SetReadDeadline sets the deadline for reads. ReadFrame and ReadFrames
-// use the earlier of it and their context's deadline.
-func (c *Conn) SetReadDeadline(t time.Time) error {
+// setReadDeadline implements Conn.SetReadDeadline.
+func (c *conn) setReadDeadline(t time.Time) error {
 	c.dmu.Lock()
 	c.readDeadline = t
 	c.dmu.Unlock()
@@ -560,9 +573,8 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 	return nil
 }
 
-// SetWriteDeadline sets the deadline for WriteTo. A send-only socket
-// ignores it (its writes wait in the kernel).
-func (c *Conn) SetWriteDeadline(t time.Time) error {
+// setWriteDeadline implements Conn.SetWriteDeadline.
+func (c *conn) setWriteDeadline(t time.Time) error {
 	if c.sendOnly {
 		return nil
 	}
@@ -572,14 +584,11 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 	return nil
 }
 
-// Stats returns the socket's kernel counters, cumulative since Listen;
-// after Close, the counters as they were then.
-func (c *Conn) Stats() (Stats, error) { return c.s.readStats() }
+// stats implements Conn.Stats.
+func (c *conn) stats() (Stats, error) { return c.s.readStats() }
 
-// Close closes the socket; a read or write in progress returns an error
-// wrapping net.ErrClosed. Calling it again does nothing and returns the
-// first call's result.
-func (c *Conn) Close() error {
+// close implements Conn.Close.
+func (c *conn) close() error {
 	err := c.s.close()
 	// The socket is closed, so a read in progress returns and releases
 	// rmu.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -270,70 +271,94 @@ func ipv4FrameBetween(src, dst net.HardwareAddr, sip, dip [4]byte, proto uint8, 
 	return f
 }
 
-// TestConnVLAN sends an 802.1Q-tagged ARP request from b0. The receiving
+// TestConnVLAN sends an 802.1Q-tagged ARP request from b0 (read with
+// recvmmsg and from a ring). The receiving
 // kernel moves the tag out of the frame (skb_vlan_untag) before a0's
 // packet sockets see it: the "arp" filter must still accept it, the
 // auxiliary data must carry the tag, and InsertVLAN must give back the
 // frame byte for byte.
 func TestConnVLAN(t *testing.T) {
-	a, b := labPair(t)
-	tx := listenIn(t, b, "b0", Config{})
-	rx := listenIn(t, a, "a0", mustFilter(t, "arp"))
-	req := arpFrame(0x8100, 1, tx.Interface().HardwareAddr, labB, make([]byte, 6), labA)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := tx.WriteFrame(ctx, req); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 2048)
-	n, info, err := rx.ReadFrame(ctx, buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !info.VLAN || info.VLANTCI != 10 || info.VLANTPID != 0x8100 {
-		t.Errorf("info %+v, want the tag 0x8100/10 out of band", info)
-	}
-	n = InsertVLAN(buf, n, info)
-	if !bytes.Equal(buf[:n], req) {
-		t.Errorf("restored frame\n% x\nwant\n% x", buf[:n], req)
+	for _, ringSize := range []int{0, 1 << 20} {
+		t.Run(fmt.Sprintf("ring=%d", ringSize), func(t *testing.T) {
+			a, b := labPair(t)
+			tx := listenIn(t, b, "b0", Config{})
+			cfg := mustFilter(t, "arp")
+			cfg.RingSize = ringSize
+			rx := listenIn(t, a, "a0", cfg)
+			req := arpFrame(0x8100, 1, tx.Interface().HardwareAddr, labB, make([]byte, 6), labA)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := tx.WriteFrame(ctx, req); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 2048)
+			n, info, err := rx.ReadFrame(ctx, buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !info.VLAN || info.VLANTCI != 10 || info.VLANTPID != 0x8100 {
+				t.Errorf("info %+v, want the tag 0x8100/10 out of band", info)
+			}
+			n = InsertVLAN(buf, n, info)
+			if !bytes.Equal(buf[:n], req) {
+				t.Errorf("restored frame\n% x\nwant\n% x", buf[:n], req)
+			}
+		})
 	}
 }
 
+// TestConnReadDeadlines checks the context's deadline and cancellation,
+// the socket's deadline and Close, for ReadFrame and ReadFrames, with
+// recvmmsg and with a ring.
 func TestConnReadDeadlines(t *testing.T) {
-	a, _ := labPair(t)
-	c := listenIn(t, a, "a0", mustFilter(t, "dhcp"))
-	buf := make([]byte, 2048)
+	readFrame := func(c *Conn, ctx context.Context, buf []byte) (int, FrameInfo, error) { return c.ReadFrame(ctx, buf) }
+	readFrames := func(c *Conn, ctx context.Context, buf []byte) (int, FrameInfo, error) {
+		msgs := []Msg{{Buf: buf}}
+		n, err := c.ReadFrames(ctx, msgs)
+		return n, msgs[0].Info, err
+	}
+	for _, ringSize := range []int{0, 1 << 20} {
+		for name, read := range map[string]func(*Conn, context.Context, []byte) (int, FrameInfo, error){"ReadFrame": readFrame, "ReadFrames": readFrames} {
+			t.Run(fmt.Sprintf("%s/ring=%d", name, ringSize), func(t *testing.T) {
+				a, _ := labPair(t)
+				cfg := mustFilter(t, "dhcp")
+				cfg.RingSize = ringSize
+				c := listenIn(t, a, "a0", cfg)
+				buf := make([]byte, 2048)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if _, _, err := c.ReadFrame(ctx, buf); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("ctx deadline: %v, want context.DeadlineExceeded", err)
-	}
+				ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+				defer cancel()
+				if _, _, err := read(c, ctx, buf); !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("ctx deadline: %v, want context.DeadlineExceeded", err)
+				}
 
-	ctx, cancel = context.WithCancel(context.Background())
-	time.AfterFunc(50*time.Millisecond, cancel)
-	if _, _, err := c.ReadFrame(ctx, buf); !errors.Is(err, context.Canceled) {
-		t.Errorf("cancel: %v, want context.Canceled", err)
-	}
+				ctx, cancel = context.WithCancel(context.Background())
+				time.AfterFunc(50*time.Millisecond, cancel)
+				if _, _, err := read(c, ctx, buf); !errors.Is(err, context.Canceled) {
+					t.Errorf("cancel: %v, want context.Canceled", err)
+				}
 
-	if err := c.SetReadDeadline(time.Now().Add(50 * time.Millisecond)); err != nil {
-		t.Fatal(err)
-	}
-	_, _, err := c.ReadFrame(context.Background(), buf)
-	var nerr net.Error
-	if !errors.As(err, &nerr) || !nerr.Timeout() {
-		t.Errorf("socket deadline: %v, want a net.Error with Timeout()", err)
-	}
-	if err := c.SetReadDeadline(time.Time{}); err != nil {
-		t.Fatal(err)
-	}
+				if err := c.SetReadDeadline(time.Now().Add(50 * time.Millisecond)); err != nil {
+					t.Fatal(err)
+				}
+				_, _, err := read(c, context.Background(), buf)
+				var nerr net.Error
+				if !errors.As(err, &nerr) || !nerr.Timeout() {
+					t.Errorf("socket deadline: %v, want a net.Error with Timeout()", err)
+				}
+				if err := c.SetReadDeadline(time.Time{}); err != nil {
+					t.Fatal(err)
+				}
 
-	time.AfterFunc(50*time.Millisecond, func() { c.Close() })
-	if _, _, err := c.ReadFrame(context.Background(), buf); !errors.Is(err, net.ErrClosed) {
-		t.Errorf("after Close: %v, want net.ErrClosed", err)
-	}
-	if err := c.Close(); err != nil {
-		t.Errorf("second Close: %v", err)
+				time.AfterFunc(50*time.Millisecond, func() { c.Close() })
+				if _, _, err := read(c, context.Background(), buf); !errors.Is(err, net.ErrClosed) {
+					t.Errorf("after Close: %v, want net.ErrClosed", err)
+				}
+				if err := c.Close(); err != nil {
+					t.Errorf("second Close: %v", err)
+				}
+			})
+		}
 	}
 }
 
@@ -362,33 +387,40 @@ func pingFrom(t *testing.T, ns *netnstest.NS, count string, dst string) {
 }
 
 // TestConnPacketConn uses the Conn as a net.PacketConn: WriteTo an ARP
-// request, ReadFrom the reply with the peer's MAC as the address.
+// request, ReadFrom the reply with the peer's MAC as the address, with
+// recvmmsg and with a ring.
 func TestConnPacketConn(t *testing.T) {
-	a, b := labPair(t)
-	c := listenIn(t, a, "a0", mustFilter(t, "arp"))
-	var pc net.PacketConn = c
-	peer := b.HardwareAddr(t, "b0")
-	mac := c.Interface().HardwareAddr
-	if _, err := pc.WriteTo(arpRequestFrom(mac, labA, labB), &net.IPAddr{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := pc.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 2048)
-	match := isARPReply(labB, mac)
-	for {
-		n, addr, err := pc.ReadFrom(buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !match(buf[:n]) {
-			continue
-		}
-		if addr.String() != peer.String() || addr.Network() != "packet" {
-			t.Errorf("ReadFrom address %v (%s), want %v", addr, addr.Network(), peer)
-		}
-		return
+	for _, ringSize := range []int{0, 1 << 20} {
+		t.Run(fmt.Sprintf("ring=%d", ringSize), func(t *testing.T) {
+			a, b := labPair(t)
+			cfg := mustFilter(t, "arp")
+			cfg.RingSize = ringSize
+			c := listenIn(t, a, "a0", cfg)
+			var pc net.PacketConn = c
+			peer := b.HardwareAddr(t, "b0")
+			mac := c.Interface().HardwareAddr
+			if _, err := pc.WriteTo(arpRequestFrom(mac, labA, labB), &net.IPAddr{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := pc.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 2048)
+			match := isARPReply(labB, mac)
+			for {
+				n, addr, err := pc.ReadFrom(buf)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !match(buf[:n]) {
+					continue
+				}
+				if addr.String() != peer.String() || addr.Network() != "packet" {
+					t.Errorf("ReadFrom address %v (%s), want %v", addr, addr.Network(), peer)
+				}
+				return
+			}
+		})
 	}
 }
 

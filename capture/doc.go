@@ -71,11 +71,17 @@
 // return a *net.OpError wrapping ErrInterfaceGone instead of waiting
 // forever; like libpcap ("The interface disappeared"), they do so when the
 // interface is only taken down, since the socket then stops receiving.
+// The kernel reports a deletion only to sockets still receiving, so after
+// a read has reported a link down, reads look every 100 ms whether the
+// interface still exists, until it is up again.
 //
-// BuiltinFilter returns the programs for "arp", "dhcp", "icmp" and "all";
-// each accepts untagged frames, frames with one 802.1Q or 802.1ad tag in
-// the data, and frames whose tag the kernel stripped (they look untagged to
-// the filter). ApplySnapLen caps a program's returns to a snap length.
+// BuiltinFilter returns programs compiled from one documented table of
+// pcap-filter expressions (filter.go): "arp" and "icmp" exactly as
+// tcpdump's; "dhcp" and "icmp-vlan" untagged or behind up to two tags, with
+// the same verdict live (outer tag stripped by the kernel) and offline;
+// "dhcp-client", "arp-reply" and "arp-vlan", the receive filters of
+// dhcpclient and arpscan; and "all". ApplySnapLen caps a program's returns
+// to a snap length.
 //
 // Recorder writes pcapng (one Interface Description Block with if_name and
 // if_tsresol 9 or 6, epb_flags with the direction, opt_comment, an
@@ -86,9 +92,25 @@
 // VLAN tags the kernel stripped as it copies them. A Recorder made by
 // CreateRecorder on a regular file writes with a raw write(2), for the
 // same reason as above (no sysmon wake-up per write). A block is never
-// split between two writes to the file, and a timer flushes
-// the buffer every FlushInterval (1 s by default): a capture killed with
-// SIGKILL is readable up to its last whole block, losing at most the last
-// second. FileReader reads pcap (either byte order, micro- or nanosecond)
-// and pcapng back, and returns ErrNotPcap for anything else.
+// split between two writes to the file, and a timer flushes the buffer
+// every FlushInterval: a capture killed with SIGKILL is readable up to its
+// last whole block. A write that fails part way (ENOSPC, EDQUOT, EFBIG;
+// IsDiskFull) cuts the file back to its last whole block, and Frames says
+// how many frames it holds. FileReader reads pcap (either byte order,
+// micro- or nanosecond) and pcapng back, each record with its own link
+// type (a pcapng file's interfaces may differ), and returns ErrNotPcap for
+// anything else.
+//
+// Capture is the capture run loop (ring, filter, sink) that `rawlab
+// capture` is a thin front for: RunConfig.Validate checks every value
+// before a socket or a file is opened; Run reads a Source (the Ring) in
+// batches, keeps a direction, hands the frames to an Output and to
+// OnFrame, and stops on Count, Duration, the context, the interface's
+// removal (ErrInterfaceGone) or a failed write. It writes the file out each
+// time it drains a ring block, and file captures use FileBlockTimeout, so
+// that a SIGKILL loses about what the kernel still fills. Output writes one file, a stream, or a rotation as tcpdump's -C,
+// -G and -W (Rotation), sized by the Recorder's own block accounting
+// (WriteFramesWithin), each file with its own statistics block. Every file
+// is created through internal/outfile: no symbolic link followed, mode
+// 0600, owned by the sudo user.
 package capture

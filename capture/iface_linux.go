@@ -11,12 +11,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// LookupInterface returns the named interface if it exists, is up and is
-// Ethernet (ARPHRD_ETHER, which includes veth, bridges, VLAN and macvlan
-// devices). Otherwise the error wraps ErrNoInterface, ErrInterfaceDown or
-// ErrNotEthernet. It needs no privilege and sends nothing. It looks in the
-// network namespace of the calling thread.
-func LookupInterface(name string) (*net.Interface, error) {
+// lookupInterface implements LookupInterface.
+func lookupInterface(name string) (*net.Interface, error) {
 	ifi, hwType, err := lookup(name)
 	if err != nil {
 		return nil, err

@@ -370,6 +370,10 @@ func createRecorder(path string, opt RecorderOptions, wrap func(*os.File) io.Wri
 		if regular {
 			os.Remove(path)
 		}
+		// newRecorder's error without its "capture: write header" prefix.
+		if inner := errors.Unwrap(err); inner != nil {
+			err = inner
+		}
 		return nil, fmt.Errorf("capture: create %s: %w", path, err)
 	}
 	r.file = f

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 )
@@ -520,6 +521,25 @@ func FuzzFileReader(f *testing.F) {
 		f.Add(buf.Bytes())
 	}
 	f.Add([]byte{0x0a, 0x0d, 0x0d, 0x0a, 0xff, 0xff, 0xff, 0x7f})
+	// Two interfaces of different link types, a packet on each.
+	var two bytes.Buffer
+	w, err := pcapgo.NewNgWriterInterface(&two, pcapgo.NgInterface{LinkType: layers.LinkTypeEthernet, SnapLength: 96}, pcapgo.DefaultNgWriterOptions)
+	if err != nil {
+		f.Fatal(err)
+	}
+	raw, err := w.AddInterface(pcapgo.NgInterface{LinkType: 276, SnapLength: 65535})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, intf := range []int{0, raw} {
+		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(1, 0), CaptureLength: 4, Length: 1000, InterfaceIndex: intf}, []byte{1, 2, 3, 4}); err != nil {
+			f.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(two.Bytes())
 	for _, name := range []string{"editcap-usec.pcap", "editcap-nsec.pcap", "editcap.pcapng"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {

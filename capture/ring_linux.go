@@ -12,12 +12,9 @@ import (
 	"time"
 )
 
-// Ring is a high-rate capture socket: a TPACKET_V3 ring shared with the
-// kernel, which capture sets up itself (openSocket) and walks
-// (ringWalker), and from which frames are read without copying or
-// allocating. One goroutine reads it; Stats and Close may be called from
-// others.
-type Ring struct {
+// ring is Ring on Linux: a socket with a TPACKET_V3 ring (openSocket),
+// walked by a ringWalker.
+type ring struct {
 	s       *socket
 	ifi     *net.Interface
 	snaplen int
@@ -30,30 +27,12 @@ type Ring struct {
 	lastCtx   context.Context
 	lastDone  <-chan struct{}
 	stopAfter func() bool // unregisters the AfterFunc of lastCtx
+	capped    bool        // the socket's deadline is downDeadline's, not lastCtx's
 }
 
-// NewRing opens a TPACKET_V3 capture ring on the named interface. The
-// interface is checked first as LookupInterface does; without CAP_NET_RAW
-// the error wraps os.ErrPermission. The filter (capped to the snap length)
-// is attached before the socket is bound, so no frame it rejects is ever
-// queued.
-func NewRing(ifname string, cfg RingConfig) (*Ring, error) {
-	ifi, err := LookupInterface(ifname)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.SnapLen <= 0 {
-		cfg.SnapLen = DefaultSnapLen
-	}
-	if cfg.BlockSize <= 0 {
-		cfg.BlockSize = DefaultRingBlockSize
-	}
-	if cfg.NumBlocks <= 0 {
-		cfg.NumBlocks = DefaultRingBlocks
-	}
-	if cfg.BlockTimeout <= 0 {
-		cfg.BlockTimeout = DefaultRingBlockTimeout
-	}
+// newRing opens the socket and ring of a Ring on ifi; cfg has its
+// defaults filled in.
+func newRing(ifi *net.Interface, cfg RingConfig) (*ring, error) {
 	// No filter and the default snap length: nothing to attach, which
 	// spares the kernel a filter run per frame.
 	var filter = cfg.Filter
@@ -67,22 +46,22 @@ func NewRing(ifname string, cfg RingConfig) (*Ring, error) {
 		ring:           ringLayout{blockSize: cfg.BlockSize, numBlocks: cfg.NumBlocks, blockTimeout: cfg.BlockTimeout},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("capture: open ring on %s: %w", ifname, err)
+		return nil, err
 	}
-	r := &Ring{s: s, ifi: ifi, snaplen: cfg.SnapLen}
+	r := &ring{s: s, ifi: ifi, snaplen: cfg.SnapLen}
 	r.w.init(s)
 	return r, nil
 }
 
-// Interface returns the interface the ring captures on.
-func (r *Ring) Interface() *net.Interface { return r.ifi }
+// iface implements Ring.Interface.
+func (r *ring) iface() *net.Interface { return r.ifi }
 
 // setContext makes ctx the context ReadBatch waits under: its deadline
 // becomes the socket's read deadline, and its cancellation (one AfterFunc
 // per context, not per read) moves that deadline into the past to wake a
 // waiting read. No timer is armed per wait, which would wake the poller's
 // thread each time. r.mu is held.
-func (r *Ring) setContext(ctx context.Context) {
+func (r *ring) setContext(ctx context.Context) {
 	if r.stopAfter != nil {
 		r.stopAfter()
 		r.stopAfter = nil
@@ -96,29 +75,17 @@ func (r *Ring) setContext(ctx context.Context) {
 	}
 }
 
-// ReadFrame returns the next frame. The slice points into the ring and is
-// valid until the next ReadFrame, ReadBatch or Close: copy what must
-// outlive it. It allocates nothing. Its errors are those of ReadBatch.
-func (r *Ring) ReadFrame(ctx context.Context) ([]byte, FrameInfo, error) {
+// readFrame implements Ring.ReadFrame.
+func (r *ring) readFrame(ctx context.Context) ([]byte, FrameInfo, error) {
 	var f [1]Frame
-	if _, err := r.ReadBatch(ctx, f[:]); err != nil {
+	if _, err := r.readBatch(ctx, f[:]); err != nil {
 		return nil, FrameInfo{}, err
 	}
 	return f[0].Data, f[0].Info, nil
 }
 
-// ReadBatch waits for a frame, then fills frames with as many frames as
-// are ready in the ring block being read (at most len(frames), at least
-// one) and returns how many. The frames' data point into the ring and stay
-// valid until the next ReadBatch, ReadFrame or Close; the block is handed
-// back to the kernel then. A frame not read stays in the ring for the next
-// call. It allocates nothing.
-//
-// It returns an error wrapping ctx.Err() once the context is done, one
-// wrapping net.ErrClosed after Close, and a *net.OpError wrapping
-// ErrInterfaceGone when the interface goes away (or down: the kernel
-// reports ENETDOWN either way).
-func (r *Ring) ReadBatch(ctx context.Context, frames []Frame) (int, error) {
+// readBatch implements Ring.ReadBatch.
+func (r *ring) readBatch(ctx context.Context, frames []Frame) (int, error) {
 	if len(frames) == 0 {
 		return 0, nil
 	}
@@ -130,6 +97,9 @@ func (r *Ring) ReadBatch(ctx context.Context, frames []Frame) (int, error) {
 	if !sameContext(ctx, r.lastCtx) {
 		r.setContext(ctx)
 	}
+	if err := r.s.checkGone("read"); err != nil {
+		return 0, fmt.Errorf("capture: read ring on %s: %w", r.ifi.Name, err)
+	}
 	done := r.lastDone
 	for {
 		if done != nil {
@@ -140,6 +110,9 @@ func (r *Ring) ReadBatch(ctx context.Context, frames []Frame) (int, error) {
 			}
 		}
 		if !r.w.advance() {
+			if err := r.recheck(ctx); err != nil {
+				return 0, err
+			}
 			err := r.w.wait(r.s)
 			if r.s.closing.Load() {
 				return 0, r.closedErr()
@@ -155,10 +128,7 @@ func (r *Ring) ReadBatch(ctx context.Context, frames []Frame) (int, error) {
 					}
 					continue // cancelled: seen at the top of the loop
 				}
-				if r.s.unbound() {
-					err = fmt.Errorf("%w: %w", ErrInterfaceGone, err)
-				}
-				return 0, fmt.Errorf("capture: read ring on %s: %w", r.ifi.Name, r.s.opError("read", err))
+				return 0, fmt.Errorf("capture: read ring on %s: %w", r.ifi.Name, r.s.waitError(err))
 			}
 			continue
 		}
@@ -178,18 +148,44 @@ func (r *Ring) ReadBatch(ctx context.Context, frames []Frame) (int, error) {
 	}
 }
 
-func (r *Ring) closedErr() error {
+// recheck runs before each wait. Once a read has reported ENETDOWN, it
+// fails if the interface has been deleted since, and cuts the wait to
+// downRecheck so that a deletion while waiting is seen (checkGone); once
+// the interface is up again, it puts back the context's deadline.
+func (r *ring) recheck(ctx context.Context) error {
+	if !r.s.down.Load() && !r.capped {
+		return nil
+	}
+	if err := r.s.checkGone("read"); err != nil {
+		return fmt.Errorf("capture: read ring on %s: %w", r.ifi.Name, err)
+	}
+	ctxDeadline, _ := ctx.Deadline()
+	d, capped := r.s.downDeadline(ctxDeadline)
+	if capped || r.capped {
+		r.s.f.SetReadDeadline(d)
+		r.capped = capped
+		if r.lastDone != nil {
+			select {
+			case <-r.lastDone:
+				// Cancelled meanwhile: its AfterFunc's past deadline may
+				// just have been overwritten.
+				r.s.f.SetReadDeadline(time.Unix(1, 0))
+			default:
+			}
+		}
+	}
+	return nil
+}
+
+func (r *ring) closedErr() error {
 	return fmt.Errorf("capture: read ring on %s: %w", r.ifi.Name, r.s.opError("read", net.ErrClosed))
 }
 
-// Stats returns the ring's kernel counters (PACKET_STATISTICS, struct
-// tpacket_stats_v3), cumulative since NewRing. After Close it returns the
-// counters as they were when the ring was closed.
-func (r *Ring) Stats() (Stats, error) { return r.s.readStats() }
+// stats implements Ring.Stats.
+func (r *ring) stats() (Stats, error) { return r.s.readStats() }
 
-// Close closes the socket and, once the ReadBatch in progress (if any)
-// has returned, unmaps the ring. Calling it again does nothing.
-func (r *Ring) Close() error {
+// close implements Ring.Close.
+func (r *ring) close() error {
 	r.s.closing.Store(true)
 	// Wake a ReadBatch waiting in the poller.
 	r.s.f.SetReadDeadline(time.Unix(1, 0))

@@ -15,7 +15,7 @@ import (
 	"github.com/rawlab/rawlab/internal/netnstest"
 )
 
-func ringIn(t *testing.T, ns *netnstest.NS, ifname string, cfg RingConfig) *Ring {
+func ringIn(t testing.TB, ns *netnstest.NS, ifname string, cfg RingConfig) *Ring {
 	t.Helper()
 	var r *Ring
 	if err := ns.Do(func() (err error) {
@@ -174,9 +174,10 @@ func udpFrameTo(src, dst net.HardwareAddr) []byte {
 	return ipv4FrameBetween(src, dst, labB, labA, 17, udpPayload(9, 9, make([]byte, 18)))
 }
 
-// TestRingFilterBeforeAttach checks that frames queued between bind and
-// SO_ATTACH_FILTER are filtered in user space: with a "dhcp" filter, a
-// stream of ARP frames sent while the ring opens never comes out.
+// TestRingFilterBeforeAttach checks that the filter is in place before
+// the ring's socket is bound: with a "dhcp" filter, a stream of ARP
+// frames sent while the ring opens never comes out (nothing filters them
+// again in user space).
 func TestRingFilterBeforeAttach(t *testing.T) {
 	a, b := labPair(t)
 	tx := listenIn(t, b, "b0", Config{})
@@ -340,4 +341,38 @@ func TestRingCancelWakes(t *testing.T) {
 	if d := time.Since(start); d < 90*time.Millisecond || d > 5*time.Second {
 		t.Errorf("ReadBatch with a 100 ms deadline returned after %v", d)
 	}
+}
+
+// BenchmarkRingReadBatch reads batches of up to 256 frames from a ring
+// while a goroutine sends 60-byte frames from the peer.
+func BenchmarkRingReadBatch(b *testing.B) {
+	a, peer := labPair(b)
+	r := ringIn(b, a, "a0", RingConfig{Filter: discardFilter(b), BlockSize: 1 << 20, NumBlocks: 8})
+	tx := listenIn(b, peer, "b0", Config{SendOnly: true})
+	frames := numbered(udpFrameTo(tx.Interface().HardwareAddr, r.Interface().HardwareAddr), 64)
+	batch := make([]Frame, 256)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			if _, err := tx.WriteFrames(ctx, frames); err != nil {
+				return
+			}
+		}
+	}()
+	b.ReportAllocs()
+	b.ResetTimer()
+	n := 0
+	for b.Loop() {
+		k, err := r.ReadBatch(ctx, batch)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += k
+	}
+	b.ReportMetric(float64(n)/float64(b.N), "frames/op")
+	cancel()
+	<-done
 }

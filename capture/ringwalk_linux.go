@@ -36,7 +36,6 @@ type ringWalker struct {
 
 	// Waiting, through the runtime poller (see wait).
 	closing *atomic.Bool
-	wakes   int
 	errno   syscall.Errno // a pending socket error found while waiting
 	readyFn func(fd uintptr) bool
 }
@@ -165,22 +164,20 @@ func (w *ringWalker) next(f *Frame) bool {
 
 // ready is the poller's callback while a reader waits for a block: the
 // block is ready when the kernel has set TP_STATUS_USER in it, which is
-// what packet_poll reports as POLLIN, so no poll(2) is needed. Every
-// wake-up without a ready block (the first call comes before any wait) is
-// checked for a pending socket error: packet_notifier reports an
-// interface going away as sk_err = ENETDOWN, which wakes the poller with
-// POLLERR.
+// what packet_poll reports as POLLIN, so no poll(2) is needed. Otherwise
+// it looks for a pending socket error: packet_notifier reports an
+// interface going away as sk_err = ENETDOWN and wakes the poller with
+// POLLERR, but the runtime forgets a wake-up that came before the wait
+// began (it resets the descriptor's readiness first), so the error is
+// looked for before every wait, not only after one.
 func (w *ringWalker) ready(fd uintptr) bool {
 	if w.closing.Load() || w.left > 0 ||
 		atomic.LoadUint32((*uint32)(unsafe.Add(w.block(), blkStatus)))&tpStatusUser != 0 {
 		return true
 	}
-	w.wakes++
-	if w.wakes > 1 {
-		if e := pendingError(fd); e != 0 {
-			w.errno = e
-			return true
-		}
+	if e := pendingError(fd); e != 0 {
+		w.errno = e
+		return true
 	}
 	return false
 }
@@ -190,6 +187,5 @@ func (w *ringWalker) ready(fd uintptr) bool {
 // reports an error (then w.errno is set). The deadline is the caller's
 // business.
 func (w *ringWalker) wait(s *socket) error {
-	w.wakes = 0
 	return s.rc.Read(w.readyFn)
 }

@@ -51,6 +51,23 @@ func (r Rotation) Validate() error {
 	return nil
 }
 
+// ParseSize parses a file size as tcpdump's -C takes it: millions of bytes
+// ("1.5"), or a number with a k, m or g suffix (powers of 1024). "" is 0.
+func ParseSize(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	mult, num := int64(1000000), s
+	if m, ok := map[string]int64{"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[strings.ToLower(s[len(s)-1:])]; ok {
+		mult, num = m, s[:len(s)-1]
+	}
+	n, err := strconv.ParseFloat(num, 64)
+	if err != nil || !(n > 0) || n*float64(mult) > 1<<62 {
+		return 0, &ConfigError{Field: "Rotation.Size", Value: strconv.Quote(s), Reason: "want a positive number of millions of bytes, or one with a k, m or g suffix"}
+	}
+	return max(1, int64(n*float64(mult))), nil
+}
+
 // ConfigError is a bad value in a configuration. Field names the field
 // (RunConfig.SnapLen, Rotation.Size, ...), so that a command can name its
 // own flag.
@@ -315,6 +332,21 @@ func (o *Output) Close(end time.Time) error {
 		return o.err
 	}
 	return err
+}
+
+// discard closes the Output and removes the files it created, for a run
+// that failed before it began (a stream is only left alone).
+func (o *Output) discard() {
+	if o.rec != nil {
+		o.rec.Close()
+		o.rec = nil
+	}
+	if o.cfg.Stream == nil {
+		for _, name := range o.files {
+			os.Remove(name)
+		}
+	}
+	o.files = nil
 }
 
 // Frames returns how many frames the Output accepted and how many reached

@@ -324,8 +324,8 @@ func TestRotationRingAndCount(t *testing.T) {
 			if tt.taken > 0 {
 				want = tt.taken
 			}
-			if res.Written != uint64(want) {
-				t.Errorf("written %d, want %d", res.Written, want)
+			if res.Written != uint64(want) || res.Captured != uint64(want) {
+				t.Errorf("captured %d, written %d; want %d", res.Captured, res.Written, want)
 			}
 			entries, _ := os.ReadDir(dir)
 			var names []string
@@ -481,5 +481,54 @@ func TestStrftime(t *testing.T) {
 		if got := Strftime(tt.in, ts); got != tt.want {
 			t.Errorf("Strftime(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"", 0, true},
+		{"1", 1000000, true},
+		{"0.5", 500000, true},
+		{"512k", 512 << 10, true},
+		{"10M", 10 << 20, true},
+		{"1g", 1 << 30, true},
+		{"0", 0, false},
+		{"-1", 0, false},
+		{"NaN", 0, false},
+		{"1e300", 0, false},
+		{"k", 0, false},
+		{"ten", 0, false},
+	} {
+		got, err := ParseSize(tt.in)
+		var ce *ConfigError
+		if (err == nil) != tt.ok || got != tt.want || (err != nil && !errors.As(err, &ce)) {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+// TestRunNotReady: when OnReady fails (privileges could not be dropped),
+// the run ends with its error and leaves no file.
+func TestRunNotReady(t *testing.T) {
+	t0 := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	path := filepath.Join(t.TempDir(), "never.pcapng")
+	src := &fakeSource{frames: testFrames(3, t0, time.Millisecond), per: 3}
+	out, err := NewOutput(OutputConfig{Path: path}, t0, src.Stats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errDrop := errors.New("cannot drop")
+	if _, err := Run(context.Background(), src, out, RunConfig{OnReady: func() error { return errDrop }}); !errors.Is(err, errDrop) {
+		t.Errorf("Run = %v, want OnReady's error", err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stat %s: %v, want no file", path, err)
+	}
+	if src.reads != 0 {
+		t.Errorf("%d reads before OnReady succeeded", src.reads)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/mdlayher/packet"
 	"golang.org/x/net/bpf"
@@ -64,6 +65,10 @@ type socket struct {
 	layout ringLayout
 
 	closing atomic.Bool
+	// down is set once a read has reported ENETDOWN, gone once the
+	// interface is known to be deleted: from then on reads fail at once.
+	down atomic.Bool
+	gone atomic.Bool
 
 	smu    sync.Mutex
 	stats  Stats // cumulative counters (PACKET_STATISTICS resets on read)
@@ -251,10 +256,88 @@ func (s *socket) sysError(op, call string, errno syscall.Errno) error {
 	case unix.ENXIO, unix.ENODEV:
 		gone = true
 	}
+	if errno == unix.ENETDOWN && op == "read" {
+		s.down.Store(true)
+	}
 	if gone || s.unbound() {
+		if _, exists := s.linkState(); !exists {
+			s.gone.Store(true)
+		}
 		return s.opError(op, fmt.Errorf("%w: %w", ErrInterfaceGone, serr))
 	}
 	return s.opError(op, serr)
+}
+
+// checkGone is called before a read once a read has reported ENETDOWN
+// (and every downRecheck while it waits): the kernel reported it once
+// (sk_err is cleared when read) and will not report a deletion that
+// follows a link going down, so a read on an interface that is gone would
+// wait forever. It fails if the interface no longer exists, and forgets
+// the ENETDOWN once the interface is up again.
+func (s *socket) checkGone(op string) error {
+	if !s.down.Load() {
+		return nil
+	}
+	if !s.gone.Load() {
+		up, exists := s.linkState()
+		if exists && !s.unbound() {
+			if up {
+				s.down.Store(false)
+			}
+			return nil
+		}
+		s.gone.Store(true)
+	}
+	return s.opError(op, ErrInterfaceGone)
+}
+
+// downRecheck is how often a read waiting on an interface that went down
+// looks whether it has been deleted since: the kernel reports a deletion
+// only to sockets still receiving, which one on a down interface is not.
+const downRecheck = 100 * time.Millisecond
+
+// downDeadline returns the deadline a read waits under: deadline, or, once
+// a read has reported ENETDOWN, at most downRecheck from now (capped is
+// then true, and the read checks checkGone when it passes).
+func (s *socket) downDeadline(deadline time.Time) (d time.Time, capped bool) {
+	if !s.down.Load() {
+		return deadline, false
+	}
+	limit := time.Now().Add(downRecheck)
+	if deadline.IsZero() || deadline.After(limit) {
+		return limit, true
+	}
+	return deadline, false
+}
+
+// linkState asks the kernel, in the socket's own network namespace (an
+// ioctl on any socket falls through to dev_ioctl in sock_net(sk)), whether
+// the bound interface index still exists (SIOCGIFNAME) and is up
+// (SIOCGIFFLAGS). The calling thread's namespace does not matter.
+func (s *socket) linkState() (up, exists bool) {
+	exists = true
+	s.rc.Control(func(fd uintptr) {
+		ifr, err := unix.NewIfreq("")
+		if err != nil {
+			return
+		}
+		ifr.SetUint32(uint32(s.ifi.Index))
+		if err := unix.IoctlIfreq(int(fd), unix.SIOCGIFNAME, ifr); err != nil {
+			exists = !errors.Is(err, unix.ENODEV)
+			return
+		}
+		name := ifr.Name()
+		fl, err := unix.NewIfreq(name)
+		if err != nil {
+			return
+		}
+		if err := unix.IoctlIfreq(int(fd), unix.SIOCGIFFLAGS, fl); err != nil {
+			exists = !errors.Is(err, unix.ENODEV)
+			return
+		}
+		up = fl.Uint16()&unix.IFF_UP != 0
+	})
+	return up, exists
 }
 
 // unbound reports whether the kernel has detached the socket from its
@@ -271,12 +354,32 @@ func (s *socket) unbound() bool {
 	return gone
 }
 
+// waitError is the error of a wait in the poller that failed for a reason
+// other than a deadline or Close: after a POLLERR alone the runtime
+// refuses to wait again ("not pollable"). The socket's pending error, or
+// its being unbound, says why.
+func (s *socket) waitError(err error) error {
+	var e syscall.Errno
+	s.rc.Control(func(fd uintptr) { e = pendingError(fd) })
+	if e != 0 {
+		return s.sysError("read", "poll", e)
+	}
+	if s.unbound() {
+		return s.opError("read", fmt.Errorf("%w: %w", ErrInterfaceGone, err))
+	}
+	return s.opError("read", err)
+}
+
 // pendingError takes the socket's pending error (SO_ERROR, which also
 // clears it): how the kernel's ENETDOWN reaches a ring's reader, which
-// never calls recvmsg.
+// never calls recvmsg. getsockopt(SO_ERROR) never blocks, so it is made as
+// a raw system call, without telling the scheduler (no sysmon wake-up).
 func pendingError(fd uintptr) syscall.Errno {
-	v, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR)
-	if err != nil {
+	var v int32
+	l := uint32(unsafe.Sizeof(v))
+	_, _, e := unix.RawSyscall6(unix.SYS_GETSOCKOPT, fd, unix.SOL_SOCKET, unix.SO_ERROR,
+		uintptr(unsafe.Pointer(&v)), uintptr(unsafe.Pointer(&l)), 0)
+	if e != 0 {
 		return 0
 	}
 	return syscall.Errno(v)

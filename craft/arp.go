@@ -64,6 +64,14 @@ type ARP struct {
 	Op                   ARPOp
 	SenderMAC, TargetMAC net.HardwareAddr
 	SenderIP, TargetIP   netip.Addr
+	// HType, PType, HLen and PLen are the packet's hardware type, protocol
+	// type and address lengths when they are not Ethernet/IPv4's (1,
+	// 0x0800, 6, 4). They are zero for Ethernet/IPv4, which is what
+	// AppendARPPacket writes whatever they hold; DecodeARP sets them, with
+	// Op, for any other packet (whose addresses it leaves unset), so that
+	// the packet's own values can be shown.
+	HType, PType uint16
+	HLen, PLen   uint8
 }
 
 // ARPLen is the length of an Ethernet/IPv4 ARP packet.
@@ -129,15 +137,31 @@ func AppendARPPacket(b []byte, a ARP) []byte {
 	n := len(b)
 	b = grow(b, ARPLen)
 	p := b[n:]
-	binary.BigEndian.PutUint16(p[0:2], 1)
-	binary.BigEndian.PutUint16(p[2:4], uint16(EtherTypeIPv4))
-	p[4], p[5] = 6, 4
-	binary.BigEndian.PutUint16(p[6:8], uint16(a.Op))
+	putARPHeader(p, a.Op)
 	putMAC(p[8:14], a.SenderMAC)
 	put4(p[14:18], a.SenderIP)
 	putMAC(p[18:24], a.TargetMAC)
 	put4(p[24:28], a.TargetIP)
 	return b
+}
+
+// putARPHeader writes the fixed part of an Ethernet/IPv4 ARP packet (RFC
+// 826): hardware type 1, protocol type 0x0800, lengths 6 and 4, operation.
+// AppendARPPacket and AppendARPFrame share it.
+func putARPHeader(p []byte, op ARPOp) {
+	binary.BigEndian.PutUint16(p[0:2], 1)
+	binary.BigEndian.PutUint16(p[2:4], uint16(EtherTypeIPv4))
+	p[4], p[5] = 6, 4
+	binary.BigEndian.PutUint16(p[6:8], uint16(op))
+}
+
+// arpHeader reads the fixed part of an ARP packet and reports whether it is
+// Ethernet/IPv4 (RFC 826); b holds at least 8 bytes. DecodeARP and
+// DecodeARPFrame share it.
+func arpHeader(b []byte) (htype, ptype uint16, hlen, plen uint8, op ARPOp, ethIPv4 bool) {
+	htype, ptype = binary.BigEndian.Uint16(b[0:2]), binary.BigEndian.Uint16(b[2:4])
+	hlen, plen, op = b[4], b[5], ARPOp(binary.BigEndian.Uint16(b[6:8]))
+	return htype, ptype, hlen, plen, op, htype == 1 && ptype == uint16(EtherTypeIPv4) && hlen == 6 && plen == 4
 }
 
 // AppendARP appends a whole ARP frame to b: the Ethernet header from eth
@@ -154,19 +178,23 @@ func AppendARP(b []byte, eth Ethernet, a ARP) []byte {
 // DecodeARP decodes the ARP packet at the start of b (the payload after the
 // Ethernet header; trailing padding is ignored) into a. a.SenderMAC and
 // a.TargetMAC alias b; nothing is allocated. Packets that are not
-// Ethernet/IPv4 ARP return an error wrapping ErrUnsupported.
+// Ethernet/IPv4 ARP return an error wrapping ErrUnsupported, with a.Op,
+// a.HType, a.PType, a.HLen and a.PLen set from the packet's fixed header
+// (RFC 826: the first 8 bytes) and its addresses cleared.
 func DecodeARP(b []byte, a *ARP) error {
 	if len(b) < 8 {
 		return errARPShort
 	}
-	if binary.BigEndian.Uint16(b[0:2]) != 1 || binary.BigEndian.Uint16(b[2:4]) != uint16(EtherTypeIPv4) ||
-		b[4] != 6 || b[5] != 4 {
+	ht, pt, hl, pl, op, ok := arpHeader(b)
+	if !ok {
+		*a = ARP{Op: op, HType: ht, PType: pt, HLen: hl, PLen: pl}
 		return errARPFormat
 	}
+	a.HType, a.PType, a.HLen, a.PLen = 0, 0, 0, 0
 	if len(b) < ARPLen {
 		return errARPShort
 	}
-	a.Op = ARPOp(binary.BigEndian.Uint16(b[6:8]))
+	a.Op = op
 	a.SenderMAC = net.HardwareAddr(b[8:14:14])
 	a.SenderIP = netip.AddrFrom4([4]byte(b[14:18]))
 	a.TargetMAC = net.HardwareAddr(b[18:24:24])

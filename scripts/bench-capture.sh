@@ -210,7 +210,7 @@ run_one() {
 	pids=("${pids[@]/$pid/}")
 
 	case $name in
-	rawlab) drops=$(sed -n 's/.* captured, \([0-9]*\) dropped by kernel.*/\1/p' "$log") ;;
+	rawlab) drops=$(sed -n 's/.* \([0-9]*\) dropped by kernel.*/\1/p' "$log") ;;
 	tcpdump) drops=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by kernel.*/\1/p' "$log") ;;
 	esac
 	[[ -n $drops ]] || { cat "$log" >&2; die "$name printed no drop count"; }

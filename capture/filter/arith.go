@@ -78,8 +78,12 @@ func (p *parser) parseArith(min int) (arith, error) {
 			return l, nil
 		}
 		if t.text == "%" || t.text == "^" {
+			if err := p.enter(t.pos); err != nil {
+				return nil, err
+			}
 			p.next()
 			r, err := p.parseArith(0)
+			p.leave()
 			if err != nil {
 				return nil, err
 			}
@@ -103,6 +107,10 @@ func (p *parser) parseUnary() (arith, error) {
 	t := p.peek()
 	switch {
 	case t.is("-"):
+		if err := p.enter(t.pos); err != nil {
+			return nil, err
+		}
+		defer p.leave()
 		p.next()
 		x, err := p.parseUnary()
 		if err != nil {
@@ -116,6 +124,10 @@ func (p *parser) parseUnary() (arith, error) {
 		p.next()
 		return aLen{}, nil
 	case t.is("("):
+		if err := p.enter(t.pos); err != nil {
+			return nil, err
+		}
+		defer p.leave()
 		p.next()
 		x, err := p.parseArith(0)
 		if err != nil {
@@ -127,6 +139,10 @@ func (p *parser) parseUnary() (arith, error) {
 		return x, nil
 	case t.kind == tKeyword && pnames[t.text] != pDefault && p.peekN(1).is("["):
 		pq := pnames[t.text]
+		if err := p.enter(t.pos); err != nil {
+			return nil, err
+		}
+		defer p.leave()
 		p.i += 2
 		idx, err := p.parseArith(0)
 		if err != nil {
@@ -155,7 +171,7 @@ func (p *parser) parseUnary() (arith, error) {
 		}
 		return aLoad{proto: pq, idx: idx, size: size, pos: t.pos}, nil
 	}
-	return nil, p.errAt(t.pos, "expected a number, len or proto[offset], found %s", t)
+	return nil, p.errAt(t.pos, "expected a number, len or proto[offset], found %s%s", t, caseHint(t))
 }
 
 // fold replaces constant subtrees by their value.

@@ -1,8 +1,9 @@
 // Package filter compiles pcap-filter(7) expressions, the filter language of
 // tcpdump(1) and libpcap, into classic BPF programs for Ethernet frames
-// (DLT_EN10MB), in pure Go: no cgo and no libpcap at run time. The programs
-// are golang.org/x/net/bpf instructions, ready for SO_ATTACH_FILTER (see
-// socket(7) and the kernel's Documentation/networking/filter.rst).
+// (DLT_EN10MB) and Linux cooked captures (DLT_LINUX_SLL), in pure Go: no
+// cgo and no libpcap at run time. The programs are golang.org/x/net/bpf
+// instructions, ready for SO_ATTACH_FILTER (see socket(7) and the kernel's
+// Documentation/networking/filter.rst).
 //
 // The grammar covers what people use on a lab link:
 //
@@ -33,6 +34,27 @@
 // off, like tcpdump -O. Like libpcap's, it may drop a load whose value
 // decides nothing, which changes the verdict only on a frame too short for
 // that load. Dump prints a program as "tcpdump -d" does.
+//
+// Keywords ("arp", "host", "icmp-echo", ...) are case-sensitive, as in
+// libpcap: "ARP" is an error that says so. Service names are looked up as
+// written, IP protocol names also under the capitalised alias
+// /etc/protocols gives them ("ip proto UDP").
+//
+// Numbers are 32-bit, as in libpcap: "ip[10000000000]" is refused as out of
+// range, "08" as not octal. An expression is at most MaxExprLen bytes and
+// MaxDepth levels deep; errors quote at most 80 bytes of it.
+//
+// Compile emits code for Ethernet (DLT_EN10MB) and, with Options.LinkType,
+// for Linux cooked captures (DLT_LINUX_SLL, 113: the protocol at byte 14,
+// the payload at 16; "ether host", "broadcast", "multicast" and "vlan"
+// are refused as libpcap refuses them there). Any other link type (SLL2,
+// raw IP, ...) is refused with *UnsupportedLinkTypeError.
+//
+// VM runs a program in user space as the kernel and libpcap's bpf_filter
+// do: "len", "less" and "greater" test the wire length (Aux.Len) of a
+// record cut short by the snap length, and the ancillary loads of
+// Options.KernelVLAN programs read Aux. golang.org/x/net/bpf's VM takes the
+// captured length instead and cannot run those loads.
 //
 // Differences from libpcap 1.10: out-of-range protocol numbers ("ip proto
 // 300", "ether proto 70000") and shifts of a variable by more than 31 bits

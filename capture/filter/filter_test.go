@@ -36,7 +36,7 @@ func TestDumpFormat(t *testing.T) {
 		{"less 100", Options{}, "(000) ld       #pktlen\n(001) jgt      #0x64            jt 3\tjf 2\n(002) ret      #262144\n(003) ret      #0\n"},
 		// libpcap on Linux: the tag the kernel stripped, or one in the frame.
 		{"vlan", Options{KernelVLAN: true}, "" +
-			"(000) ld       [vlanp]\n(001) jeq      #0x1             jt 6\tjf 2\n" +
+			"(000) ldb      [vlanp]\n(001) jeq      #0x1             jt 6\tjf 2\n" +
 			"(002) ldh      [12]\n(003) jeq      #0x8100          jt 6\tjf 4\n" +
 			"(004) jeq      #0x88a8          jt 6\tjf 5\n(005) jeq      #0x9100          jt 6\tjf 7\n" +
 			"(006) ret      #262144\n(007) ret      #0\n"},

@@ -12,8 +12,9 @@ import (
 // frame is one test input: Ethernet bytes as a pcap file holds them (every
 // tag in the frame), and a name for failure messages.
 type frame struct {
-	name string
-	data []byte
+	name    string
+	data    []byte
+	wireLen int // length on the wire when the record was cut short; 0: len(data)
 }
 
 var (
@@ -244,28 +245,27 @@ func generatedFrames() []frame {
 		{"/qinq10.20", []tag{{0x8100, 10}, {0x8100, 20}}},
 	}
 	for i, b := range bases {
-		for j, ts := range tagSets {
-			// Every base untagged and single-tagged; double tags on every third.
-			if j >= 5 && i%3 != 0 {
-				continue
-			}
+		for _, ts := range tagSets {
+			// Every base untagged, single-tagged and double-tagged
+			// (802.1ad + 802.1Q, and 802.1Q twice).
 			src := macA
 			if i%2 == 1 {
 				src = macB
 			}
-			out = append(out, frame{b.name + ts.name, ether(b.dst, src, ts.tags, b.etype, b.body)})
+			out = append(out, frame{name: b.name + ts.name, data: ether(b.dst, src, ts.tags, b.etype, b.body)})
 		}
 	}
+	out = append(out, cutFrames()...)
 	// Truncated frames: cut at the edges of each header.
 	base := ether(macB, macA, nil, 0x0800, ipv4(ip4opt{src: ip4A, dst: ip4B, proto: 17, options: rr}, udpDgram(53, 53, 1, 2, 3, 4)))
 	tagged := ether(macB, macA, []tag{{0x8100, 10}}, 0x0800, ipv4(ip4opt{src: ip4A, dst: ip4B, proto: 6}, tcpSeg(80, 53, 2)))
 	v6 := ether(macB, macA, nil, 0x86dd, ipv6(ip6A, ip6B, 17, udpDgram(53, 53)))
 	arp := ether(macBC, macA, nil, 0x0806, arpMsg(1, macA, ip4A, make([]byte, 6), ip4B))
 	for _, n := range []int{0, 1, 6, 12, 13, 14, 15, 16, 20, 23, 24, 26, 30, 33, 34, 36, 38, 41, 42, 45, 46, 50} {
-		out = append(out, frame{fmt.Sprintf("short%d-udp-opts", n), base[:n]})
-		out = append(out, frame{fmt.Sprintf("short%d-vlan-tcp", n), tagged[:min(n+4, len(tagged))]})
-		out = append(out, frame{fmt.Sprintf("short%d-ip6", n+12), v6[:n+12]})
-		out = append(out, frame{fmt.Sprintf("short%d-arp", n), arp[:min(n, len(arp))]})
+		out = append(out, frame{name: fmt.Sprintf("short%d-udp-opts", n), data: base[:n]})
+		out = append(out, frame{name: fmt.Sprintf("short%d-vlan-tcp", n), data: tagged[:min(n+4, len(tagged))]})
+		out = append(out, frame{name: fmt.Sprintf("short%d-ip6", n+12), data: v6[:n+12]})
+		out = append(out, frame{name: fmt.Sprintf("short%d-arp", n), data: arp[:min(n, len(arp))]})
 	}
 	// Random headers over a plausible skeleton, from a fixed seed.
 	r := rand.New(rand.NewPCG(5, 1))
@@ -289,7 +289,50 @@ func generatedFrames() []frame {
 				f[r.IntN(len(f))] = byte(r.IntN(256))
 			}
 		}
-		out = append(out, frame{fmt.Sprintf("random%d", i), f})
+		out = append(out, frame{name: fmt.Sprintf("random%d", i), data: f})
+	}
+	return out
+}
+
+// cutFrames is the snaplen-cut corpus: records whose captured length is
+// below their wire length, as "tcpdump -s N" or "rawlab capture -s N"
+// write them. Frames of 60 to 1514 bytes on the wire (UDP, TCP, ICMP,
+// ARP; untagged, 802.1Q and QinQ) are cut at the edges of their headers,
+// so that "len", "less" and "greater" (the wire length) and the loads
+// (the captured bytes) disagree about the frame's size.
+func cutFrames() []frame {
+	pad := func(n int) []byte { return make([]byte, n) }
+	type full struct {
+		name string
+		data []byte
+	}
+	var fulls []full
+	for _, wire := range []int{60, 99, 100, 101, 200, 1000, 1001, 1514} {
+		for _, ts := range []struct {
+			name string
+			tags []tag
+		}{{"", nil}, {"/vlan10", []tag{{0x8100, 10}}}, {"/qinq100.10", []tag{{0x88a8, 100}, {0x8100, 10}}}} {
+			hdr := 14 + 4*len(ts.tags)
+			body := max(wire-hdr, 0)
+			udp := ipv4(ip4opt{src: ip4A, dst: ip4B, proto: 17}, udpDgram(68, 67, pad(max(body-28, 0))...))
+			tcp := ipv4(ip4opt{src: ip4B, dst: ip4A, proto: 6}, append(tcpSeg(80, 40000, 0x18), pad(max(body-40, 0))...))
+			icmp := ipv4(ip4opt{src: ip4A, dst: ip4C, proto: 1}, append(icmpMsg(8, 0), pad(max(body-32, 0))...))
+			arp := append(arpMsg(2, macB, ip4B, macA, ip4A), pad(max(body-28, 0))...)
+			fulls = append(fulls,
+				full{fmt.Sprintf("udp%d%s", wire, ts.name), ether(macB, macA, ts.tags, 0x0800, udp)},
+				full{fmt.Sprintf("tcp%d%s", wire, ts.name), ether(macA, macB, ts.tags, 0x0800, tcp)},
+				full{fmt.Sprintf("icmp%d%s", wire, ts.name), ether(macBC, macA, ts.tags, 0x0800, icmp)},
+				full{fmt.Sprintf("arp%d%s", wire, ts.name), ether(macA, macB, ts.tags, 0x0806, arp)})
+		}
+	}
+	var out []frame
+	for _, f := range fulls {
+		for _, caplen := range []int{14, 34, 42, 54, 64, 96} {
+			if caplen >= len(f.data) {
+				continue
+			}
+			out = append(out, frame{name: fmt.Sprintf("cut%d-%s", caplen, f.name), data: f.data[:caplen], wireLen: len(f.data)})
+		}
 	}
 	return out
 }
@@ -321,11 +364,16 @@ func readPcap(path string) ([]frame, error) {
 			return nil, io.ErrUnexpectedEOF
 		}
 		n := int(bo.Uint32(b[off+8:]))
+		wire := int(bo.Uint32(b[off+12:]))
 		off += 16
 		if off+n > len(b) {
 			return nil, io.ErrUnexpectedEOF
 		}
-		out = append(out, frame{fmt.Sprintf("lab#%d", len(out)+1), b[off : off+n]})
+		f := frame{name: fmt.Sprintf("lab#%d", len(out)+1), data: b[off : off+n]}
+		if wire > n {
+			f.wireLen = wire
+		}
+		out = append(out, f)
 		off += n
 	}
 	return out, nil

@@ -192,7 +192,8 @@ func FuzzCompile(f *testing.F) {
 		f.Add([]byte(exprs[i]))
 	}
 	for _, s := range []string{"", "\x00", "host", "((((", "tcp[", "ip[1:3]=1", "vlan 5000", "port 70000",
-		"ether[0:4]/0=1", "udp port foo", "\\", "1:2:3:4:5:6:7", "net 198.18.0.1/8", "a-b-c"} {
+		"ether[0:4]/0=1", "udp port foo", "\\", "1:2:3:4:5:6:7", "net 198.18.0.1/8", "a-b-c",
+		"ARP", "ip[10000000000] = 1", "ip[09]=1", strings.Repeat("(", 300) + "arp", "port " + strings.Repeat("x", 300)} {
 		f.Add([]byte(s))
 	}
 	fuzzFrames.once.Do(func() { fuzzFrames.frames = testFrames(f) })
@@ -209,10 +210,28 @@ func FuzzCompile(f *testing.F) {
 				if errors.As(err, &se) && (se.Pos < 0 || se.Pos > len(data)) {
 					t.Fatalf("%q: error position %d outside the expression", data, se.Pos)
 				}
+				// Errors quote a bounded excerpt, on one line.
+				if msg := err.Error(); len(msg) > 400 || strings.Contains(msg, "\n") {
+					t.Fatalf("%q: error of %d bytes: %q", data, len(msg), msg)
+				}
 				continue
 			}
 			if err := validate(raw); err != nil {
 				t.Fatalf("%q: invalid program: %v\n%s", data, err, DumpRaw(raw))
+			}
+			vm, err := NewVMRaw(raw)
+			if err != nil {
+				t.Fatalf("%q: NewVMRaw: %v\n%s", data, err, DumpRaw(raw))
+			}
+			for _, fr := range fuzzFrames.frames[:64] {
+				ax := aux{wireLen: fr.wireLen, vlanPresent: kv && len(fr.data)%2 == 0, vlanTCI: uint16(len(fr.data))}
+				want, err := run(raw, fr.data, ax)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := vm.Run(fr.data, Aux{Len: fr.wireLen, VLANPresent: ax.vlanPresent, VLANTCI: ax.vlanTCI}); got != want {
+					t.Fatalf("%q on %s: VM %d, interpreter %d", data, fr.name, got, want)
+				}
 			}
 		}
 		// Property 2: a grammar-generated expression, against libpcap.
@@ -235,7 +254,8 @@ func FuzzCompile(f *testing.F) {
 		}
 		r := libpcapCompile(t, tcpdump, expr)
 		for _, fr := range fuzzFrames.frames {
-			a, err := run(mine, fr.data, aux{})
+			ax := aux{wireLen: fr.wireLen}
+			a, err := run(mine, fr.data, ax)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -248,13 +268,13 @@ func FuzzCompile(f *testing.F) {
 				}
 				continue
 			}
-			b, _ := run(r.prog, fr.data, aux{})
+			b, _ := run(r.prog, fr.data, ax)
 			if (a != 0) != (b != 0) {
 				// On a frame too short for some load, the verdict depends on
 				// which loads each optimizer kept (libpcap's keeps some that
 				// decide nothing): tolerated here, never in the corpus test.
-				_, fa, _ := runFault(mine, fr.data, aux{}, false)
-				_, fb, _ := runFault(r.prog, fr.data, aux{}, false)
+				_, fa, _ := runFault(mine, fr.data, ax, false)
+				_, fb, _ := runFault(r.prog, fr.data, ax, false)
 				if fa || fb {
 					continue
 				}

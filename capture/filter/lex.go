@@ -1,10 +1,12 @@
 package filter
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // tokKind is the lexical class of a token, after the classes of libpcap's
@@ -34,7 +36,23 @@ func (t token) String() string {
 	if t.kind == tEOF {
 		return "end of expression"
 	}
-	return strconv.Quote(t.text)
+	return word(t.text)
+}
+
+// maxWord is how much of one word an error message quotes.
+const maxWord = 40
+
+// word quotes s for an error message, cut to maxWord bytes (at a UTF-8
+// boundary) with "…" after the quotes when it is longer.
+func word(s string) string {
+	if len(s) <= maxWord {
+		return strconv.Quote(s)
+	}
+	n := maxWord
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return strconv.Quote(s[:n]) + "…"
 }
 
 // keywords of pcap-filter(7) that the lexer recognises. Words that are not
@@ -97,6 +115,33 @@ func isDigits(s string) bool {
 	}
 	return true
 }
+
+// isNumberWord reports whether s has the form of a number in libpcap's
+// scanner ([0-9]+ or 0x[0-9a-f]+), whether or not its value fits.
+func isNumberWord(s string) bool {
+	if len(s) > 2 && (s[:2] == "0x" || s[:2] == "0X") {
+		return isHex(s[2:])
+	}
+	return isDigits(s)
+}
+
+// numberError says why a word of number form is not a valid number, as
+// libpcap's stoulen does ("" when it is valid or not of number form).
+func numberError(s string) string {
+	if !isNumberWord(s) {
+		return ""
+	}
+	if _, ok := parseNum(s); ok {
+		return ""
+	}
+	if len(s) > 1 && s[0] == '0' && s[1] != 'x' && s[1] != 'X' && strings.ContainsAny(s, "89") {
+		return fmt.Sprintf("number %s contains a non-octal digit (a leading 0 means octal)", unquoted(word(s)))
+	}
+	return fmt.Sprintf("number %s out of range: numbers are 0 to 4294967295 (32 bits)", unquoted(word(s)))
+}
+
+// unquoted drops the quotes word puts around a number (digits need none).
+func unquoted(q string) string { return strings.ReplaceAll(q, `"`, "") }
 
 // parseNum reads a number the way libpcap's scanner does: 0x hex, a leading
 // 0 octal, else decimal, each limited to 32 bits.
@@ -184,7 +229,7 @@ type lexer struct {
 // so that "ip[2:2]" lexes as ip [ 2 : 2 ].
 func lex(expr string) ([]token, error) {
 	var toks []token
-	i := 0
+	i, depth := 0, 0
 	for i < len(expr) {
 		c := expr[i]
 		switch {
@@ -214,6 +259,11 @@ func lex(expr string) ([]token, error) {
 				w = w[:n]
 				t, _ = classify(w)
 			}
+			if t.kind == tID {
+				if msg := numberError(w); msg != "" {
+					return nil, &SyntaxError{Expr: expr, Pos: i, Msg: msg}
+				}
+			}
 			t.pos = i
 			toks = append(toks, t)
 			i += len(w)
@@ -233,7 +283,18 @@ func lex(expr string) ([]token, error) {
 			}
 		}
 		if strings.IndexByte("()[]:!=<>+-*/%&|^", c) >= 0 {
-			toks = append(toks, token{kind: tPunct, text: string(c), pos: i})
+			// Brackets nested deeper than MaxDepth stop the lexer at
+			// once, before the parser's backtracking could spend time.
+			switch c {
+			case '(', '[':
+				if depth++; depth > MaxDepth {
+					return nil, &SyntaxError{Expr: expr, Pos: i, Err: ErrTooDeep,
+						Msg: fmt.Sprintf("expression nested too deeply: more than %d levels", MaxDepth)}
+				}
+			case ')', ']':
+				depth--
+			}
+			toks = append(toks, token{kind: tPunct, text: expr[i : i+1], pos: i})
 			i++
 			continue
 		}
@@ -276,12 +337,13 @@ func classify(w string) (token, int) {
 	if _, ok := parseEID(w); ok {
 		return token{kind: tEID, text: w}, len(w)
 	}
-	lw := strings.ToLower(w)
-	if v, ok := namedNums[lw]; ok {
+	// Keywords and named numbers are case-sensitive, as in libpcap's
+	// scanner: "ARP" is a name, not the keyword arp.
+	if v, ok := namedNums[w]; ok {
 		return token{kind: tNum, text: w, num: v}, len(w)
 	}
-	if keywords[lw] {
-		return token{kind: tKeyword, text: lw}, len(w)
+	if keywords[w] {
+		return token{kind: tKeyword, text: w}, len(w)
 	}
 	if len(w) == 12 && isHex(w) {
 		if _, ok := parseEID(w[0:2] + ":" + w[2:4] + ":" + w[4:6] + ":" + w[6:8] + ":" + w[8:10] + ":" + w[10:12]); ok {

@@ -227,12 +227,22 @@ type vstate struct {
 	facts map[string]fact
 }
 
+// clone copies s. The facts map is shared: a map is never written once
+// its state has been cloned (edgeState, the one writer, copies it first),
+// which spares the optimizer a map copy per block and edge.
 func (s *vstate) clone() *vstate {
 	c := *s
-	c.facts = make(map[string]fact, len(s.facts))
+	return &c
+}
+
+// withFact returns a copy of s that also knows f about key.
+func (s *vstate) withFact(key string, f fact) *vstate {
+	c := *s
+	c.facts = make(map[string]fact, len(s.facts)+1)
 	for k, v := range s.facts {
 		c.facts[k] = v
 	}
+	c.facts[key] = f
 	return &c
 }
 
@@ -299,6 +309,18 @@ func (s *vstate) decide(b *block) (result, known bool) {
 	return s.factOf(s.a).decide(b.op, k)
 }
 
+// maxKeyLen bounds a value number's text. A longer one becomes unknown
+// (""), which is always correct and keeps a long arithmetic chain from
+// costing time quadratic in its length.
+const maxKeyLen = 512
+
+func bounded(key string) string {
+	if len(key) > maxKeyLen {
+		return ""
+	}
+	return key
+}
+
 var aluNames = map[bpf.ALUOp]string{
 	bpf.ALUOpAdd: "+", bpf.ALUOpSub: "-", bpf.ALUOpMul: "*", bpf.ALUOpDiv: "/", bpf.ALUOpOr: "|",
 	bpf.ALUOpAnd: "&", bpf.ALUOpShiftLeft: "<<", bpf.ALUOpShiftRight: ">>", bpf.ALUOpMod: "%", bpf.ALUOpXor: "^",
@@ -323,7 +345,7 @@ func (s *vstate) step(ins bpf.Instruction) (bpf.Instruction, bool) {
 			s.a = ""
 			return ins, true
 		}
-		return ins, setA(fmt.Sprintf("P%d@[%s]+%d", in.Size, s.x, in.Off))
+		return ins, setA(bounded(fmt.Sprintf("P%d@[%s]+%d", in.Size, s.x, in.Off)))
 	case bpf.LoadExtension:
 		return ins, setA(fmt.Sprintf("ext%d", in.Num))
 	case bpf.LoadConstant:
@@ -385,7 +407,7 @@ func (s *vstate) step(ins bpf.Instruction) (bpf.Instruction, bool) {
 			return bpf.LoadConstant{Dst: bpf.RegA, Val: -v}, true
 		}
 		if s.a != "" {
-			s.a = "-(" + s.a + ")"
+			s.a = bounded("-(" + s.a + ")")
 		}
 		return ins, true
 	case bpf.ALUOpX:
@@ -393,7 +415,7 @@ func (s *vstate) step(ins bpf.Instruction) (bpf.Instruction, bool) {
 			return s.step(bpf.ALUOpConstant{Op: in.Op, Val: v})
 		}
 		if s.a != "" && s.x != "" {
-			s.a = "(" + s.a + aluNames[in.Op] + s.x + ")"
+			s.a = bounded("(" + s.a + aluNames[in.Op] + s.x + ")")
 		} else {
 			s.a = ""
 		}
@@ -418,7 +440,7 @@ func (s *vstate) step(ins bpf.Instruction) (bpf.Instruction, bool) {
 			return bpf.LoadConstant{Dst: bpf.RegA, Val: r}, true
 		}
 		if s.a != "" {
-			s.a = "(" + s.a + aluNames[in.Op] + constKey(k) + ")"
+			s.a = bounded("(" + s.a + aluNames[in.Op] + constKey(k) + ")")
 		}
 		return ins, true
 	}
@@ -521,9 +543,7 @@ func edgeState(b *block, out *vstate, t int) *vstate {
 	if _, ok := isConst(out.a); ok {
 		return out
 	}
-	s := out.clone()
-	s.facts[out.a] = s.factOf(out.a).learn(b.op, k, t == b.jt)
-	return s
+	return out.withFact(out.a, out.factOf(out.a).learn(b.op, k, t == b.jt))
 }
 
 // propagate computes the state at each block's entry, simplifies its

@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -108,11 +109,26 @@ type parser struct {
 	i          int
 	hostmask   uint32
 	kernelVLAN bool
+	sll        bool // DLT_LINUX_SLL: a 16-byte cooked header, no MAC header
 
 	linktype, linkpl offset
 	vlanDepth        int
 	varOffsets       bool
+	depth            int // current nesting, bounded by MaxDepth
 }
+
+// enter counts one level of nesting at pos; every successful enter is
+// paired with a leave.
+func (p *parser) enter(pos int) error {
+	if p.depth >= MaxDepth {
+		return &SyntaxError{Expr: p.expr, Pos: pos, Err: ErrTooDeep,
+			Msg: fmt.Sprintf("expression nested too deeply: more than %d levels", MaxDepth)}
+	}
+	p.depth++
+	return nil
+}
+
+func (p *parser) leave() { p.depth-- }
 
 func (p *parser) errAt(pos int, format string, args ...any) error {
 	return &SyntaxError{Expr: p.expr, Pos: pos, Msg: fmt.Sprintf(format, args...)}
@@ -135,6 +151,22 @@ func (t token) isAnd() bool { return t.is("and") || t.is("&&") }
 func (t token) isOr() bool  { return t.is("or") || t.is("||") }
 func (t token) isNot() bool { return t.is("not") || t.is("!") }
 
+// caseHint explains a word that would be a keyword or a named number in
+// lower case: like libpcap, rawlab's keywords are case-sensitive.
+func caseHint(t token) string {
+	if t.kind != tID {
+		return ""
+	}
+	l := strings.ToLower(t.text)
+	if l == t.text {
+		return ""
+	}
+	if _, ok := namedNums[l]; ok || keywords[l] {
+		return fmt.Sprintf(" (keywords are case-sensitive: %q)", l)
+	}
+	return ""
+}
+
 func (p *parser) expect(s string) (token, error) {
 	t := p.peek()
 	if !t.is(s) {
@@ -146,6 +178,12 @@ func (p *parser) expect(s string) (token, error) {
 func (p *parser) parse() (node, error) {
 	p.linktype = offset{k: 12}
 	p.linkpl = offset{k: 14}
+	if p.sll {
+		// packet(7)'s cooked header: packet type, ARPHRD type, address
+		// length, 8 address bytes, then the protocol at byte 14.
+		p.linktype = offset{k: 14}
+		p.linkpl = offset{k: 16}
+	}
 	n, _, err := p.parseExpr(qerr)
 	if err != nil {
 		return nil, err
@@ -227,7 +265,11 @@ func isArithOp(t token) bool {
 }
 
 func (p *parser) parseTerm(q qual) (node, qual, error) {
-	if p.peek().isNot() {
+	if t := p.peek(); t.isNot() {
+		if err := p.enter(t.pos); err != nil {
+			return nil, q, err
+		}
+		defer p.leave()
 		p.next()
 		n, q2, err := p.parseTerm(q)
 		if err != nil {
@@ -265,6 +307,13 @@ func (p *parser) parseRTerm(q qual) (node, qual, error) {
 		if errArith == nil {
 			return n, qerr, nil
 		}
+		if errors.Is(errArith, ErrTooDeep) {
+			return nil, q, errArith
+		}
+		if err := p.enter(t.pos); err != nil {
+			return nil, q, err
+		}
+		defer p.leave()
 		arithAt := p.i
 		p.i = save + 1
 		n, _, err := p.parseExpr(q)
@@ -281,7 +330,7 @@ func (p *parser) parseRTerm(q qual) (node, qual, error) {
 		}
 		return n, q, nil
 	case t.kind == tKeyword && unsupported[t.text]:
-		return nil, q, p.errAt(t.pos, "%q is not supported by rawlab's filter compiler", t.text)
+		return nil, q, p.errAt(t.pos, "%s is not supported by rawlab's filter compiler", word(t.text))
 	case t.kind == tNum || t.is("len") || t.is("-"):
 		n, err := p.parseRelation()
 		return n, qerr, err
@@ -289,7 +338,7 @@ func (p *parser) parseRTerm(q qual) (node, qual, error) {
 		p.next()
 		nt := p.peek()
 		if nt.kind != tNum {
-			return nil, q, p.errAt(nt.pos, "expected a length after %q", t.text)
+			return nil, q, p.errAt(nt.pos, "expected a length after %s", word(t.text))
 		}
 		p.next()
 		ld := []bpf.Instruction{bpf.LoadExtension{Num: bpf.ExtLen}}
@@ -334,7 +383,7 @@ func (p *parser) parseRTerm(q qual) (node, qual, error) {
 	case t.kind == tEOF:
 		return nil, q, p.errAt(t.pos, "unexpected end of expression")
 	case t.kind == tHID || t.kind == tHID6 || t.kind == tEID || t.kind == tID:
-		return nil, q, p.errAt(t.pos, "expected a qualifier (host, net, port, ...) before %s", t)
+		return nil, q, p.errAt(t.pos, "expected a qualifier (host, net, port, ...) before %s%s", t, caseHint(t))
 	}
 	return nil, q, p.errAt(t.pos, "unexpected %s", t)
 }
@@ -364,7 +413,7 @@ func (p *parser) parseHead(pq proto) (node, qual, error) {
 	if isAqual(t) {
 		switch t.text {
 		case "gateway", "protochain":
-			return nil, q, p.errAt(t.pos, "%q is not supported by rawlab's filter compiler", t.text)
+			return nil, q, p.errAt(t.pos, "%s is not supported by rawlab's filter compiler", word(t.text))
 		case "host":
 			q.addr = aHost
 		case "net":
@@ -384,6 +433,12 @@ func (p *parser) parseHead(pq proto) (node, qual, error) {
 // parseID parses id: nid | pnum | '(' pid ')', with qualifiers q.
 func (p *parser) parseID(q qual) (node, qual, error) {
 	t := p.peek()
+	if t.isNot() || t.is("(") {
+		if err := p.enter(t.pos); err != nil {
+			return nil, q, err
+		}
+		defer p.leave()
+	}
 	if t.isNot() {
 		p.next()
 		n, q2, err := p.parseID(q)
@@ -416,7 +471,7 @@ func (p *parser) parseID(q qual) (node, qual, error) {
 		return n, q2, nil
 	}
 	if q.err && (t.kind == tHID || t.kind == tHID6 || t.kind == tEID || t.kind == tID || t.kind == tNum) {
-		return nil, q, p.errAt(t.pos, "expected a qualifier (host, net, port, ...) before %s", t)
+		return nil, q, p.errAt(t.pos, "expected a qualifier (host, net, port, ...) before %s%s", t, caseHint(t))
 	}
 	switch t.kind {
 	case tNum:
@@ -439,6 +494,9 @@ func (p *parser) parseID(q qual) (node, qual, error) {
 		}
 		if q.proto != pLink || (q.addr != aDefault && q.addr != aHost) {
 			return nil, q, p.errAt(t.pos, "ethernet address used in non-ether expression")
+		}
+		if p.sll {
+			return nil, q, p.errAt(t.pos, "ethernet addresses supported only on ethernet/FDDI/token ring/802.11/ATM LANE/Fibre Channel")
 		}
 		return p.genEHost(mac, q.dir), q, nil
 	case tID:
@@ -500,9 +558,39 @@ func cat(parts ...[]bpf.Instruction) []bpf.Instruction {
 	return r
 }
 
+// sllLinkType tests the protocol field of a Linux cooked header, as
+// libpcap's gen_linux_sll_linktype does: an EtherType, or for LLC SAPs
+// LINUX_SLL_P_802_2 (4) and the 802.2 header (LINUX_SLL_P_802_3, 1, is
+// Novell's raw 802.3 IPX).
+func (p *parser) sllLinkType(v uint32) node {
+	proto := func(k uint32) node { return test{stmts: p.ldType(2, 0), op: opJEQ, k: k} }
+	llc := proto(4)
+	switch v {
+	case 0x06, 0xfe, 0xf0: // LLCSAP_IP, LLCSAP_ISONS, LLCSAP_NETBEUI: DSAP and SSAP
+		return and(llc, test{stmts: p.ldPl(2, 0), op: opJEQ, k: v<<8 | v})
+	case 0xe0: // LLCSAP_IPX: Ethernet II, raw 802.3, 802.2 or SNAP
+		return or(proto(0x8137), proto(1), and(llc, or(
+			test{stmts: p.ldPl(1, 0), op: opJEQ, k: 0xe0},
+			and(test{stmts: p.ldPl(4, 4), op: opJEQ, k: 0x8137}, test{stmts: p.ldPl(4, 0), op: opJEQ, k: 0xaaaa0300}))))
+	case 0x809b, 0x80f3: // AppleTalk and AARP: Ethernet II or SNAP
+		snap, k := uint32(0xaaaa0300), v
+		if v == 0x809b {
+			snap, k = 0xaaaa0308, 0x0007809b
+		}
+		return or(proto(v), and(llc, test{stmts: p.ldPl(4, 4), op: opJEQ, k: k}, test{stmts: p.ldPl(4, 0), op: opJEQ, k: snap}))
+	}
+	if v <= 1500 {
+		return and(llc, test{stmts: p.ldPl(1, 0), op: opJEQ, k: v})
+	}
+	return proto(v)
+}
+
 // linktype tests the EtherType (or the 802.3 LLC header for values up to
 // 1500), as libpcap's gen_ether_linktype does for DLT_EN10MB.
 func (p *parser) ltTest(v uint32) node {
+	if p.sll {
+		return p.sllLinkType(v)
+	}
 	isLLC := not(test{stmts: p.ldType(2, 0), op: opJGT, k: 1500})
 	switch v {
 	case 0x06, 0xfe, 0xf0: // LLCSAP_IP, LLCSAP_ISONS, LLCSAP_NETBEUI: DSAP and SSAP
@@ -692,7 +780,7 @@ func (p *parser) checkAddrQual(t token, q qual, what string) error {
 func (p *parser) genHID(t token, q qual) (node, error) {
 	v, bits, ok := atoin(t.text)
 	if !ok {
-		return nil, p.errAt(t.pos, "invalid IPv4 address %q", t.text)
+		return nil, p.errAt(t.pos, "invalid IPv4 address %s", word(t.text))
 	}
 	v <<= 32 - bits
 	// HID '/' NUM and HID mask HID: networks only.
@@ -725,7 +813,7 @@ func (p *parser) genHID(t token, q qual) (node, error) {
 			p.next()
 			m, mbits, ok := atoin(mt.text)
 			if !ok {
-				return nil, p.errAt(mt.pos, "invalid netmask %q", mt.text)
+				return nil, p.errAt(mt.pos, "invalid netmask %s", word(mt.text))
 			}
 			mask = m << (32 - mbits)
 		}
@@ -733,7 +821,7 @@ func (p *parser) genHID(t token, q qual) (node, error) {
 			return nil, p.errAt(t.pos, "mask syntax for networks only")
 		}
 		if v&^mask != 0 {
-			return nil, p.errAt(t.pos, "non-network bits set in %q", t.text)
+			return nil, p.errAt(t.pos, "non-network bits set in %s", word(t.text))
 		}
 		return p.genHost(v, mask, q, t.pos)
 	}
@@ -782,7 +870,7 @@ func (p *parser) genHID6(t token, q qual) (node, error) {
 			masks[i] = 0xffffffff << (32 - bits)
 		}
 		if words[i]&^masks[i] != 0 {
-			return nil, p.errAt(t.pos, "non-network bits set in %q", t.text)
+			return nil, p.errAt(t.pos, "non-network bits set in %s", word(t.text))
 		}
 	}
 	at := func(off uint32) node {
@@ -851,7 +939,7 @@ func lookupPort(s string) (port uint32, ipp uint32, ok bool) {
 	if v, ok := parseNum(s); ok {
 		return v, 0, true
 	}
-	sv, ok := services[strings.ToLower(s)]
+	sv, ok := services[s]
 	if !ok {
 		return 0, 0, false
 	}
@@ -945,7 +1033,9 @@ var etherProtoNames = map[string]uint32{
 }
 
 func (p *parser) genName(t token, q qual) (node, error) {
-	name := strings.ToLower(t.text)
+	// Names are looked up as written, as libpcap does through
+	// getservbyname(3) and its own EtherType table.
+	name := t.text
 	switch q.addr {
 	case aPort:
 		ipp, err := p.portProto(q, t.pos, "port")
@@ -954,7 +1044,7 @@ func (p *parser) genName(t token, q qual) (node, error) {
 		}
 		port, real, ok := lookupPort(name)
 		if !ok {
-			return nil, p.errAt(t.pos, "expected port number: unknown port %q", t.text)
+			return nil, p.errAt(t.pos, "expected port number: unknown port %s", word(t.text))
 		}
 		if err := p.checkPortProto(t, ipp, real); err != nil {
 			return nil, err
@@ -972,13 +1062,18 @@ func (p *parser) genName(t token, q qual) (node, error) {
 		if !found {
 			hi = lo
 		}
+		for _, w := range []string{lo, hi} {
+			if msg := numberError(w); msg != "" {
+				return nil, p.errAt(t.pos, "%s", msg)
+			}
+		}
 		p1, r1, ok1 := lookupPort(lo)
 		p2, r2, ok2 := lookupPort(hi)
 		if !ok1 || !ok2 {
-			return nil, p.errAt(t.pos, "expected port range: unknown port in range %q", t.text)
+			return nil, p.errAt(t.pos, "expected port range: unknown port in range %s", word(t.text))
 		}
 		if p1 > 65535 || p2 > 65535 {
-			return nil, p.errAt(t.pos, "illegal port number > 65535 in %q", t.text)
+			return nil, p.errAt(t.pos, "illegal port number > 65535 in %s", word(t.text))
 		}
 		real := r1
 		if r1 != r2 {
@@ -995,20 +1090,42 @@ func (p *parser) genName(t token, q qual) (node, error) {
 		if q.proto == pLink {
 			v, ok := etherProtoNames[name]
 			if !ok {
-				return nil, p.errAt(t.pos, "unknown ether proto %q", t.text)
+				return nil, p.errAt(t.pos, "unknown ether proto %s", word(t.text))
 			}
 			return p.genProto(v, q, t.pos)
 		}
-		v, ok := ipProtocols[name]
+		v, ok := lookupProtocol(name)
 		if !ok {
-			return nil, p.errAt(t.pos, "unknown ip proto %q", t.text)
+			return nil, p.errAt(t.pos, "unknown ip proto %s", word(t.text))
 		}
 		return p.genProto(uint32(v), q, t.pos)
 	}
 	if q.proto == pLink {
-		return nil, p.errAt(t.pos, "unknown ether host %q (names are not resolved; use a MAC address)", t.text)
+		return nil, p.errAt(t.pos, "unknown ether host %s (names are not resolved; use a MAC address)", word(t.text))
 	}
-	return nil, p.errAt(t.pos, "unknown host %q (rawlab does not resolve names; use an address)", t.text)
+	return nil, p.errAt(t.pos, "unknown host %s (rawlab does not resolve names; use an address)", word(t.text))
+}
+
+// mixedCaseProtocols are the aliases of Debian's /etc/protocols that are
+// not simply their name in capitals.
+var mixedCaseProtocols = map[string]bool{
+	"IPv6": true, "IPv6-Route": true, "IPv6-Frag": true, "IPv6-ICMP": true, "IPv6-NoNxt": true,
+	"IPv6-Opts": true, "Mobility-Header": true, "UDPLite": true, "MPLS-in-IP": true,
+	"Shim6": true, "Ethernet": true,
+}
+
+// lookupProtocol finds an IP protocol by its name in /etc/protocols or by
+// the alias that file gives it, mostly the name in capitals ("UDP",
+// "IPv6-ICMP"): getprotobyname(3) is case-sensitive, so "Udp" is unknown.
+func lookupProtocol(name string) (uint8, bool) {
+	if v, ok := ipProtocols[name]; ok {
+		return v, true
+	}
+	v, ok := ipProtocols[strings.ToLower(name)]
+	if !ok || (name != strings.ToUpper(name) && !mixedCaseProtocols[name]) {
+		return 0, false
+	}
+	return v, true
 }
 
 func (p *parser) checkPortProto(t token, want, real uint32) error {
@@ -1016,10 +1133,17 @@ func (p *parser) checkPortProto(t token, want, real uint32) error {
 		return nil
 	}
 	names := map[uint32]string{6: "tcp", 17: "udp", 132: "sctp"}
-	return p.errAt(t.pos, "port '%s' is %s", t.text, names[real])
+	return p.errAt(t.pos, "port %s is %s", word(t.text), names[real])
 }
 
 func (p *parser) genCast(pq proto, t token) (node, error) {
+	if p.sll && (pq == pDefault || pq == pLink) {
+		// A cooked header has the source address only.
+		if t.text == "broadcast" {
+			return nil, p.errAt(t.pos, "not a broadcast link")
+		}
+		return nil, p.errAt(t.pos, "link-layer multicast filters supported only on ethernet/FDDI/token ring/ARCNET/802.11/ATM LANE/Fibre Channel")
+	}
 	if t.text == "broadcast" {
 		switch pq {
 		case pDefault, pLink:
@@ -1045,6 +1169,9 @@ func (p *parser) genCast(pq proto, t token) (node, error) {
 // the current link-type offset, with VLAN ID id when hasID, and moves the
 // offsets of everything parsed after it by the 4 bytes of the tag.
 func (p *parser) genVLAN(id uint32, hasID bool, pos int) (node, error) {
+	if p.sll {
+		return nil, p.errAt(pos, "no VLAN support for Linux cooked v1")
+	}
 	if hasID && id > 4095 {
 		return nil, p.errAt(pos, "VLAN tag %d greater than maximum 4095", id)
 	}
@@ -1062,14 +1189,18 @@ func (p *parser) genVLAN(id uint32, hasID bool, pos int) (node, error) {
 		// libpcap's gen_vlan_bpf_extensions: the tag the kernel stripped is
 		// in the auxiliary data; if there is none, look in the frame and
 		// move the offsets by 4 at run time.
-		present := test{stmts: []bpf.Instruction{bpf.LoadExtension{Num: bpf.ExtVLANTagPresent}}, op: opJEQ, k: 1}
+		// Loaded as libpcap 1.10 loads them, with BPF_B, so that Dump
+		// prints "ldb [vlanp]" and "ldb [vlan_tci]" as tcpdump -d does:
+		// the kernel ignores the size at SKF_AD_OFF and gives the whole
+		// TCI (convert_bpf_extensions), which the 0xfff mask then cuts.
+		present := test{stmts: []bpf.Instruction{bpf.LoadAbsolute{Off: skfAdOff + skfAdVLANTagPresent, Size: 1}}, op: opJEQ, k: 1}
 		n = or(present, tpid([]bpf.Instruction{
 			bpf.LoadConstant{Dst: bpf.RegA, Val: 4},
 			bpf.StoreScratch{Src: bpf.RegA, N: memLinkPl},
 			bpf.StoreScratch{Src: bpf.RegA, N: memLinkType},
 		}))
 		if hasID {
-			tci := test{stmts: []bpf.Instruction{bpf.LoadExtension{Num: bpf.ExtVLANTag},
+			tci := test{stmts: []bpf.Instruction{bpf.LoadAbsolute{Off: skfAdOff + skfAdVLANTag, Size: 1},
 				bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: 0xfff}}, op: opJEQ, k: id}
 			n = and(n, or(and(present, tci), and(not(present), vid())))
 		}

@@ -13,14 +13,16 @@ import (
 type aux struct {
 	vlanPresent bool
 	vlanTCI     uint16
+	wireLen     int // the frame's length on the wire; below len(pkt): len(pkt)
 }
 
 var errBadProgram = errors.New("invalid program")
 
 // run is a classic BPF interpreter with the kernel's semantics
 // (net/core/filter.c): a load outside the packet or a division by zero
-// returns 0; ancillary loads at SKF_AD_OFF give the packet length and the
-// stripped VLAN tag. x/net/bpf's VM cannot run those ancillary loads.
+// returns 0; ancillary loads at SKF_AD_OFF give the stripped VLAN tag, and
+// BPF_LEN the wire length (aux.wireLen), as libpcap's bpf_filter does with
+// a record cut short by the snap length. x/net/bpf's VM cannot run those ancillary loads.
 //
 // As in the kernel and in libpcap's bpf_filter, X+k of an indirect load is
 // a 32-bit sum that wraps; x/net/bpf's VM does not wrap it, which run
@@ -78,7 +80,7 @@ func runFault(prog []bpf.RawInstruction, pkt []byte, ax aux, noWrap bool) (uint3
 			case mode == 0x00: // IMM
 				v = k
 			case mode == 0x80: // LEN
-				v = uint32(len(pkt))
+				v = uint32(max(len(pkt), ax.wireLen))
 			case mode == 0x60: // MEM
 				if k >= 16 {
 					return 0, false, errBadProgram
@@ -264,4 +266,197 @@ func TestRunMatchesXNetVM(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestVMWireLength: "len", "less" and "greater" test the wire length of a
+// record cut short, as libpcap's pcap_offline_filter does, where
+// x/net/bpf's VM takes the captured length.
+func TestVMWireLength(t *testing.T) {
+	full := ether(macB, macA, nil, 0x0800, ipv4(ip4opt{src: ip4A, dst: ip4B, proto: 17}, udpDgram(68, 67, make([]byte, 958)...)))
+	cut := full[:96]
+	tests := []struct {
+		expr string
+		want bool // on the 96-byte record of a 1000-byte frame
+	}{
+		{"greater 500", true},
+		{"less 500", false},
+		{"len = 1000", true},
+		{"len > 96", true},
+		{"len <= 96", false},
+		{"udp and len - 14 = 986", true},
+		{"ip[len - 1] = 0", false}, // a load past the captured bytes: dropped
+	}
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			prog, err := Compile(tt.expr, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			vm, err := NewVM(prog)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := vm.Match(cut, len(full)); got != tt.want {
+				t.Errorf("Match(96 of 1000 bytes) = %v, want %v", got, tt.want)
+			}
+			// Uncut, the same frame gives the same answer for the length tests.
+			if tt.expr != "ip[len - 1] = 0" {
+				if got := vm.Match(full, 0); got != tt.want {
+					t.Errorf("Match(whole frame) = %v, want %v", got, tt.want)
+				}
+			}
+			// A wire length below the captured length means the captured length.
+			if got, want := vm.Run(cut, Aux{Len: 10}), vm.Run(cut, Aux{}); got != want {
+				t.Errorf("Run with Len 10 = %d, want %d as with Len 0", got, want)
+			}
+		})
+	}
+	// x/net/bpf's VM takes len(data): it would get "greater 500" wrong.
+	prog, _ := Compile("greater 500", Options{})
+	xvm, err := bpf.NewVM(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := xvm.Run(cut); n != 0 {
+		t.Errorf("x/net/bpf VM now takes the wire length; simplify the docs")
+	}
+}
+
+// TestVMKernelVLAN runs a KernelVLAN program, whose ancillary loads
+// x/net/bpf's VM refuses, on a frame whose tag the kernel stripped.
+func TestVMKernelVLAN(t *testing.T) {
+	prog, err := Compile("vlan 10 and arp", Options{KernelVLAN: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm, err := NewVM(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	untagged := ether(macBC, macA, nil, 0x0806, arpMsg(1, macA, ip4A, make([]byte, 6), ip4B))
+	tagged := ether(macBC, macA, []tag{{0x8100, 10}}, 0x0806, arpMsg(1, macA, ip4A, make([]byte, 6), ip4B))
+	tests := []struct {
+		name string
+		data []byte
+		aux  Aux
+		want bool
+	}{
+		{"stripped tag 10", untagged, Aux{VLANPresent: true, VLANTCI: 3<<13 | 10, VLANTPID: 0x8100}, true},
+		{"stripped tag 11", untagged, Aux{VLANPresent: true, VLANTCI: 11}, false},
+		{"untagged", untagged, Aux{}, false},
+		{"tag in the frame", tagged, Aux{}, true},
+	}
+	for _, tt := range tests {
+		if got := vm.Run(tt.data, tt.aux) != 0; got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestNewVMRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		prog []bpf.RawInstruction
+	}{
+		{"empty", nil},
+		{"no return", []bpf.RawInstruction{{Op: 0x28, K: 12}}},
+		{"jump past the end", []bpf.RawInstruction{{Op: 0x15, Jt: 5}, {Op: 0x06}}},
+		{"ja past the end", []bpf.RawInstruction{{Op: 0x05, K: 1}, {Op: 0x06}}},
+		{"scratch 16", []bpf.RawInstruction{{Op: 0x02, K: 16}, {Op: 0x06}}},
+		{"load scratch 16", []bpf.RawInstruction{{Op: 0x60, K: 16}, {Op: 0x06}}},
+		{"divide by 0", []bpf.RawInstruction{{Op: 0x34, K: 0}, {Op: 0x06}}},
+		{"shift by 32", []bpf.RawInstruction{{Op: 0x64, K: 32}, {Op: 0x06}}},
+		{"unknown ancillary", []bpf.RawInstruction{{Op: 0x20, K: skfAdOff + 4}, {Op: 0x06}}},
+		{"unknown opcode", []bpf.RawInstruction{{Op: 0xc4}, {Op: 0x06}}},
+		{"too long", make([]bpf.RawInstruction, MaxInstructions+1)},
+	}
+	for _, tt := range tests {
+		if _, err := NewVMRaw(tt.prog); !errors.Is(err, ErrInvalidProgram) {
+			t.Errorf("%s: %v, want ErrInvalidProgram", tt.name, err)
+		}
+	}
+}
+
+func TestVMAllocs(t *testing.T) {
+	prog, err := Compile("udp port 67 and greater 100 or vlan and arp", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm, err := NewVM(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := ether(macB, macA, nil, 0x0800, ipv4(ip4opt{src: ip4A, dst: ip4B, proto: 17}, udpDgram(68, 67)))
+	if n := testing.AllocsPerRun(100, func() { vm.Run(f, Aux{Len: 1000}) }); n != 0 {
+		t.Errorf("Run allocates %v times", n)
+	}
+}
+
+func BenchmarkVM(b *testing.B) {
+	prog, err := Compile("udp port 67 or udp port 68", Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := ether(macB, macA, nil, 0x0800, ipv4(ip4opt{src: ip4A, dst: ip4B, proto: 17}, udpDgram(68, 67)))
+	b.Run("filter.VM", func(b *testing.B) {
+		vm, _ := NewVM(prog)
+		b.ReportAllocs()
+		for b.Loop() {
+			vm.Run(f, Aux{})
+		}
+	})
+	b.Run("x/net/bpf", func(b *testing.B) {
+		vm, _ := bpf.NewVM(prog)
+		b.ReportAllocs()
+		for b.Loop() {
+			vm.Run(f)
+		}
+	})
+}
+
+// FuzzVM feeds NewVMRaw arbitrary programs: it never panics, and what it
+// accepts runs on every frame without panicking, with the verdict of the
+// reference interpreter and in a bounded number of steps (jumps go
+// forward).
+func FuzzVM(f *testing.F) {
+	for _, e := range []string{"ip", "vlan 10 and arp", "len > 100", "tcp[tcpflags] & tcp-syn != 0", "ip[len - 60] = 0"} {
+		for _, kv := range []bool{false, true} {
+			raw, err := CompileRaw(e, Options{KernelVLAN: kv})
+			if err != nil {
+				f.Fatal(err)
+			}
+			var b []byte
+			for _, ins := range raw {
+				b = binary.BigEndian.AppendUint16(b, ins.Op)
+				b = append(b, ins.Jt, ins.Jf)
+				b = binary.BigEndian.AppendUint32(b, ins.K)
+			}
+			f.Add(b, uint16(1000))
+		}
+	}
+	fuzzFrames.once.Do(func() { fuzzFrames.frames = testFrames(f) })
+	f.Fuzz(func(t *testing.T, b []byte, wire uint16) {
+		var prog []bpf.RawInstruction
+		for len(b) >= 8 {
+			prog = append(prog, bpf.RawInstruction{Op: binary.BigEndian.Uint16(b), Jt: b[2], Jf: b[3], K: binary.BigEndian.Uint32(b[4:])})
+			b = b[8:]
+		}
+		vm, err := NewVMRaw(prog)
+		if err != nil {
+			return
+		}
+		if err := validate(prog); err != nil {
+			t.Fatalf("NewVMRaw accepts a program the kernel's checks refuse: %v\n%s", err, DumpRaw(prog))
+		}
+		for _, fr := range fuzzFrames.frames[:200] {
+			ax := aux{wireLen: int(wire), vlanPresent: wire%2 == 1, vlanTCI: wire}
+			want, err := run(prog, fr.data, ax)
+			if err != nil {
+				t.Fatalf("NewVMRaw accepts a program the interpreter refuses: %v\n%s", err, DumpRaw(prog))
+			}
+			if got := vm.Run(fr.data, Aux{Len: int(wire), VLANPresent: ax.vlanPresent, VLANTCI: ax.vlanTCI}); got != want {
+				t.Fatalf("on %s: VM %d, interpreter %d\n%s", fr.name, got, want, DumpRaw(prog))
+			}
+		}
+	})
 }

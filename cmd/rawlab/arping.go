@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/netip"
 	"time"
 
@@ -11,17 +10,15 @@ import (
 
 	"github.com/rawlab/rawlab/arpscan"
 	"github.com/rawlab/rawlab/capture"
+	"github.com/rawlab/rawlab/internal/privdrop"
 )
 
 type arpingFlags struct {
-	count    int
-	interval time.Duration
-	timeout  time.Duration
-	probe    bool
-	srcMAC   string
-	destaddr string
-	arpspa   string
-	vlan     int
+	count                    int
+	interval, timeout        time.Duration
+	probe, dad               bool
+	srcMAC, destaddr, arpspa string
+	vlan                     int
 }
 
 func newArpingCmd(a *app) *cobra.Command {
@@ -30,29 +27,29 @@ func newArpingCmd(a *app) *cobra.Command {
 		Use:   "arping -i IF [flags] IP",
 		Short: "Resolve one address with ARP requests, printing each reply and its RTT",
 		Long: `arping sends --count ARP requests for IP, --interval apart, prints every reply
-with its MAC and round-trip time, and waits --timeout after the last request.
+addressed to it with the MAC and round-trip time, and waits up to --timeout
+after the last request for --count replies. --probe sends RFC 5227 probes
+(sender 0.0.0.0); -D too, with iputils' meaning: it stops at the first reply
+and exits 0 only when none came (the address is free).
 
---probe sends RFC 5227 probes instead (sender IP 0.0.0.0): a reply means the
-address is in use by the MAC shown. The interface needs no address for it.
-
-Exit status: 0 when a reply came, 1 when none did, 2 for bad usage.`,
+Exit status: 0 a reply came (-D: none did), also after Ctrl-C; 1 otherwise;
+2 bad usage.`,
 		Example: `  rawlab arping -i veth0 198.18.0.2
-  rawlab arping -i veth0 -c 1 --probe 198.18.0.50
-  rawlab arping -i veth0 --vlan 42 --arpspa 198.18.2.1 198.18.2.10`,
+  rawlab arping -i veth0 -D -c 3 198.18.0.50 && echo free
+  rawlab arping -i veth0 --vlan 42 --arpspa 198.18.2.1 --jsonl 198.18.2.10`,
 		Args: positional(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runArping(cmd.Context(), a, &f, args[0])
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runArping(cmd.Context(), a, &f, args[0]) },
 	}
 	fl := cmd.Flags()
-	fl.IntVarP(&f.count, "count", "c", 3, "send `N` requests")
+	fl.IntVarP(&f.count, "count", "c", 3, "send `N` requests and wait for N replies")
 	fl.DurationVar(&f.interval, "interval", time.Second, "time between requests")
-	fl.DurationVarP(&f.timeout, "timeout", "W", time.Second, "wait this long for replies after the last request")
+	fl.DurationVar(&f.timeout, "timeout", time.Second, "wait this long for replies after the last request")
 	fl.BoolVar(&f.probe, "probe", false, "send RFC 5227 probes (sender IP 0.0.0.0)")
+	fl.BoolVarP(&f.dad, "dad", "D", false, "duplicate address detection: probes, stop at the first reply, exit 0 if none came")
 	fl.StringVarP(&f.srcMAC, "src-mac", "S", "", "Ethernet source and ARP sender `MAC` (default: the interface's)")
 	fl.StringVarP(&f.destaddr, "destaddr", "T", "", "Ethernet destination `MAC` (default: broadcast)")
 	fl.StringVar(&f.arpspa, "arpspa", "", "ARP sender `IP` (default: the interface's address)")
-	fl.IntVarP(&f.vlan, "vlan", "Q", -1, "tag requests with 802.1Q VLAN `ID`")
+	fl.IntVar(&f.vlan, "vlan", -1, "tag requests with 802.1Q VLAN `ID`")
 	return cmd
 }
 
@@ -63,7 +60,7 @@ func runArping(ctx context.Context, a *app, f *arpingFlags, target string) error
 	}
 	ip, err := netip.ParseAddr(target)
 	if err != nil || !ip.Is4() {
-		return usageErrorf("arping: %q is not an IPv4 address", target)
+		return usageErrorf("arping: %.40q is not an IPv4 address", target)
 	}
 	switch {
 	case f.count < 1:
@@ -73,18 +70,17 @@ func runArping(ctx context.Context, a *app, f *arpingFlags, target string) error
 	case f.vlan < -1 || f.vlan > 4095:
 		return usageErrorf("arping: --vlan %d: want a VLAN ID from 0 to 4095", f.vlan)
 	}
-	cfg := arpscan.PingConfig{Target: ip, Probe: f.probe, Count: f.count, Interval: f.interval, Timeout: f.timeout}
-	if cfg.SrcMAC, err = macFlag("src-mac", f.srcMAC); err != nil {
-		return err
-	}
-	if cfg.DstMAC, err = macFlag("destaddr", f.destaddr); err != nil {
+	cfg := arpscan.PingConfig{Target: ip, Probe: f.probe || f.dad, StopOnReply: f.dad, Count: f.count,
+		Interval: f.interval, Timeout: f.timeout, Tagged: f.vlan >= 0}
+	cfg.VLAN.ID = uint16(max(f.vlan, 0))
+	if err := macFlags("arping", "src-mac", f.srcMAC, &cfg.SrcMAC, "destaddr", f.destaddr, &cfg.DstMAC); err != nil {
 		return err
 	}
 	if cfg.SenderIP, err = parseIPv4Flag("arping: --arpspa", f.arpspa, netip.Addr{}); err != nil {
 		return err
 	}
-	if f.vlan >= 0 {
-		cfg.Tagged, cfg.VLAN = true, uint16(f.vlan)
+	if err := cfg.CheckValues(); err != nil { // every value, before the interface is looked at
+		return configError("arping", err)
 	}
 	ifi, err := capture.LookupInterface(ifname)
 	if err != nil {
@@ -93,53 +89,54 @@ func runArping(ctx context.Context, a *app, f *arpingFlags, target string) error
 	if cfg.SrcMAC == nil {
 		cfg.SrcMAC = ifi.HardwareAddr
 	}
-	if !cfg.SenderIP.IsValid() && !f.probe {
-		prefixes, err := interfacePrefixes(ifi)
+	if !cfg.SenderIP.IsValid() && !cfg.Probe {
+		prefixes, err := arpscan.InterfacePrefixes(ifi)
 		if err != nil {
-			return usageError(fmt.Errorf("arping: addresses of %s: %w", ifname, err))
+			return usageError(err)
 		}
 		cfg.SenderIP = netip.IPv4Unspecified()
 		for _, p := range prefixes {
-			cfg.SenderIP = p.Addr()
-			if p.Contains(ip) {
+			if cfg.SenderIP = p.Addr(); p.Contains(ip) {
 				break
 			}
 		}
 	}
-	conn, err := arpscan.Dial(ifi, arpscan.DialConfig{RecvBuffer: 1 << 20, RingSize: -1})
+	if err := cfg.Validate(); err != nil {
+		return configError("arping", err)
+	}
+	conn, err := arpscan.Listen(ifname, arpscan.ListenConfig{RecvBuffer: 1 << 20})
 	if err != nil {
 		return usageError(err)
 	}
 	defer conn.Close()
-	from := cfg.SenderIP.String()
-	if f.probe {
-		from = "0.0.0.0 (RFC 5227 probe)"
+	if err := privdrop.Drop(privdrop.Config{User: a.user}); err != nil {
+		return usageError(err)
 	}
-	fmt.Fprintf(a.stdout, "ARPING %s from %s %s\n", ip, from, ifname)
-	cfg.OnReply = func(r arpscan.PingReply) {
-		kind := "Broadcast"
-		if r.Unicast {
-			kind = "Unicast"
-		}
-		extra := ""
-		if r.EthSrc != nil {
-			extra += fmt.Sprintf(" (Ethernet source %s)", r.EthSrc)
-		}
-		if r.VLAN >= 0 {
-			extra += fmt.Sprintf(" (802.1Q VLAN=%d)", r.VLAN)
-		}
-		fmt.Fprintf(a.stdout, "%s reply from %s [%s]  %.3fms%s\n", kind, ip, r.MAC, float64(r.RTT.Microseconds())/1000, extra)
+	mode := arpscan.Table
+	switch {
+	case a.json:
+		mode = arpscan.Document
+	case a.jsonl:
+		mode = arpscan.JSONLines
 	}
+	w := arpscan.NewPingWriter(a.stdout, mode, ip)
+	w.Header(cfg.SenderIP, cfg.Probe, ifname)
+	cfg.OnReply = w.Reply
 	res, err := arpscan.Ping(ctx, conn, cfg)
-	fmt.Fprintf(a.stdout, "Sent %d probes, received %d response(s)\n", res.Sent, res.Received)
-	if len(res.MACs) > 1 {
-		fmt.Fprintf(a.stdout, "CONFLICT: %d MACs answered for %s\n", len(res.MACs), ip)
+	interrupted := ctx.Err() != nil
+	if werr := w.Summary(res, interrupted); werr != nil && err == nil {
+		err = werr
 	}
 	switch {
-	case errors.Is(err, arpscan.ErrNoReply):
+	case f.dad: // iputils: 0 when the address is free
+		if res.Received > 0 || (err != nil && !errors.Is(err, arpscan.ErrNoReply) && !interrupted) {
+			return silent(exitFailed)
+		}
+		return nil
+	case res.Received > 0: // also after Ctrl-C, as iputils exits
+		return nil
+	case errors.Is(err, arpscan.ErrNoReply), interrupted:
 		return silent(exitFailed)
-	case err != nil:
-		return failure(err)
 	}
-	return nil
+	return failure(err)
 }

@@ -17,18 +17,19 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/rawlab/rawlab/capture"
+	"github.com/rawlab/rawlab/internal/jsoncheck"
 	"github.com/rawlab/rawlab/internal/netnstest"
 )
 
 // jsonHost is a host line of --jsonl output.
 type jsonHost struct {
-	IP       string   `json:"ip"`
-	MAC      string   `json:"mac"`
-	EthSrc   string   `json:"eth_src"`
-	VLAN     *int     `json:"vlan"`
-	Flags    []string `json:"flags"`
-	Replies  int      `json:"replies"`
-	Targeted bool     `json:"targeted"`
+	Record  string             `json:"record"`
+	IP      string             `json:"ip"`
+	MAC     string             `json:"mac"`
+	EthSrc  string             `json:"eth_src_mac"`
+	VLANs   []struct{ ID int } `json:"vlans"`
+	Flags   []string           `json:"flags"`
+	Replies int                `json:"replies"`
 }
 
 func scanJSONL(t *testing.T, ns *netnstest.NS, args ...string) []jsonHost {
@@ -37,16 +38,33 @@ func scanJSONL(t *testing.T, ns *netnstest.NS, args ...string) []jsonHost {
 	if code != 0 {
 		t.Fatalf("rawlab arpscan %v: exit %d: %s", args, code, stderr)
 	}
+	return parseJSONL(t, stdout)
+}
+
+// parseJSONL checks stdout against docs/json.md and returns its host
+// records, with the flags of later flag records merged in.
+func parseJSONL(t *testing.T, stdout string) []jsonHost {
+	t.Helper()
+	if err := jsoncheck.Lines([]byte(stdout)); err != nil {
+		t.Errorf("--jsonl output breaks docs/json.md: %v\n%s", err, stdout)
+	}
 	var hs []jsonHost
 	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
-		if line == "" {
-			continue
-		}
 		var h jsonHost
 		if err := json.Unmarshal([]byte(line), &h); err != nil {
 			t.Fatalf("bad JSON line %q: %v", line, err)
 		}
-		hs = append(hs, h)
+		switch h.Record {
+		case "host":
+			hs = append(hs, h)
+		case "flag":
+			for i := range hs {
+				if hs[i].IP == h.IP && hs[i].MAC == h.MAC {
+					hs[i].Flags = append(hs[i].Flags, h.Flags...)
+					hs[i].Replies = h.Replies
+				}
+			}
+		}
 	}
 	return hs
 }
@@ -84,10 +102,6 @@ func hostMap(t *testing.T, hs []jsonHost) map[string]string {
 	t.Helper()
 	got := map[string]string{}
 	for _, h := range hs {
-		if !h.Targeted {
-			t.Errorf("untargeted reply from %s %s", h.IP, h.MAC)
-			continue
-		}
 		if prev, ok := got[h.IP]; ok {
 			t.Errorf("%s listed twice (%s, %s)", h.IP, prev, h.MAC)
 		}
@@ -143,7 +157,7 @@ func TestArpscanTableAndPcap(t *testing.T) {
 	if diff := cmp.Diff(want, rows); diff != "" {
 		t.Errorf("table rows (-want +got):\n%s", diff)
 	}
-	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "16 hosts scanned in ") || !strings.HasSuffix(last, ", 3 responded") {
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "16 hosts scanned in ") || !strings.HasSuffix(last, "(16 requests), 3 responded") {
 		t.Errorf("summary line %q", last)
 	}
 	r, err := capture.OpenFile(pcap)
@@ -211,7 +225,7 @@ func TestArpscanDup(t *testing.T) {
 		h.Sysctl(t, "net.ipv4.conf."+k+".rp_filter", "0")
 	}
 	hs := scanJSONL(t, sc, "-i", "eth0", "--retry", "1", "198.18.0.7")
-	want := []jsonHost{{IP: "198.18.0.7", MAC: mac.String(), Flags: []string{"DUP"}, Replies: 2, Targeted: true}}
+	want := []jsonHost{{Record: "host", IP: "198.18.0.7", MAC: mac.String(), Flags: []string{"DUP"}, Replies: 2}}
 	if diff := cmp.Diff(want, hs); diff != "" {
 		t.Errorf("hosts (-want +got):\n%s", diff)
 	}
@@ -231,8 +245,8 @@ func TestArpscanVLAN(t *testing.T) {
 	got := map[string]string{}
 	for _, h := range hs {
 		got[h.IP] = h.MAC
-		if h.VLAN == nil || *h.VLAN != 42 {
-			t.Errorf("%s: vlan %v, want 42", h.IP, h.VLAN)
+		if len(h.VLANs) != 1 || h.VLANs[0].ID != 42 {
+			t.Errorf("%s: vlans %v, want 42", h.IP, h.VLANs)
 		}
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -364,7 +378,7 @@ func TestArping(t *testing.T) {
 	if code != 0 || strings.Count(stdout, "reply from 198.18.0.5 ["+mac+"]") != 2 || !strings.Contains(stdout, "received 2 response(s)") {
 		t.Errorf("arping: exit %d\n%s%s", code, stdout, stderr)
 	}
-	code, stdout, _ = rawlabIn(t, l.scanner, "arping", "-i", "eth0", "-c", "1", "-W", "200ms", "198.18.0.99")
+	code, stdout, _ = rawlabIn(t, l.scanner, "arping", "-i", "eth0", "-c", "1", "--timeout", "200ms", "198.18.0.99")
 	if code != 1 || !strings.Contains(stdout, "received 0 response(s)") {
 		t.Errorf("arping a silent address: exit %d\n%s", code, stdout)
 	}

@@ -3,16 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
-	"time"
-
-	"github.com/rawlab/rawlab/arpscan"
 )
 
 func arpRun(args ...string) (int, string, string) {
@@ -26,6 +20,10 @@ func arpRun(args ...string) (int, string, string) {
 // unprivileged, where opening one would fail differently).
 func TestArpscanBadInput(t *testing.T) {
 	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "shadow")
+	if err := os.WriteFile(secretFile, []byte("198.18.0.1\nroot:$6$Secr3tH4shSecr3tH4shSecr3tH4sh:19000:0:99999:7:::\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	badOUI := filepath.Join(dir, "oui.txt")
 	if err := os.WriteFile(badOUI, []byte("not hex\tVendor\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -54,7 +52,15 @@ func TestArpscanBadInput(t *testing.T) {
 		{"backoff below 1", []string{"arpscan", "-i", "rl-none0", "--backoff", "0.5", "198.18.0.1"}, "--backoff"},
 		{"vlan too big", []string{"arpscan", "-i", "rl-none0", "--vlan", "4096", "198.18.0.1"}, "--vlan"},
 		{"bad template", []string{"arpscan", "-i", "rl-none0", "--format", "{{.IP", "198.18.0.1"}, "--format"},
-		{"two outputs", []string{"arpscan", "-i", "rl-none0", "--jsonl", "--json", "198.18.0.1"}, "one of"},
+		{"template field", []string{"arpscan", "-i", "rl-none0", "--format", "{{.Nope}}", "198.18.0.1"}, "--format"},
+		{"arp-scan field", []string{"arpscan", "-i", "rl-none0", "--format", "${ip} ${nope}", "198.18.0.1"}, "nope"},
+		{"timeout 0", []string{"arpscan", "-i", "rl-none0", "--timeout", "0", "198.18.0.1"}, "--timeout"},
+		{"timeout huge", []string{"arpscan", "-i", "rl-none0", "--timeout", "99999999999", "198.18.0.1"}, "--timeout"},
+		{"backoff 1e308", []string{"arpscan", "-i", "rl-none0", "--backoff", "1e308", "198.18.0.1"}, "--backoff"},
+		{"multicast src-mac", []string{"arpscan", "-i", "rl-none0", "--src-mac", "01:00:5e:00:00:01", "198.18.0.1"}, "--src-mac"},
+		{"arping multicast src-mac", []string{"arping", "-i", "rl-none0", "--src-mac", "01:00:5e:00:00:01", "198.18.0.1"}, "--src-mac"},
+		{"shadow file", []string{"arpscan", "-i", "rl-none0", "--file", secretFile}, "line 2"},
+		{"two outputs", []string{"arpscan", "-i", "rl-none0", "--jsonl", "--json", "198.18.0.1"}, "exclude each other"},
 		{"passive with targets", []string{"arpscan", "-i", "rl-none0", "--passive", "198.18.0.1"}, "--passive"},
 		{"duration without passive", []string{"arpscan", "-i", "rl-none0", "--duration", "1s", "198.18.0.1"}, "--duration"},
 		{"localnet with targets", []string{"arpscan", "-i", "rl-none0", "--localnet", "198.18.0.1"}, "--localnet"},
@@ -79,89 +85,12 @@ func TestArpscanBadInput(t *testing.T) {
 			if strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "rawlab: ") {
 				t.Errorf("stderr %q, want one line starting rawlab:", stderr)
 			}
+			if strings.Contains(stderr, "Secr3tH4shSecr3tH4sh") {
+				t.Errorf("stderr %q echoes the file's contents", stderr)
+			}
 			if !strings.Contains(stderr, tt.want) {
 				t.Errorf("stderr %q does not mention %q", stderr, tt.want)
 			}
 		})
-	}
-}
-
-func TestParseBits(t *testing.T) {
-	tests := []struct {
-		in   string
-		want float64
-		ok   bool
-	}{
-		{"256000", 256000, true}, {"1000M", 1e9, true}, {"64K", 64000, true}, {"1.5m", 1.5e6, true}, {"2G", 2e9, true},
-		{"", 0, false}, {"0", 0, false}, {"-1", 0, false}, {"M", 0, false}, {"12X", 0, false},
-	}
-	for _, tt := range tests {
-		got, err := parseBits(tt.in)
-		if (err == nil) != tt.ok || got != tt.want {
-			t.Errorf("parseBits(%q) = %v, %v; want %v, ok=%v", tt.in, got, err, tt.want, tt.ok)
-		}
-	}
-}
-
-func TestWithVLAN(t *testing.T) {
-	frame := []byte{1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 0x08, 0x06, 0xaa}
-	got := withVLAN(frame, 42)
-	want := []byte{1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 0x81, 0x00, 0x00, 42, 0x08, 0x06, 0xaa}
-	if !bytes.Equal(got, want) {
-		t.Errorf("withVLAN = % x, want % x", got, want)
-	}
-}
-
-// lockedBuffer is a goroutine-safe bytes.Buffer.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// nullConn never answers; the scanner over it is only asked for progress.
-type nullConn struct{}
-
-func (nullConn) WriteFrames(f [][]byte) (int, error)   { return len(f), nil }
-func (nullConn) ReadFrames([]arpscan.Msg) (int, error) { return 0, os.ErrDeadlineExceeded }
-func (nullConn) SetReadDeadline(time.Time) error       { return nil }
-func (nullConn) Close() error                          { return nil }
-
-func TestProgressBar(t *testing.T) {
-	ts, err := arpscan.ParseTargets([]string{"198.18.0.0/24"}, nil, arpscan.TargetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := arpscan.NewScanner(nullConn{}, ts, arpscan.Config{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Not a terminal: auto draws nothing, whatever the estimate.
-	var quiet lockedBuffer
-	startProgress(&quiet, "auto", s, time.Hour)()
-	if quiet.String() != "" {
-		t.Errorf("auto progress on a non-terminal wrote %q", quiet.String())
-	}
-	var w lockedBuffer
-	stop := startProgress(&w, "always", s, time.Hour)
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(w.String(), "0/256 done, 0 answered, 0 sent") && time.Now().Before(deadline) {
-		runtime.Gosched()
-	}
-	stop()
-	out := w.String()
-	if !strings.HasPrefix(out, "\r[..............................] 0/256 done") || !strings.HasSuffix(out, "\r\033[K") {
-		t.Errorf("progress output %q: want a bar, then the line cleared", out)
 	}
 }

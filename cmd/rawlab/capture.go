@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -32,26 +31,21 @@ func newCaptureCmd(a *app) *cobra.Command {
 		Use:   "capture -i IF [flags] [FILTER]",
 		Short: "Capture frames from an interface, print them or write pcapng",
 		Long: `Capture reads frames from an interface through a TPACKET_V3 ring and prints
-one decoded line per frame (like tcpdump -e -n), JSON lines with --jsonl, one
-JSON document at the end with --json, or writes them to a pcapng file (-w;
--w - writes to standard output, and printing then goes to stderr). With -w
-nothing is printed unless --print is given.
+one line per frame (like tcpdump -e -n), JSON lines (--jsonl), one JSON
+document at the end (--json), or writes pcapng (-w; -w - writes to stdout and
+prints to stderr; with -w nothing is printed unless --print is given).
 
-It stops after -c frames, after --duration, on SIGINT or SIGTERM, or when the
-interface disappears (exit 1) or the disk is full (exit 1; the file is cut
-back to its last whole block). The file is then complete, and stderr says
-"N captured, N written, N dropped by kernel".
+It stops after -c frames, --duration, SIGINT or SIGTERM, or with exit 1 when
+the interface disappears or the disk is full (the file is cut back to its last
+whole block). Stderr then says "N captured, N written, N dropped by kernel".
 
-The filter (--filter, or the trailing arguments as tcpdump takes them) is a
-built-in name (arp, dhcp, icmp, all) or a pcap-filter(7) expression compiled
-to classic BPF and run in the kernel. --dump-filter prints it as tcpdump -d.
-
--C, -G and -W rotate files as tcpdump does: -G starts a new file named by
-strftime(3) every SECONDS, -C splits within it (numbered, from 1 in each -G
-file), -W keeps a ring of N files with -C, or stops after N files with -G
-alone. Each file has its own statistics block. -Q in is done by the kernel
-(PACKET_IGNORE_OUTGOING). -s keeps at most N bytes of each frame (at most
-262144); the length on the wire is kept and printed.`,
+The filter (--filter, or trailing arguments) is arp, dhcp, icmp, all, or a
+pcap-filter(7) expression run in the kernel; --dump-filter prints it as
+tcpdump -d. -C, -G and -W rotate as tcpdump's: -G starts a file named by
+strftime(3) every SECONDS, -C splits within it (numbered from 1 in each),
+-W keeps a ring of N files with -C, or stops after N files with -G alone;
+each file has its own statistics. -s keeps at most N bytes (up to 262144)
+of each frame and its length on the wire. -Q in is done by the kernel.`,
 		Example: `  rawlab capture -i veth0 -c 10 -s 96
   rawlab capture -i veth0 -w 'c-%H%M%S.pcapng' -G 60 -C 100 udp and port 67
   rawlab capture -i veth0 -w - | rawlab read -`,
@@ -85,53 +79,20 @@ alone. Each file has its own statistics block. -Q in is done by the kernel
 	return cmd
 }
 
-// parseFileSize parses -C: millions of bytes as tcpdump counts them, or a
-// number with a k, m or g suffix (powers of 1024).
-func parseFileSize(s string) (int64, error) {
-	if s == "" {
-		return 0, nil
-	}
-	mult := int64(1000000)
-	if m, ok := map[string]int64{"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[strings.ToLower(s[len(s)-1:])]; ok {
-		mult, s = m, s[:len(s)-1]
-	}
-	n, err := strconv.ParseFloat(s, 64)
-	if err != nil || n <= 0 || n*float64(mult) > 1<<62 {
-		return 0, usageErrorf("capture: -C %q: want a positive size in millions of bytes, or with a k, m or g suffix", s)
-	}
-	return int64(n * float64(mult)), nil
-}
-
-// compileFilter turns --filter into a BPF program: a built-in name, or a
-// pcap-filter(7) expression compiled in pure Go. live asks for code for a
-// kernel socket, which sees VLAN tags the kernel stripped.
-func compileFilter(expr string, snaplen int, live bool) ([]bpf.Instruction, error) {
-	expr = strings.TrimSpace(expr)
-	if expr == "" {
-		return nil, nil
-	}
-	if raw, err := capture.BuiltinFilter(expr); err == nil {
-		if snaplen > 0 {
-			raw = capture.ApplySnapLen(raw, snaplen)
-		}
-		prog, ok := bpf.Disassemble(raw)
-		if !ok {
-			return nil, fmt.Errorf("filter %q: built-in program does not disassemble", expr)
-		}
-		return prog, nil
-	}
-	opt := filter.Options{KernelVLAN: live}
-	if snaplen > 0 {
-		opt.SnapLen = uint32(snaplen)
-	}
-	return filter.Compile(expr, opt)
-}
-
 // captureFlagNames maps the fields of capture's configuration errors to
 // the flags that set them.
 var captureFlagNames = map[string]string{
 	"SnapLen": "-s", "RingBuffer": "-B", "Duration": "--duration", "Direction": "-Q",
 	"Rotation.Size": "-C", "Rotation.Period": "-G", "Rotation.Count": "-W", "Rotation": "-C/-G with -w -",
+}
+
+// flagError names the flag of a configuration error (exit 2).
+func flagError(err error) error {
+	var ce *capture.ConfigError
+	if errors.As(err, &ce) && captureFlagNames[ce.Field] != "" {
+		return usageErrorf("capture: %s %s: %s", captureFlagNames[ce.Field], ce.Value, ce.Reason)
+	}
+	return usageError(err)
 }
 
 // config turns the flags into capture's configuration; every value is
@@ -152,41 +113,37 @@ func (f captureFlags) config(a *app) (capture.RunConfig, error) {
 	default:
 		return cfg, usageErrorf("capture: -Q %q: want in, out or inout", f.direction)
 	}
-	size, err := parseFileSize(f.fileSize)
+	size, err := capture.ParseSize(f.fileSize)
 	if err != nil {
-		return cfg, err
+		return cfg, flagError(err)
 	}
 	rot := capture.Rotation{Size: size, Period: time.Duration(f.period) * time.Second, Count: f.fileCount}
-	if rot.Active() && f.write == "" {
-		return cfg, usageErrorf("capture: -C and -G need -w FILE")
+	if (rot.Active() || rot.Count > 0) && f.write == "" {
+		return cfg, usageErrorf("capture: -C, -G and -W need -w FILE")
+	}
+	format, err := capture.ParseFormat(f.format)
+	if err != nil {
+		return cfg, usageError(err)
+	}
+	precision, err := capture.ParseTimePrecision(f.precision)
+	if err != nil {
+		return cfg, usageError(fmt.Errorf("capture: --time-stamp-precision: %w", err))
 	}
 	if f.write != "" {
-		format, err := capture.ParseFormat(f.format)
-		if err != nil {
-			return cfg, usageError(err)
-		}
-		precision, err := capture.ParseTimePrecision(f.precision)
-		if err != nil {
-			return cfg, usageError(fmt.Errorf("capture: --time-stamp-precision: %w", err))
-		}
 		cfg.Output = &capture.OutputConfig{Path: f.write, Rotation: rot, Recorder: capture.RecorderOptions{Format: format, Precision: precision}}
 		if f.write == "-" {
 			cfg.Output.Stream = a.stdout
 		}
 	}
 	if err := cfg.Validate(); err != nil {
-		var ce *capture.ConfigError
-		if errors.As(err, &ce) && captureFlagNames[ce.Field] != "" {
-			return cfg, usageErrorf("capture: %s %s: %s", captureFlagNames[ce.Field], ce.Value, ce.Reason)
-		}
-		return cfg, usageError(err)
+		return cfg, flagError(err)
 	}
 	if cfg.Output != nil && cfg.Output.Stream == nil {
 		if err := outfile.Check(capture.Strftime(f.write, time.Now())); err != nil {
 			return cfg, usageError(fmt.Errorf("capture: -w: %w", err))
 		}
 	}
-	prog, err := compileFilter(f.filter, f.snaplen, true)
+	prog, err := capture.CompileFilter(f.filter, capture.FilterConfig{SnapLen: f.snaplen, Live: true})
 	if err == nil && prog != nil {
 		cfg.Ring.Filter, err = bpf.Assemble(prog)
 	}
@@ -202,7 +159,7 @@ func runCapture(ctx context.Context, a *app, f captureFlags) error {
 		return err
 	}
 	if f.dumpFilter {
-		prog, _ := compileFilter(f.filter, f.snaplen, true)
+		prog, _ := capture.CompileFilter(f.filter, capture.FilterConfig{SnapLen: f.snaplen, Live: true})
 		if prog == nil {
 			prog = []bpf.Instruction{bpf.RetConstant{Val: capture.AcceptLength}}
 		}
@@ -213,25 +170,27 @@ func runCapture(ctx context.Context, a *app, f captureFlags) error {
 	if err != nil {
 		return err
 	}
-	out := a.stdout
-	if f.write == "-" {
-		out = a.stderr
-	}
 	var p *framePrinter
 	if !f.quiet && (f.write == "" || f.print || a.json || a.jsonl) {
-		p = printerFor(out, a)
+		p = printerFor(a.stdout, a)
+		if f.write == "-" {
+			p = printerFor(a.stderr, a)
+		}
 		cfg.OnFrame = func(data []byte, info capture.FrameInfo) error {
 			return p.PrintFrame(craft.LinkEthernet, info.Time, data, info.Length, info.Dir, "")
 		}
 	}
-	started := false
+	started, snap := false, f.snaplen
+	if snap == 0 {
+		snap = capture.MaxSnapLen
+	}
 	cfg.OnReady = func() error {
 		started = true
 		if err := privdrop.Drop(privdrop.Config{User: a.user}); err != nil {
 			return usageError(fmt.Errorf("capture: %w", err))
 		}
 		// tcpdump's opening line; tests and scripts wait for it.
-		fmt.Fprintf(a.stderr, "listening on %s, link-type EN10MB (Ethernet), snapshot length %d bytes\n", ifname, orDefault(f.snaplen, capture.MaxSnapLen))
+		fmt.Fprintf(a.stderr, "listening on %s, link-type EN10MB (Ethernet), snapshot length %d bytes\n", ifname, snap)
 		return nil
 	}
 	res, err := capture.Capture(ctx, ifname, cfg)
@@ -241,22 +200,20 @@ func runCapture(ctx context.Context, a *app, f captureFlags) error {
 		}
 		return usageError(err)
 	}
-	{
-		written := ""
-		if cfg.Output != nil {
-			written = fmt.Sprintf("%d written, ", res.Written)
-		}
-		fmt.Fprintf(a.stderr, "%d captured, %s%d dropped by kernel\n", res.Captured, written, res.Stats.Drops)
-		if res.StatsErr == nil {
-			fmt.Fprintf(a.stderr, "%d received by filter\n", res.Stats.Packets)
-		}
+	written := ""
+	if cfg.Output != nil {
+		written = fmt.Sprintf("%d written, ", res.Written)
+	}
+	fmt.Fprintf(a.stderr, "%d captured, %s%d dropped by kernel\n", res.Captured, written, res.Stats.Drops)
+	if res.StatsErr == nil {
+		fmt.Fprintf(a.stderr, "%d received by filter\n", res.Stats.Packets)
 	}
 	if p != nil {
 		extra := map[string]any{"interface": ifname, "captured": res.Captured, "dropped": res.Stats.Drops}
 		if cfg.Output != nil {
 			extra["written"], extra["files"] = res.Written, res.Files
 		}
-		if derr := p.Document(extra); err == nil {
+		if derr := p.End(extra); err == nil {
 			err = derr
 		}
 	}
@@ -268,19 +225,10 @@ func runCapture(ctx context.Context, a *app, f captureFlags) error {
 	case capture.IsDiskFull(err):
 		return failure(fmt.Errorf("%w (the file ends at its last whole frame)", err))
 	}
-	var ee *exitError
-	if errors.As(err, &ee) {
+	if _, ok := err.(*exitError); ok {
 		return err
 	}
 	return failure(err)
-}
-
-// orDefault returns v, or def when v is 0.
-func orDefault(v, def int) int {
-	if v == 0 {
-		return def
-	}
-	return v
 }
 
 // removeOnError removes path when *err is set: a command that fails leaves

@@ -46,7 +46,7 @@ func TestCaptureDirection(t *testing.T) {
 			if tt.q == "in" && m[1] != "2" {
 				t.Errorf("-Q in: %s frames received by filter, want 2 (the outgoing requests left out by the kernel)", m[1])
 			}
-			if !strings.Contains(p.Output(), "2 captured, 0 dropped by kernel") {
+			if !strings.Contains(p.Output(), "2 captured, 2 written, 0 dropped by kernel") {
 				t.Errorf("closing line missing:\n%s", p.Output())
 			}
 		})

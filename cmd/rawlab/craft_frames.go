@@ -41,7 +41,7 @@ target IP both the sender's) or any operation code 1-65535.`,
 			}
 			hdr := e.header(dst, craft.EtherTypeARP)
 			build := func(b []byte, _ int) []byte { return craft.AppendARP(b, hdr, p) }
-			return runCraft(cmd.Context(), a, &f, e, craftSpec{build, craft.MatchARPReply(p.TargetIP.As4()), "arp"})
+			return runCraft(cmd.Context(), a, &f, e, craftSpec{build, craft.MatchARPReply(p.TargetIP.As4()), "arp-vlan"})
 		},
 	}
 	f.register(cmd.Flags())
@@ -138,7 +138,7 @@ the sequence number counts up.`,
 				return craft.AppendICMPEcho(b, hdr, ip, echo)
 			}
 			match := craft.MatchEchoReply(uint16(id), uint16(seq), uint16(min(f.count, 65535)), payload)
-			return runCraft(cmd.Context(), a, &f, e, craftSpec{build, match, "icmp"})
+			return runCraft(cmd.Context(), a, &f, e, craftSpec{build, match, "icmp-vlan"})
 		},
 	}
 	f.register(cmd.Flags())

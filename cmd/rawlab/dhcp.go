@@ -210,9 +210,9 @@ var flagOf = map[string]string{
 	dhcpclient.FieldDeclineWait: "--decline-wait", "client address": "--ip", "lease": "--lease-file", "selection": "--select",
 }
 
-// configError maps a *dhcpclient.ConfigError to a usage error naming the
+// dhcpConfigError maps a *dhcpclient.ConfigError to a usage error naming the
 // flag; other errors pass unchanged.
-func configError(verb string, err error) error {
+func dhcpConfigError(verb string, err error) error {
 	var ce *dhcpclient.ConfigError
 	if !errors.As(err, &ce) {
 		return err
@@ -339,13 +339,13 @@ func planDHCP(a *app, f *dhcpFlags, verb string) (*dhcpPlan, error) {
 		return nil, bad("--wait", fmt.Errorf("%v is negative", f.wait))
 	}
 	if cfg.Trusted, cfg.TrustedMACs, err = dhcpclient.ParseTrusted(f.expectServer); err != nil {
-		return nil, configError(verb, err)
+		return nil, dhcpConfigError(verb, err)
 	}
 	if len(f.expectServer) > 0 && p.wait == 0 && verb == "discover" {
 		p.wait = 2 * time.Second
 	}
 	if p.sel, err = dhcpclient.ParseSelection(f.selection); err != nil {
-		return nil, configError(verb, err)
+		return nil, dhcpConfigError(verb, err)
 	}
 	if f.applyRoutes && !f.apply {
 		return nil, usageErrorf("dhcp %s: --apply-routes needs --apply", verb)
@@ -372,14 +372,14 @@ func planDHCP(a *app, f *dhcpFlags, verb string) (*dhcpPlan, error) {
 			return nil, usageErrorf("dhcp %s: no address: give --ip IP or --lease-file FILE", verb)
 		}
 		if err := dhcpclient.CheckClientAddr(p.ip); err != nil {
-			return nil, configError(verb, err)
+			return nil, dhcpConfigError(verb, err)
 		}
 	}
 	if (verb == "release" || verb == "decline" || verb == "renew") && p.lease == nil && !cfg.Server.IsValid() {
 		return nil, usageErrorf("dhcp %s: no server: give --server IP or --lease-file FILE", verb)
 	}
 	if err := cfg.Validate(); err != nil { // chaddr may still be nil: the interface's
-		return nil, configError(verb, err)
+		return nil, dhcpConfigError(verb, err)
 	}
 	// The interface last: it exists, is up and is Ethernet.
 	if p.ifi, err = capture.LookupInterface(ifname); err != nil {
@@ -399,7 +399,7 @@ func planDHCP(a *app, f *dhcpFlags, verb string) (*dhcpPlan, error) {
 	}
 	cfg.Interface, cfg.Log = p.ifi.Name, a.log
 	if err := cfg.Validate(); err != nil {
-		return nil, configError(verb, err)
+		return nil, dhcpConfigError(verb, err)
 	}
 	return p, nil
 }
@@ -420,7 +420,7 @@ func runDHCP(ctx context.Context, a *app, f *dhcpFlags, verb string) (err error)
 	}
 	c, err := dhcpclient.DialInterface(p.ifi, p.cfg)
 	if err != nil {
-		return usageError(configError(verb, err)) // permission and interface errors exit 2 with a hint
+		return usageError(dhcpConfigError(verb, err)) // permission and interface errors exit 2 with a hint
 	}
 	o.c = c
 	// Files are created once the socket is open, so that a permission
@@ -506,7 +506,7 @@ func outcome(verb string, err error) error {
 	var re *dhcpclient.RogueError
 	switch {
 	case errors.As(err, &ce):
-		return configError(verb, err)
+		return dhcpConfigError(verb, err)
 	case errors.As(err, &re):
 		return &exitError{code: exitRogue, err: err}
 	case errors.Is(err, context.Canceled):

@@ -23,26 +23,20 @@ type frameRecord struct {
 // framePrinter prints frames one per line as `tcpdump -e -n` does, as JSON
 // lines (--jsonl), or keeps them for one JSON document at the end (--json).
 type framePrinter struct {
-	w      io.Writer
-	jsonl  bool
-	json   bool
-	enc    *json.Encoder
-	frames []frameRecord // --json
+	w           io.Writer
+	json, jsonl bool
+	enc         *json.Encoder
+	frames      []frameRecord // --json, the first maxDocFrames
+	count, max  int           // --json: every frame; the most kept
 }
 
-// newFramePrinter prints text, or JSON lines when asJSON.
-func newFramePrinter(w io.Writer, asJSON bool) *framePrinter {
-	return &framePrinter{w: w, jsonl: asJSON, enc: json.NewEncoder(w)}
-}
+// maxDocFrames bounds the frames one --json document holds (memory);
+// "count" still counts them all, and --jsonl streams any number.
+const maxDocFrames = 100000
 
 // printerFor prints as the global --json and --jsonl flags ask.
 func printerFor(w io.Writer, a *app) *framePrinter {
-	return &framePrinter{w: w, json: a.json, jsonl: a.jsonl, enc: json.NewEncoder(w), frames: []frameRecord{}}
-}
-
-// Print writes one Ethernet frame captured whole.
-func (p *framePrinter) Print(ts time.Time, data []byte, dir capture.Direction, comment string) error {
-	return p.PrintFrame(craft.LinkEthernet, ts, data, len(data), dir, comment)
+	return &framePrinter{w: w, json: a.json, jsonl: a.jsonl, enc: json.NewEncoder(w), frames: []frameRecord{}, max: maxDocFrames}
 }
 
 // PrintFrame writes one frame of link type lt, wireLen bytes long on the
@@ -51,15 +45,16 @@ func (p *framePrinter) PrintFrame(lt craft.LinkType, ts time.Time, data []byte, 
 	s := craft.SummarizeLink(lt, data, wireLen)
 	if p.json || p.jsonl {
 		l := frameRecord{Comment: comment, Frame: s}
-		if !ts.IsZero() {
-			u := ts.UTC()
+		if u := ts.UTC(); !ts.IsZero() {
 			l.Time = &u
 		}
 		if dir != 0 {
 			l.Direction = dir.String()
 		}
 		if p.json {
-			p.frames = append(p.frames, l)
+			if p.count++; p.count <= p.max {
+				p.frames = append(p.frames, l)
+			}
 			return nil
 		}
 		l.Record = "frame"
@@ -77,15 +72,20 @@ func (p *framePrinter) PrintFrame(lt craft.LinkType, ts time.Time, data []byte, 
 	return err
 }
 
-// Document prints, with --json, the one document: the frames, their count,
-// and the fields of extra (a struct whose fields are added at the top).
-func (p *framePrinter) Document(extra map[string]any) error {
-	if !p.json {
-		return nil
+// End prints, with --json, the one document: the frames, their count and
+// the fields of summary; with --jsonl, summary (when not nil) as the last
+// line, a "summary" record.
+func (p *framePrinter) End(summary map[string]any) error {
+	switch {
+	case p.json:
+		doc := map[string]any{"frames": p.frames, "count": p.count, "frames_truncated": p.count > p.max}
+		for k, v := range summary {
+			doc[k] = v
+		}
+		return p.enc.Encode(doc)
+	case p.jsonl && summary != nil:
+		summary["record"] = "summary"
+		return p.enc.Encode(summary)
 	}
-	doc := map[string]any{"frames": p.frames, "count": len(p.frames)}
-	for k, v := range extra {
-		doc[k] = v
-	}
-	return p.enc.Encode(doc)
+	return nil
 }

@@ -129,7 +129,7 @@ func TestCaptureRecordsBothDirections(t *testing.T) {
 	if err := p.Wait(context.Background()); err != nil {
 		t.Fatalf("capture: %v\n%s", err, p.Output())
 	}
-	if !strings.Contains(p.Output(), "4 captured, 0 dropped by kernel") {
+	if !strings.Contains(p.Output(), "4 captured, 4 written, 0 dropped by kernel") {
 		t.Errorf("capture's closing line is missing: %s", p.Output())
 	}
 	frames := readJSON(t, path)
@@ -220,7 +220,7 @@ func TestCaptureSIGINTLeavesCompleteFile(t *testing.T) {
 	if err := p.Wait(context.Background()); err != nil {
 		t.Fatalf("capture after SIGINT: %v\n%s", err, p.Output())
 	}
-	if !strings.Contains(p.Output(), " captured, 0 dropped by kernel") {
+	if !strings.Contains(p.Output(), " written, 0 dropped by kernel") {
 		t.Errorf("no closing line after SIGINT: %s", p.Output())
 	}
 	frames := readJSON(t, path)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -334,21 +333,15 @@ CAP_NET_ADMIN, on one thread, for the neighbour entries it installs.`,
 				return usageError(err)
 			}
 			ready := func() error {
-				// Sockets and netlink are open: give up root before reading.
+				// Sockets and netlink are open: from now on write only the
+				// lease file's directory, and give up root, before reading.
+				if err := privdrop.Confine(confineTo(leaseFile)); err != nil {
+					return err
+				}
 				if err := privdrop.Drop(privdrop.Config{User: a.user, KeepNetAdmin: true}); err != nil {
 					return err
 				}
-				if readyFD <= 0 {
-					_, err := fmt.Fprintln(a.stderr, lab.ReadyLine)
-					return err
-				}
-				f := os.NewFile(uintptr(readyFD), "ready")
-				if f == nil {
-					return fmt.Errorf("ready descriptor %d: not open", readyFD)
-				}
-				defer f.Close()
-				_, err := io.WriteString(f, lab.ReadyLine+"\n")
-				return err
+				return lab.SignalReady(readyFD, a.stderr)
 			}
 			if err := srv.Serve(cmd.Context(), ifname, ready); err != nil {
 				return usageError(err)
@@ -363,6 +356,14 @@ CAP_NET_ADMIN, on one thread, for the neighbour entries it installs.`,
 	cmd.Flags().BoolVar(&outside, "outside-lab", false, "serve in a test's own namespace, never the host's")
 	cmd.Flags().MarkHidden("outside-lab")
 	return cmd
+}
+
+// confineTo is where the server may write: its lease file's directory.
+func confineTo(leaseFile string) []string {
+	if leaseFile == "" {
+		return nil
+	}
+	return []string{filepath.Dir(leaseFile)}
 }
 
 // needRoot returns a usage error unless we run as root: the lab creates

@@ -7,9 +7,9 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/net/bpf"
 
 	"github.com/rawlab/rawlab/capture"
+	"github.com/rawlab/rawlab/capture/filter"
 	"github.com/rawlab/rawlab/craft"
 )
 
@@ -30,7 +30,7 @@ lines with --jsonl, or one JSON document with --json.
 
 Frames are decoded by their link type: Ethernet, Linux cooked captures (SLL,
 SLL2) and raw IP; each pcapng interface by its own. A file with any other
-link type is refused (exit 2). A filter applies to Ethernet frames.`,
+link type is refused (exit 2). A filter reads Ethernet and SLL frames.`,
 		Example: `  rawlab read lease.pcapng
   rawlab read scan.pcapng --jsonl | jq .frame.arp
   rawlab capture -i veth0 -w - | rawlab read - udp port 67`,
@@ -54,15 +54,21 @@ func runRead(a *app, path string, f readFlags) (err error) {
 	if f.count < 0 {
 		return usageErrorf("read: --count must not be negative")
 	}
-	var vm *bpf.VM
-	prog, err := compileFilter(f.filter, 0, false)
-	if err != nil {
-		return usageError(fmt.Errorf("read: %w", err))
-	}
-	if prog != nil {
-		if vm, err = bpf.NewVM(prog); err != nil {
-			return usageError(fmt.Errorf("read: filter %q: %w", f.filter, err))
+	// The filter, compiled for each link type the file has.
+	vms := map[craft.LinkType]*filter.VM{}
+	vmFor := func(lt craft.LinkType) (vm *filter.VM, err error) {
+		if vm, ok := vms[lt]; ok || f.filter == "" {
+			return vm, nil
 		}
+		prog, err := capture.CompileFilter(f.filter, capture.FilterConfig{LinkType: uint32(lt)})
+		if err == nil && prog != nil {
+			vm, err = filter.NewVM(prog)
+		}
+		vms[lt] = vm
+		return vm, err
+	}
+	if _, err := vmFor(craft.LinkEthernet); err != nil {
+		return usageError(fmt.Errorf("read: %w", err))
 	}
 	var r *capture.FileReader
 	if path == "-" {
@@ -80,7 +86,7 @@ func runRead(a *app, path string, f readFlags) (err error) {
 		if ee, ok := err.(*exitError); ok && ee.code == exitUsage {
 			return
 		}
-		if derr := p.Document(nil); err == nil {
+		if derr := p.End(nil); err == nil {
 			err = derr
 		}
 	}()
@@ -90,21 +96,19 @@ func runRead(a *app, path string, f readFlags) (err error) {
 			break
 		}
 		if err != nil {
-			// A file cut short (a capture killed mid-block) still shows
-			// what it holds; say where it ended.
+			// A file cut short still shows what it holds; say where it ended.
 			return failure(fmt.Errorf("read: %s: after %d frames: %w", path, n, err))
 		}
 		lt := craft.LinkType(rec.LinkType)
 		if !lt.Decoded() {
 			return usageErrorf("read: %s: link type %d (%s) is not decoded: rawlab reads Ethernet, LINUX_SLL, LINUX_SLL2 and RAW", path, rec.LinkType, rec.LinkType)
 		}
-		if vm != nil {
-			if lt.Canonical() != craft.LinkEthernet {
-				return usageErrorf("read: %s: a filter applies to Ethernet frames, and this one is %s", path, lt)
-			}
-			if keep, err := vm.Run(rec.Data); err != nil || keep == 0 {
-				continue
-			}
+		vm, err := vmFor(lt.Canonical())
+		if err != nil {
+			return usageError(fmt.Errorf("read: %s: %w", path, err))
+		}
+		if vm != nil && !vm.Match(rec.Data, rec.Length) {
+			continue
 		}
 		if err := p.PrintFrame(lt, rec.Time, rec.Data, rec.Length, rec.Dir, rec.Comment); err != nil {
 			return err

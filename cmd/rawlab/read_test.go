@@ -252,3 +252,31 @@ func TestCaptureBadValues(t *testing.T) {
 		t.Errorf("the symlink's target was created")
 	}
 }
+
+// TestJSONDocumentBounded: a --json document keeps at most max frames,
+// counts them all and says it was cut.
+func TestJSONDocumentBounded(t *testing.T) {
+	var out bytes.Buffer
+	p := printerFor(&out, &app{json: true})
+	p.max = 2
+	frame := linkFrame(layers.LinkTypeEthernet, udpPacket(t, []byte("x")))
+	for range 3 {
+		if err := p.PrintFrame(1, time.Unix(1764800000, 0), frame, len(frame), 0, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.End(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := jsoncheck.Document(out.Bytes()); err != nil {
+		t.Error(err)
+	}
+	var doc struct {
+		Frames    []frameRecord `json:"frames"`
+		Count     int           `json:"count"`
+		Truncated bool          `json:"frames_truncated"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil || len(doc.Frames) != 2 || doc.Count != 3 || !doc.Truncated {
+		t.Errorf("document %s: %v; want 2 frames, count 3, frames_truncated", out.String(), err)
+	}
+}

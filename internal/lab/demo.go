@@ -44,7 +44,7 @@ func (l *Lab) Demo(ctx context.Context, cfg DemoConfig) (err error) {
 	}
 	args = append(args, cfg.Extra...)
 	fmt.Fprintf(out, "# rawlab lab exec -- rawlab %s\n", strings.Join(args, " "))
-	c := exec.CommandContext(ctx, SelfExe)
+	c := exec.CommandContext(ctx, "/proc/self/exe") // this very binary (SelfExe), never PATH's
 	c.Args = append([]string{"rawlab"}, args...)
 	c.Stdout, c.Stderr = out, cfg.Stderr
 	runErr := l.Start(RoleClient, c)

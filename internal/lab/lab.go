@@ -410,13 +410,14 @@ func (l *Lab) InServerNamespace() error {
 // is a link the lab made (its alias is LinkAlias); ErrNotLab if not.
 func ServerInterface(ifname string) error { return serverInterface(ifname) }
 
-// IsName reports whether s names a lab namespace (short or full name).
+// IsName reports whether s is meant as a lab namespace: a short name, or
+// anything carrying the prefix (Exec then says whether it is one).
 func (l *Lab) IsName(s string) bool {
 	switch s {
 	case "client", "srv", "server", "sw", "switch":
 		return true
 	}
-	return l.isOurs(l.NS(s))
+	return strings.HasPrefix(s, l.Prefix) || l.isOurs(l.NS(s))
 }
 
 // ServeHere refuses to serve anywhere but on the lab's own link (ifname)

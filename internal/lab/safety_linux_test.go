@@ -2,14 +2,20 @@ package lab_test
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/rawlab/rawlab/internal/namespace"
+	"github.com/rawlab/rawlab/internal/netnstest"
 )
 
 // foreign creates a namespace named like the lab's that the lab did not make.
@@ -167,8 +173,8 @@ func TestServerDropsRoot(t *testing.T) {
 	if got := status["Uid"]; got != "65534\t65534\t65534\t65534" {
 		t.Errorf("server Uid %q, want 65534 everywhere", got)
 	}
-	if got := status["NoNewPrivs"]; got != "1" && got != "0" {
-		t.Errorf("NoNewPrivs %q", got)
+	if got := status["NoNewPrivs"]; got != "1" {
+		t.Errorf("server NoNewPrivs %q, want 1 (set on every thread of a cgo-free binary)", got)
 	}
 	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", st.Server.PID))
 	held := 0
@@ -202,4 +208,30 @@ func procStatus(t *testing.T, path string) map[string]string {
 		}
 	}
 	return m
+}
+
+// TestSetcapUserCannotUseLab: a user holding a cap_net_raw+ep copy of
+// rawlab cannot build, enter or serve a lab with it: every lab verb that
+// needs root refuses (exit 2) and nothing is created.
+func TestSetcapUserCannotUseLab(t *testing.T) {
+	p := newPrivateLab(t)
+	bin := netnstest.CapCopy(t, p.bin, 1<<unix.CAP_NET_RAW)
+	for _, args := range [][]string{
+		{"up", "--hosts", "0"},
+		{"demo"},
+		{"exec", "--", "/bin/true"},
+		{"serve", "--outside-lab", "-i", "lo"},
+	} {
+		cmd := exec.Command(bin, append([]string{"lab", "--prefix", p.prefix}, args...)...)
+		cmd.Env = append(os.Environ(), "RAWLAB_RUN_DIR="+p.runDir)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+			t.Errorf("setcap'd rawlab lab %v as uid 65534: %v, want exit 2:\n%s", args, err, out)
+		}
+	}
+	if _, err := namespace.Lookup(p.prefix + "client"); err == nil {
+		t.Errorf("%sclient exists after the refusals", p.prefix)
+	}
 }

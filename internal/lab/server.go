@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -28,6 +29,22 @@ const ReadyFD = 3
 // through PATH.
 const SelfExe = "/proc/self/exe"
 
+// SignalReady tells whoever started the server that it serves: ReadyLine
+// on descriptor fd (then closed), or on fallback when fd is not positive.
+func SignalReady(fd int, fallback io.Writer) error {
+	if fd <= 0 {
+		_, err := fmt.Fprintln(fallback, ReadyLine)
+		return err
+	}
+	f := os.NewFile(uintptr(fd), "ready")
+	if f == nil {
+		return fmt.Errorf("lab: ready descriptor %d: not open", fd)
+	}
+	defer f.Close()
+	_, err := io.WriteString(f, ReadyLine+"\n")
+	return err
+}
+
 // startServer runs `rawlab lab serve` inside the server namespace, detached
 // (its own session, output to the log file), writes the pid file and waits
 // for the ready line.
@@ -48,11 +65,13 @@ func (l *Lab) startServer(ctx context.Context, cfg Config) error {
 	if !ok {
 		owner = privdrop.Identity{UID: -1, GID: -1}
 	}
+	// A fresh one: an earlier server's, perhaps another user's, goes
+	// (os.RemoveAll follows no symlink).
+	if err := os.RemoveAll(l.ServerDir()); err != nil {
+		return fmt.Errorf("lab: old server directory: %w", err)
+	}
 	if err := outfile.MkdirPrivate(l.ServerDir(), owner); err != nil {
 		return fmt.Errorf("lab: server directory: %w", err)
-	}
-	if err := os.Remove(l.LeaseFile()); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("lab: old lease file: %w", err)
 	}
 	logf, err := outfile.CreateFor(l.LogFile(), 0o600, privdrop.Identity{UID: -1, GID: -1})
 	if err != nil {

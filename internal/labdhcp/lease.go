@@ -81,11 +81,7 @@ type leaseFile struct {
 // The file is the server's, written after it gave up root: a symlink or
 // anything but a regular file there is refused, not followed.
 func ReadLeaseFile(path string) ([]Lease, error) {
-	fi, err := os.Lstat(path)
-	if err == nil && !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("labdhcp: lease file %s: not a regular file", path)
-	}
-	b, err := os.ReadFile(path)
+	b, err := readNoFollow(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -118,7 +114,7 @@ func writeLeaseFile(path string, leases []Lease) error {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("labdhcp: write lease file: %w", err)
 	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+	if err := os.Chmod(tmp.Name(), 0o600); err != nil {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("labdhcp: write lease file: %w", err)
 	}

@@ -48,11 +48,13 @@ func Start(name string, cmd *exec.Cmd) error {
 func PIDs(name string) ([]int, error) { return pids(name) }
 
 // Kill ends every process in the named namespace: SIGTERM, then SIGKILL to
-// those still there after grace.
+// those still there after grace (at once when grace is not positive), and
+// again for processes forked meanwhile.
 func Kill(name string, grace time.Duration) error { return kill(name, grace) }
 
 // Terminate sends SIGTERM to pid and waits for it to exit; after grace it
-// sends SIGKILL and waits again. A pid already gone is not an error.
+// sends SIGKILL and waits again (SIGKILL at once when grace is not
+// positive). A pid already gone is not an error.
 func Terminate(pid int, grace time.Duration) error { return terminate(pid, grace) }
 
 // Sysctl writes value to the sysctl key (dotted, as sysctl(8) takes it) of

@@ -213,17 +213,24 @@ func pids(name string) ([]int, error) {
 }
 
 func kill(name string, grace time.Duration) error {
-	ps, err := pids(name)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, pid := range ps {
-		if err := terminate(pid, grace); err != nil {
-			errs = append(errs, err)
+	// A process may fork while its siblings are being stopped: list again
+	// until the namespace is empty, a bounded number of times.
+	for range 10 {
+		ps, err := pids(name)
+		if err != nil || len(ps) == 0 {
+			return err
+		}
+		var errs []error
+		for _, pid := range ps {
+			if err := terminate(pid, grace); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			return err
 		}
 	}
-	return errors.Join(errs...)
+	return fmt.Errorf("namespace: %s: processes keep appearing", name)
 }
 
 // terminate signals through a pidfd (pidfd_open(2)), so a reused pid is
@@ -237,14 +244,21 @@ func terminate(pid int, grace time.Duration) error {
 		return fmt.Errorf("namespace: pidfd %d: %w", pid, err)
 	}
 	defer unix.Close(fd)
-	for _, sig := range []syscall.Signal{unix.SIGTERM, unix.SIGKILL} {
-		if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil {
+	steps := []struct {
+		sig  syscall.Signal
+		wait time.Duration
+	}{{unix.SIGTERM, grace}, {unix.SIGKILL, killWait}}
+	if grace <= 0 {
+		steps = steps[1:]
+	}
+	for _, st := range steps {
+		if err := unix.PidfdSendSignal(fd, st.sig, nil, 0); err != nil {
 			if errors.Is(err, unix.ESRCH) {
 				return nil
 			}
 			return fmt.Errorf("namespace: signal %d: %w", pid, err)
 		}
-		exited, err := waitPidfd(fd, grace)
+		exited, err := waitPidfd(fd, st.wait)
 		if err != nil {
 			return fmt.Errorf("namespace: wait for %d: %w", pid, err)
 		}
@@ -252,8 +266,11 @@ func terminate(pid int, grace time.Duration) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("namespace: process %d did not exit after SIGKILL", pid)
+	return fmt.Errorf("namespace: process %d did not exit %v after SIGKILL", pid, killWait)
 }
+
+// killWait bounds the wait for a process to die of SIGKILL.
+const killWait = 5 * time.Second
 
 // waitPidfd waits until the process behind fd exits or d passes.
 func waitPidfd(fd int, d time.Duration) (bool, error) {

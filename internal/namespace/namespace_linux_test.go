@@ -1,4 +1,4 @@
-package namespace
+package namespace_test
 
 import (
 	"errors"
@@ -8,51 +8,43 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/rawlab/rawlab/internal/namespace"
+	"github.com/rawlab/rawlab/internal/netnstest"
 )
 
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("RAWLAB_REQUIRE_NETNS") == "1" {
-		t.Fatal("namespace: RAWLAB_REQUIRE_NETNS=1 but not root")
-	}
-	t.Skip("namespace: needs root to create network namespaces")
-}
-
 func TestLifecycle(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	name := fmt.Sprintf("nst-%d", os.Getpid())
-	id, err := Create(name)
+	id, err := namespace.Create(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { Kill(name, time.Second); Delete(name) })
-	if _, err := Create(name); !errors.Is(err, ErrExists) {
-		t.Errorf("second Create = %v, want ErrExists", err)
+	t.Cleanup(func() { namespace.Kill(name, time.Second); namespace.Delete(name) })
+	if _, err := namespace.Create(name); !errors.Is(err, namespace.ErrExists) {
+		t.Errorf("second Create = %v, want namespace.ErrExists", err)
 	}
-	if got, err := Lookup(name); err != nil || got != id {
+	if got, err := namespace.Lookup(name); err != nil || got != id {
 		t.Errorf("Lookup = %v, %v; want %v", got, err, id)
 	}
-	host, err := Self()
+	host, err := namespace.Self()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if host == id {
 		t.Fatal("the new namespace is the caller's")
 	}
-	err = Do(name, func() error {
-		in, err := Self()
+	err = namespace.Do(name, func() error {
+		in, err := namespace.Self()
 		if err != nil {
 			return err
 		}
 		if in != id {
 			return fmt.Errorf("inside Do: namespace %v, want %v", in, id)
 		}
-		got, err := Named()
+		got, err := namespace.Named()
 		if err != nil || got != name {
-			return fmt.Errorf("Named() inside = %q, %v; want %q", got, err, name)
+			return fmt.Errorf("namespace.Named() inside = %q, %v; want %q", got, err, name)
 		}
 		b, err := os.ReadFile("/proc/sys/net/ipv6/conf/all/disable_ipv6")
 		if err == nil && string(b) != "1\n" {
@@ -63,40 +55,40 @@ func TestLifecycle(t *testing.T) {
 	if err != nil {
 		t.Error(err)
 	}
-	if back, _ := Self(); back != host {
+	if back, _ := namespace.Self(); back != host {
 		t.Errorf("after Do the caller is in %v, want %v", back, host)
 	}
 
 	// A process started in the namespace is listed and killed.
 	cmd := exec.Command("/bin/sleep", "60")
-	if err := Start(name, cmd); err != nil {
+	if err := namespace.Start(name, cmd); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	pids, err := PIDs(name)
+	pids, err := namespace.PIDs(name)
 	if err != nil || !slices.Contains(pids, cmd.Process.Pid) {
 		t.Errorf("PIDs = %v, %v; want %d among them", pids, err, cmd.Process.Pid)
 	}
-	if err := Kill(name, 2*time.Second); err != nil {
+	if err := namespace.Kill(name, 2*time.Second); err != nil {
 		t.Error(err)
 	}
 	if err := <-done; err == nil {
 		t.Error("sleep exited cleanly, want killed")
 	}
-	if err := Delete(name); err != nil {
+	if err := namespace.Delete(name); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Lookup(name); err == nil {
+	if _, err := namespace.Lookup(name); err == nil {
 		t.Error("Lookup after Delete succeeded")
 	}
 }
 
 func TestBadNames(t *testing.T) {
 	for _, name := range []string{"", ".", "..", "a/b", "a\x00b"} {
-		if _, err := Create(name); err == nil {
-			Delete(name)
-			t.Errorf("Create(%q) succeeded", name)
+		if _, err := namespace.Create(name); err == nil {
+			namespace.Delete(name)
+			t.Errorf("namespace.Create(%q) succeeded", name)
 		}
 	}
 }

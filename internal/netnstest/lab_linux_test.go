@@ -12,8 +12,8 @@ import (
 // labNames are the namespaces scripts/lab.sh builds with LAB_HOSTS=3.
 var labNames = []string{"rl-client", "rl-sw", "rl-srv", "rl-h1", "rl-h2", "rl-h3"}
 
-// labScript runs scripts/lab.sh with args and LAB_HOSTS=3, returning its
-// combined output.
+// labScript runs scripts/lab.sh with args, LAB_HOSTS=3 and the rawlab
+// binary this test process built, returning its combined output.
 func labScript(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	script, err := filepath.Abs("../../scripts/lab.sh")
@@ -23,7 +23,7 @@ func labScript(t *testing.T, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), ExecTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", append([]string{script}, args...)...)
-	cmd.Env = append(os.Environ(), "LAB_HOSTS=3")
+	cmd.Env = append(os.Environ(), "LAB_HOSTS=3", "RAWLAB="+Rawlab(t))
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/rawlab/rawlab/internal/namespace"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
-	"golang.org/x/sys/unix"
 )
 
 // netnsDir is where ip-netns(8) keeps the bind mounts of named namespaces.
@@ -159,7 +158,7 @@ func destroy(t testing.TB, nss []*NS) {
 			ns.h = nil
 		}
 		if exists(ns.Name) {
-			if err := ns.killAll(killTimeout); err != nil {
+			if err := ns.killAll(); err != nil {
 				t.Errorf("netnstest: cleanup %s: %v", ns.Name, err)
 			}
 			if err := namespace.Delete(ns.Name); err != nil {
@@ -190,29 +189,10 @@ func (ns *NS) PIDs() ([]int, error) {
 	return pids, nil
 }
 
-// killAll sends SIGKILL to every process in the namespace, by PID, until
-// none is left or timeout passes.
-func (ns *NS) killAll(timeout time.Duration) error {
-	var last []int
-	var lastErr error
-	ok := Poll(timeout, func() bool {
-		pids, err := ns.PIDs()
-		if err != nil {
-			lastErr = err
-			return false
-		}
-		last = pids
-		for _, pid := range pids {
-			if err := unix.Kill(pid, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
-				lastErr = fmt.Errorf("kill %d: %w", pid, err)
-			}
-		}
-		return len(pids) == 0
-	})
-	if !ok {
-		return fmt.Errorf("processes %v still in the namespace after %v (last error: %v)", last, timeout, lastErr)
-	}
-	return nil
+// killAll sends SIGKILL to every process in the namespace, by pidfd, and
+// waits for them to go (namespace.Kill, shared with the lab).
+func (ns *NS) killAll() error {
+	return namespace.Kill(ns.Name, 0)
 }
 
 // Do runs fn on a goroutine locked to an OS thread that has entered the

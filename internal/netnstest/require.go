@@ -45,3 +45,17 @@ func requirement(euid int, env string, probe func() error) (msg string, ok bool)
 	}
 	return "", true
 }
+
+// RequireRoot skips the test unless the process runs as root (for tests
+// that need root but no namespace: chown, setuid, file capabilities). When
+// RAWLAB_REQUIRE_NETNS=1 it fails the test instead of skipping it.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	switch {
+	case os.Geteuid() == 0:
+	case os.Getenv(RequireEnv) == "1":
+		t.Fatalf("netnstest: %s=1 but not root (euid %d)", RequireEnv, os.Geteuid())
+	default:
+		t.Skipf("netnstest: needs root (euid %d)", os.Geteuid())
+	}
+}

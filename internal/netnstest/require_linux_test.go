@@ -3,7 +3,6 @@ package netnstest
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,18 +51,8 @@ func requireHelper() int {
 // RAWLAB_REQUIRE_NETNS=1.
 func TestRequireUnprivileged(t *testing.T) {
 	Require(t) // we need root to switch to nobody
-	dir, err := os.MkdirTemp("", "netnstest-require-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "netnstest.test")
-	if err := copyFile(bin, os.Args[0]); err != nil {
-		t.Fatal(err)
-	}
+	bin := CapCopy(t, os.Args[0], 0)
+	dir := filepath.Dir(bin)
 	tests := []struct {
 		name string
 		env  string
@@ -89,21 +78,4 @@ func TestRequireUnprivileged(t *testing.T) {
 			}
 		})
 	}
-}
-
-func copyFile(dst, src string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

@@ -112,7 +112,7 @@ func sweep(t testing.TB) {
 		}
 		if exists(name) {
 			ns := &NS{Name: name}
-			if err := ns.killAll(killTimeout); err != nil {
+			if err := ns.killAll(); err != nil {
 				t.Logf("netnstest: stale namespace %s: %v", name, err)
 				continue
 			}

@@ -198,3 +198,18 @@ func (c Chain) Lookup(mac net.HardwareAddr) string {
 	}
 	return ""
 }
+
+// Cached returns c's Lookup remembering each MAC's answer: hosts often
+// share a MAC (proxy ARP, a router answering for a range), and a table
+// search costs more than a map lookup. It is not safe for concurrent use.
+func (c Chain) Cached() func(net.HardwareAddr) string {
+	cache := map[string]string{}
+	return func(mac net.HardwareAddr) string {
+		v, ok := cache[string(mac)]
+		if !ok {
+			v = c.Lookup(mac)
+			cache[string(mac)] = v
+		}
+		return v
+	}
+}

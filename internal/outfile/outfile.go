@@ -28,7 +28,8 @@ var ErrLinked = errors.New("has more than one hard link")
 // or anything else that is not a regular file or a FIFO, and a regular file
 // with several hard links. An existing regular file is truncated and given
 // perm. Run as root through sudo, the file is chowned to the invoking user
-// (see privdrop.Invoker).
+// (see privdrop.Invoker). Like dumpcap, opening a FIFO waits until a
+// reader has opened it.
 func Create(path string, perm os.FileMode) (*os.File, error) {
 	owner, ok := privdrop.Invoker()
 	if !ok {

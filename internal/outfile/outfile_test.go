@@ -10,20 +10,9 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
-)
 
-// requireRoot skips a test that needs root, or fails it under
-// RAWLAB_REQUIRE_NETNS=1, where CI runs as root and nothing may skip.
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("RAWLAB_REQUIRE_NETNS") == "1" {
-		t.Fatal("outfile: RAWLAB_REQUIRE_NETNS=1 but not root")
-	}
-	t.Skip("outfile: needs root to chown")
-}
+	"github.com/rawlab/rawlab/internal/netnstest"
+)
 
 func TestCreateRefusesSymlink(t *testing.T) {
 	dir := t.TempDir()
@@ -212,7 +201,7 @@ func TestCheck(t *testing.T) {
 }
 
 func TestCreateChownsToSudoUser(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	t.Setenv("SUDO_UID", "65534")
 	t.Setenv("SUDO_GID", "65534")
 	dir := t.TempDir()

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rawlab/rawlab/internal/netnstest"
 )
 
 // packetReport is what the "packet" child prints once it has dropped.
@@ -92,6 +94,11 @@ func buildNoCgo(t *testing.T, dir string) string {
 	cmd := exec.CommandContext(ctx, goBin, "test", "-c", "-o", out, ".")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
+		if os.Geteuid() != 0 && os.Getenv("RAWLAB_REQUIRE_NETNS") != "1" {
+			// An unprivileged user may lack a module cache or a writable
+			// build cache; CI (root, RAWLAB_REQUIRE_NETNS=1) must build.
+			t.Skipf("cannot build a cgo-free test binary here: %v\n%s", err, b)
+		}
 		t.Fatalf("go test -c: %v\n%s", err, b)
 	}
 	return out
@@ -103,24 +110,11 @@ func buildNoCgo(t *testing.T, dir string) string {
 // refused, and another process of the same user cannot take the socket
 // (pidfd_getfd(2)): the process is not dumpable.
 func TestFileCapsPacketSocket(t *testing.T) {
-	requireRoot(t)
-	dir, err := os.MkdirTemp("", "privdrop-packet-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	bin := buildNoCgo(t, dir)
+	netnstest.RequireRoot(t)
+	built := buildNoCgo(t, t.TempDir())
+	bin := netnstest.CapCopy(t, built, 1<<unix.CAP_NET_RAW)
 	// A copy without capabilities, for the user's other process.
-	plain := filepath.Join(dir, "plain.test")
-	if err := copyFile(bin, plain); err != nil {
-		t.Fatal(err)
-	}
-	if err := setFileCaps(bin, 1<<unix.CAP_NET_RAW); err != nil {
-		t.Fatalf("setting file capabilities: %v", err)
-	}
+	plain := netnstest.CapCopy(t, built, 0)
 	nobody := &syscall.Credential{Uid: 65534, Gid: 65534}
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), childEnv+"=packet", "SUDO_UID=", "SUDO_GID=")

@@ -3,19 +3,19 @@ package privdrop
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
-	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/rawlab/rawlab/internal/netnstest"
 )
 
 // childEnv selects the re-exec'd child mode of this test binary.
@@ -31,6 +31,7 @@ type report struct {
 	// TaskCapEff and TaskCapPrm are every thread's sets.
 	TaskCapEff []string `json:"task_cap_eff"`
 	TaskCapPrm []string `json:"task_cap_prm"`
+	TaskNNP    []string `json:"task_nnp"`
 	// Keeper is CapEff of the thread WithNetAdmin runs on.
 	Keeper string `json:"keeper"`
 	// LinkAddIn and LinkAddOut are netlink.LinkAdd's result inside and
@@ -47,6 +48,9 @@ func TestMain(m *testing.M) {
 		return
 	case "steal":
 		stealChild()
+		return
+	case "confine":
+		confineChild()
 		return
 	default:
 		child(mode)
@@ -68,6 +72,7 @@ func child(mode string) {
 		s := status(p)
 		r.TaskCapEff = append(r.TaskCapEff, s["CapEff"])
 		r.TaskCapPrm = append(r.TaskCapPrm, s["CapPrm"])
+		r.TaskNNP = append(r.TaskNNP, s["NoNewPrivs"])
 	}
 	WithNetAdmin(func() error { //nolint:errcheck // fn returns nil
 		r.Keeper = status("/proc/thread-self/status")["CapEff"]
@@ -104,17 +109,6 @@ func status(path string) map[string]string {
 		}
 	}
 	return m
-}
-
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("RAWLAB_REQUIRE_NETNS") == "1" {
-		t.Fatal("privdrop: RAWLAB_REQUIRE_NETNS=1 but not root")
-	}
-	t.Skip("privdrop: needs root to test dropping it")
 }
 
 // runChild re-executes this test binary (never a PATH lookup) in child mode
@@ -162,7 +156,7 @@ func allEqual(t *testing.T, what string, got []string, want string) {
 const noCaps = "0000000000000000"
 
 func TestDropToSudoUser(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	r := runChild(t, self(t), "drop", nil, "SUDO_UID=65534", "SUDO_GID=65534")
 	if r.DropErr != "" {
 		t.Fatalf("Drop: %s", r.DropErr)
@@ -178,13 +172,19 @@ func TestDropToSudoUser(t *testing.T) {
 	}
 	allEqual(t, "CapEff", r.TaskCapEff, noCaps)
 	allEqual(t, "CapPrm", r.TaskCapPrm, noCaps)
-	if r.Status["NoNewPrivs"] != "1" {
-		t.Errorf("NoNewPrivs = %q, want 1", r.Status["NoNewPrivs"])
+	// no_new_privs is per thread; a cgo binary can set it only on the
+	// calling thread (see the package doc).
+	if cgoLinked() {
+		if !slices.Contains(r.TaskNNP, "1") {
+			t.Errorf("NoNewPrivs on no thread: %v", r.TaskNNP)
+		}
+	} else {
+		allEqual(t, "NoNewPrivs", r.TaskNNP, "1")
 	}
 }
 
 func TestDropToNamedUser(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	r := runChild(t, self(t), "drop", nil, "RAWLAB_PRIVDROP_USER=65534")
 	if r.DropErr != "" {
 		t.Fatalf("Drop: %s", r.DropErr)
@@ -196,7 +196,7 @@ func TestDropToNamedUser(t *testing.T) {
 }
 
 func TestDropPlainRootStaysRoot(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	r := runChild(t, self(t), "drop", nil)
 	if r.DropErr != "" {
 		t.Fatalf("Drop: %s", r.DropErr)
@@ -207,7 +207,7 @@ func TestDropPlainRootStaysRoot(t *testing.T) {
 }
 
 func TestDropKeepNetAdmin(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	r := runChild(t, self(t), "keep", nil, "SUDO_UID=65534", "SUDO_GID=65534")
 	if r.DropErr != "" {
 		t.Fatalf("Drop: %s", r.DropErr)
@@ -247,34 +247,9 @@ func cgoLinked() bool {
 	return e == syscall.ENOTSUP
 }
 
-// setFileCaps writes security.capability as setcap cap_net_raw+ep would
-// (linux/capability.h: struct vfs_cap_data, VFS_CAP_REVISION_2).
-func setFileCaps(path string, caps uint64) error {
-	var b [20]byte
-	binary.LittleEndian.PutUint32(b[0:], 0x02000000|0x1) // revision 2, effective
-	binary.LittleEndian.PutUint32(b[4:], uint32(caps))   // permitted, low word
-	binary.LittleEndian.PutUint32(b[12:], uint32(caps>>32))
-	return unix.Setxattr(path, "security.capability", b[:], 0)
-}
-
 func TestDropFileCaps(t *testing.T) {
-	requireRoot(t)
-	// t.TempDir's parent is private to root; uid 65534 must reach the copy.
-	dir, err := os.MkdirTemp("", "privdrop-filecaps-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	exe := filepath.Join(dir, "privdrop.test")
-	if err := copyFile(self(t), exe); err != nil {
-		t.Fatal(err)
-	}
-	if err := setFileCaps(exe, 1<<unix.CAP_NET_RAW); err != nil {
-		t.Skipf("file capabilities unsupported here: %v", err)
-	}
+	netnstest.RequireRoot(t)
+	exe := netnstest.CapCopy(t, self(t), 1<<unix.CAP_NET_RAW)
 	r := runChild(t, exe, "drop", &syscall.Credential{Uid: 65534, Gid: 65534})
 	if want := "0000000000002000"; r.PrmBefore != want {
 		t.Fatalf("child's CapPrm before Drop = %s, want %s (CAP_NET_RAW from the file)", r.PrmBefore, want)
@@ -305,24 +280,4 @@ func TestFileCapsOnlyFalseForRoot(t *testing.T) {
 			t.Errorf("FileCapsOnly() = %v, want %v", FileCapsOnly(), want)
 		}
 	}
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", dst, err)
-	}
-	return nil
 }

@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package arpscan
 
 import (
 	"io"
@@ -9,8 +9,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// isTerminal reports whether w is a terminal (TCGETS succeeds on it).
-func isTerminal(w io.Writer) bool {
+// IsTerminal reports whether w is a terminal (TCGETS succeeds on it), for
+// deciding to draw a progress bar.
+func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

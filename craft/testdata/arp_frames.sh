@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Captures the golden frames in golden.txt: requests from rawlab and from
+# Captures the golden frames in arp_frames.txt: requests from rawlab and from
 # arp-scan(1), and the replies of a Linux kernel, between two namespaces
 # joined by a veth (198.18.77.0/24), as tcpdump sees them. Run as root from
-# the repository root: arpscan/testdata/capture.sh > arpscan/testdata/golden.txt
+# the repository root: craft/testdata/arp_frames.sh > craft/testdata/arp_frames.txt
 set -euo pipefail
 rawlab="$(mktemp -d)/rawlab"
 go build -o "$rawlab" ./cmd/rawlab
@@ -24,7 +24,7 @@ ip netns exec $a arp-scan -I eth0 -x --retry=1 198.18.77.2 >/dev/null
 ip netns exec $a tcpdump -c 6 -r "$pcap" >/dev/null 2>&1 || true
 kill -INT $dump; wait $dump || true
 echo "# Golden ARP frames: rawlab request, kernel reply; rawlab RFC 5227 probe, kernel reply;"
-echo "# arp-scan request, kernel reply. Made by arpscan/testdata/capture.sh. Each frame is"
+echo "# arp-scan request, kernel reply. Made by craft/testdata/arp_frames.sh. Each frame is"
 echo "# its tcpdump -e -n line as a comment, then the whole frame (tcpdump -xx) as one line of hex."
 tcpdump -e -n -xx -r "$pcap" 2>/dev/null | awk '
 	/^[0-9]/ { if (hex != "") print hex; print "# " $0; hex = ""; next }
