@@ -54,8 +54,11 @@ func New(conn Conn, cfg Config) (*Client, error) {
 	if conn == nil {
 		return nil, errors.New("dhcpclient: nil Conn")
 	}
-	if err := cfg.check(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.HWAddr == nil {
+		return nil, &ConfigError{Field: FieldCHAddr, Reason: "required (a 6-byte Ethernet MAC)"}
 	}
 	lg := cfg.Log
 	if lg == nil {
@@ -85,8 +88,16 @@ func (c *Client) Close() error {
 // from now on (nil stops recording).
 func (c *Client) SetRecorder(r *capture.Recorder) { c.cfg.Recorder = r }
 
-// Report returns what the client did so far.
-func (c *Client) Report() Report { return c.report }
+// Report returns what the client did so far. Stats.Dropped is read from
+// the socket when the Conn keeps kernel statistics.
+func (c *Client) Report() Report {
+	if st, ok := c.conn.(interface{ Stats() (capture.Stats, error) }); ok {
+		if s, err := st.Stats(); err == nil {
+			c.report.Stats.Dropped = s.Drops
+		}
+	}
+	return c.report
+}
 
 // Config returns the client's configuration.
 func (c *Client) Config() Config { return c.cfg }
@@ -114,11 +125,7 @@ func (c *Client) secs() uint16 {
 // record writes a frame to the recorder and the transcript.
 func (c *Client) record(t time.Time, frame []byte, dir capture.Direction, text, ignored string) {
 	if len(c.report.Steps) < maxSteps {
-		d := "received"
-		if dir == capture.Outbound {
-			d = "sent"
-		}
-		c.report.Steps = append(c.report.Steps, Step{Time: t, Elapsed: Millis(t.Sub(c.created)), Dir: d, Text: text, Ignored: ignored})
+		c.report.Steps = append(c.report.Steps, Step{Time: t.UTC(), Elapsed: Millis(t.Sub(c.created)), Dir: dir, Text: text, Ignored: ignored})
 	}
 	if c.cfg.Recorder != nil {
 		comment := text
@@ -130,7 +137,11 @@ func (c *Client) record(t time.Time, frame []byte, dir capture.Direction, text, 
 			c.rec = fmt.Errorf("dhcpclient: recording: %w", err)
 		}
 	}
-	c.log.Debug("dhcp", "dir", dir, "step", text, "ignored", ignored)
+	if ignored != "" {
+		c.log.Info("dhcp: ignored", "dir", dir, "step", text, "reason", ignored)
+	} else {
+		c.log.Info("dhcp", "dir", dir, "step", text)
+	}
 }
 
 // sendFrame writes one frame and records it.
@@ -149,7 +160,7 @@ func (c *Client) sendFrame(ctx context.Context, frame []byte, text string) error
 
 // reply is a received DHCP reply that passed the link-level checks.
 type reply struct {
-	pkt    *craft.DHCPPacket
+	pkt    *wireReply
 	msg    *dhcpv4.DHCPv4
 	typ    dhcpv4.MessageType
 	server netip.Addr // option 54, else the IP source
@@ -195,7 +206,7 @@ func (c *Client) wait(ctx context.Context, end time.Time, h handler) (bool, erro
 		if at.IsZero() {
 			at = time.Now()
 		}
-		done, err := c.handle(ctx, c.buf[:n], at, h)
+		done, err := c.handle(ctx, c.buf[:n], at, info.Checksum, h)
 		if err != nil || done {
 			return done, err
 		}
@@ -203,7 +214,7 @@ func (c *Client) wait(ctx context.Context, end time.Time, h handler) (bool, erro
 }
 
 // handle dispatches one received frame.
-func (c *Client) handle(ctx context.Context, frame []byte, at time.Time, h handler) (bool, error) {
+func (c *Client) handle(ctx context.Context, frame []byte, at time.Time, csum capture.ChecksumStatus, h handler) (bool, error) {
 	c.report.Stats.Received++
 	var eth craft.Ethernet
 	payload, err := craft.DecodeEthernet(frame, &eth)
@@ -220,7 +231,7 @@ func (c *Client) handle(ctx context.Context, frame []byte, at time.Time, h handl
 	if eth.EtherType == craft.EtherTypeARP {
 		return c.handleARP(ctx, frame, payload, at, h)
 	}
-	r, why := c.parseReply(frame, at)
+	r, why := c.parseReply(frame, at, csum)
 	if why != "" {
 		c.ignore(why)
 		c.record(at, frame, capture.Inbound, r.text, why)
@@ -255,6 +266,12 @@ func (c *Client) ignore(why string) {
 	switch why {
 	case "malformed":
 		i.Malformed++
+	case "bad checksum":
+		i.Checksum++
+	case "rogue server":
+		i.Rogue++
+	case "unusable yiaddr":
+		i.Address++
 	case "not a reply":
 		i.NotReply++
 	case "wrong xid":
@@ -273,28 +290,38 @@ func (c *Client) ignore(why string) {
 }
 
 // parseReply decodes a DHCP frame and checks what every reply must match:
-// op BOOTREPLY from port 67, our xid and our chaddr (RFC 2131 §4.4.1). It
-// returns the reason when the frame is to be ignored.
-func (c *Client) parseReply(frame []byte, at time.Time) (*reply, string) {
-	pkt, err := craft.DecodeDHCP(frame)
+// correct checksums, op BOOTREPLY from port 67, our xid and our chaddr (RFC
+// 2131 §4.4.1). It returns the reason when the frame is to be ignored.
+func (c *Client) parseReply(frame []byte, at time.Time, csum capture.ChecksumStatus) (*reply, string) {
+	pkt, err := decodeReply(frame, csum)
+	if errors.Is(err, errChecksum) {
+		return &reply{text: "DHCP frame with a bad " + err.Error()}, "bad checksum"
+	}
 	if err != nil {
 		return &reply{text: "malformed DHCP: " + err.Error()}, "malformed"
 	}
-	m := pkt.Msg
+	m := pkt.msg
 	r := &reply{pkt: pkt, msg: m, typ: m.MessageType(), at: at, frame: frame}
-	r.server = pkt.IP.Src
+	r.server = pkt.ip.Src
 	if sid := m.Options.Get(dhcpv4.OptionServerIdentifier); len(sid) == 4 {
 		r.server = netip.AddrFrom4([4]byte(sid))
 	}
 	xid := binary.BigEndian.Uint32(m.TransactionID[:])
-	r.text = fmt.Sprintf("%s xid=%#08x from %s (%s)", msgName(r.typ), xid, r.server, pkt.Eth.Src)
+	r.text = fmt.Sprintf("%s xid=0x%08x from %s (%s)", msgName(m), xid, r.server, pkt.eth.Src)
+	if r.server != pkt.ip.Src {
+		r.text += " sent by " + pkt.ip.Src.String()
+	}
 	if y := addr4(m.YourIPAddr); y.IsValid() && !y.IsUnspecified() {
 		r.text += " yiaddr " + y.String()
 	}
-	toUs := pkt.UDP.DstPort == craft.DHCPClientPort || (c.cfg.GIAddr.IsValid() && pkt.UDP.DstPort == craft.DHCPServerPort)
+	for _, n := range pkt.notes {
+		r.text += "; " + n
+		c.log.Info("dhcp: reply tolerated", "xid", fmt.Sprintf("0x%08x", xid), "note", n)
+	}
+	toUs := pkt.udp.DstPort == craft.DHCPClientPort || (c.cfg.GIAddr.IsValid() && pkt.udp.DstPort == craft.DHCPServerPort)
 	switch {
-	case m.OpCode != dhcpv4.OpcodeBootReply || pkt.UDP.SrcPort != craft.DHCPServerPort || !toUs:
-		r.text = fmt.Sprintf("%s xid=%#08x %s:%d -> %s:%d", msgName(r.typ), xid, pkt.IP.Src, pkt.UDP.SrcPort, pkt.IP.Dst, pkt.UDP.DstPort)
+	case m.OpCode != dhcpv4.OpcodeBootReply || pkt.udp.SrcPort != craft.DHCPServerPort || !toUs:
+		r.text = fmt.Sprintf("%s xid=0x%08x %s:%d -> %s:%d", msgName(m), xid, pkt.ip.Src, pkt.udp.SrcPort, pkt.ip.Dst, pkt.udp.DstPort)
 		return r, "not a reply"
 	case xid != c.xid:
 		return r, "wrong xid"
@@ -304,13 +331,21 @@ func (c *Client) parseReply(frame []byte, at time.Time) (*reply, string) {
 	return r, ""
 }
 
-// msgName names a message type as RFC 2131 does.
-func msgName(t dhcpv4.MessageType) string {
-	if t == dhcpv4.MessageTypeNone {
+// msgName names the message type of m as RFC 2131 does: BOOTP when it has
+// no option 53 (decodeReply refuses a malformed one).
+func msgName(m *dhcpv4.DHCPv4) string {
+	t, ok := m.Options[uint8(dhcpopt.MessageType)]
+	if !ok {
 		return "BOOTP"
 	}
-	return dhcpopt.MsgType(t).String()
+	if len(t) != 1 {
+		return "DHCP (malformed option 53)"
+	}
+	return dhcpopt.MsgType(t[0]).String()
 }
+
+// typeName names a message type.
+func typeName(t dhcpv4.MessageType) string { return dhcpopt.MsgType(t).String() }
 
 // addr4 converts a net.IP to a netip.Addr (zero Addr if not IPv4).
 func addr4(ip net.IP) netip.Addr {
@@ -417,12 +452,12 @@ func (c *Client) build(s *msgSpec, xid uint32) *dhcpv4.DHCPv4 {
 
 // comment names a message for the recording: "DHCPREQUEST (selecting)
 // xid=0x1a2b3c4d try 2".
-func comment(s *msgSpec, xid uint32, try int) string {
+func comment(s *msgSpec, m *dhcpv4.DHCPv4, xid uint32, try int) string {
 	label := s.label
 	if label == "" {
 		label = s.state.label()
 	}
-	t := fmt.Sprintf("%s (%s) xid=%#08x", msgName(s.typ), label, xid)
+	t := fmt.Sprintf("%s (%s) xid=0x%08x", msgName(m), label, xid)
 	if try > 0 {
 		t += fmt.Sprintf(" try %d", try)
 	}
@@ -442,8 +477,8 @@ func (c *Client) sendMsg(ctx context.Context, s *msgSpec, xid uint32, try int) (
 	}
 	frame, err := craft.EncodeDHCP(m, a)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("dhcpclient: build %s: %w", msgName(s.typ), err)
+		return time.Time{}, fmt.Errorf("dhcpclient: build %s: %w", typeName(s.typ), err)
 	}
 	t := time.Now()
-	return t, c.sendFrame(ctx, frame, comment(s, xid, try))
+	return t, c.sendFrame(ctx, frame, comment(s, m, xid, try))
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/rawlab/rawlab/capture"
 	"github.com/rawlab/rawlab/craft"
+	"github.com/rawlab/rawlab/craft/dhcpopt"
 )
 
 func ctxT(t *testing.T) context.Context {
@@ -157,7 +158,7 @@ func TestLease(t *testing.T) {
 	rep := c.Report()
 	var texts []string
 	for _, s := range rep.Steps {
-		texts = append(texts, s.Dir+" "+s.Text)
+		texts = append(texts, map[string]string{"out": "sent", "in": "received"}[s.Dir.String()]+" "+s.Text)
 	}
 	wantTexts := []string{
 		"sent DHCPDISCOVER (init) xid=0x1a2b3c4d try 1",
@@ -295,6 +296,9 @@ func TestAcceptance(t *testing.T) {
 			}
 			bad := append([]byte(nil), f...)
 			bad[i+5] = 250
+			if err := craft.SetTransportChecksum(bad, 0); err != nil {
+				t.Fatal(err)
+			}
 			return [][]byte{bad}
 		}, Ignored{Malformed: 2}},
 		{"other server id on ACK", func(s *fakeServer, req *dhcpv4.DHCPv4) [][]byte {
@@ -687,14 +691,73 @@ func TestConfigCheck(t *testing.T) {
 		{"vlan 0", func(c *Config) { c.VLAN = &craft.VLAN{} }},
 		{"ipv6 server", func(c *Config) { c.Server = netip.MustParseAddr("::1") }},
 		{"one-byte client id", func(c *Config) { c.ClientID = []byte{1} }},
+		{"broadcast chaddr", func(c *Config) { c.HWAddr = net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff} }},
+		{"multicast chaddr", func(c *Config) { c.HWAddr = net.HardwareAddr{0x01, 0, 0x5e, 0, 0, 1} }},
+		{"zero chaddr", func(c *Config) { c.HWAddr = make(net.HardwareAddr, 6) }},
+		{"multicast Ethernet source", func(c *Config) { c.EthSrc = net.HardwareAddr{0x33, 0x33, 0, 0, 0, 1} }},
+		{"circuit id of 256 bytes", func(c *Config) { c.CircuitID = make([]byte, 256) }},
+		{"remote id of 256 bytes", func(c *Config) { c.RemoteID = make([]byte, 256) }},
+		{"option 82 overfull", func(c *Config) { c.CircuitID, c.RemoteID = make([]byte, 200), make([]byte, 100) }},
+		{"tries over 100", func(c *Config) { c.Tries = 101 }},
+		{"negative decline wait", func(c *Config) { c.DeclineWait = -1 }},
+		{"trusted 0.0.0.0", func(c *Config) { c.Trusted = []netip.Addr{netip.IPv4Unspecified()} }},
+		{"option 53 of two bytes", func(c *Config) { c.Options = []dhcpopt.Setting{{Code: 53, Data: []byte{1, 2}}} }},
+		{"option End", func(c *Config) { c.Options = []dhcpopt.Setting{{Code: 255, Data: []byte{1}}} }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := testConfig()
 			tt.mod(&cfg)
 			var ce *ConfigError
-			if _, err := New(newFakeLink(nil), cfg); !errors.As(err, &ce) {
-				t.Errorf("New = %v, want *ConfigError", err)
+			_, err := New(newFakeLink(nil), cfg)
+			if !errors.As(err, &ce) {
+				t.Fatalf("New = %v, want *ConfigError", err)
+			}
+			// Package errors name values and RFC terms, never a CLI flag.
+			if strings.Contains(err.Error(), "--") {
+				t.Errorf("error names a flag: %v", err)
+			}
+		})
+	}
+}
+
+// TestLeaseTimes checks the lifetimes a DHCPACK gives: a missing, zero or
+// malformed option 51 becomes DefaultLeaseTime, flagged; T1 and T2
+// default to 0.5 and 0.875 of the lease, and fall back to those when they
+// are inconsistent (RFC 2131 §4.4.5), with a warning.
+func TestLeaseTimes(t *testing.T) {
+	secs := func(n uint32) []byte { return []byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)} }
+	h := time.Hour
+	tests := []struct {
+		name      string
+		opts      map[uint8][]byte
+		lease     time.Duration
+		t1, t2    time.Duration
+		defaulted bool
+		warnings  int
+	}{
+		{"all given", map[uint8][]byte{51: secs(600), 58: secs(200), 59: secs(400)}, 600 * time.Second, 200 * time.Second, 400 * time.Second, false, 0},
+		{"T1 T2 missing", map[uint8][]byte{51: secs(800)}, 800 * time.Second, 400 * time.Second, 700 * time.Second, false, 0},
+		{"no 51", map[uint8][]byte{}, h, h / 2, h / 8 * 7, true, 1},
+		{"51 is 0", map[uint8][]byte{51: secs(0)}, h, h / 2, h / 8 * 7, true, 1},
+		{"51 zero-length", map[uint8][]byte{51: {}}, h, h / 2, h / 8 * 7, true, 2},
+		{"51 of 3 bytes", map[uint8][]byte{51: {0, 0, 1}}, h, h / 2, h / 8 * 7, true, 2},
+		{"T1 > T2 > lease", map[uint8][]byte{51: secs(600), 58: secs(900), 59: secs(800)}, 600 * time.Second, 300 * time.Second, 525 * time.Second, false, 1},
+		{"T1 = T2", map[uint8][]byte{51: secs(600), 58: secs(300), 59: secs(300)}, 600 * time.Second, 300 * time.Second, 525 * time.Second, false, 1},
+		{"T1 0", map[uint8][]byte{51: secs(600), 58: secs(0)}, 600 * time.Second, 300 * time.Second, 525 * time.Second, false, 1},
+		{"infinite", map[uint8][]byte{51: secs(0xffffffff)}, dhcpopt.Infinite.Duration(), 0, 0, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := dhcpv4.Options{53: {5}}
+			for c, v := range tt.opts {
+				o[c] = v
+			}
+			l := &Lease{Address: netip.MustParseAddr("198.18.0.100"), Options: dhcpopt.FromOptions(o)}
+			l.fill()
+			if l.LeaseTime != tt.lease || l.T1 != tt.t1 || l.T2 != tt.t2 || l.LeaseTimeDefaulted != tt.defaulted || len(l.Warnings) != tt.warnings {
+				t.Errorf("lease %s T1 %s T2 %s defaulted %v warnings %q; want %s %s %s %v and %d warnings",
+					l.LeaseTime, l.T1, l.T2, l.LeaseTimeDefaulted, l.Warnings, tt.lease, tt.t1, tt.t2, tt.defaulted, tt.warnings)
 			}
 		})
 	}
@@ -852,5 +915,35 @@ func TestInitRebootConflict(t *testing.T) {
 	}
 	if srv.seen[dhcpv4.MessageTypeDecline] != 1 {
 		t.Errorf("server saw %v, want one DHCPDECLINE", srv.seen)
+	}
+}
+
+// TestApplyRefuses checks the leases Apply refuses before touching the
+// interface: no usable lease time, infinite, expired, released, and
+// addresses no host may hold.
+func TestApplyRefuses(t *testing.T) {
+	good := func() *Lease {
+		return &Lease{Interface: "eth0", Address: netip.MustParseAddr("198.18.0.100"), Mask: netip.MustParseAddr("255.255.255.0"),
+			LeaseTime: time.Hour, Acquired: time.Now()}
+	}
+	if err := checkApply(good()); err != nil {
+		t.Fatalf("a good lease is refused: %v", err)
+	}
+	for name, mod := range map[string]func(l *Lease){
+		"defaulted lease time": func(l *Lease) { l.LeaseTimeDefaulted = true },
+		"infinite":             func(l *Lease) { l.LeaseTime = dhcpopt.Infinite.Duration() },
+		"expired":              func(l *Lease) { l.Acquired = time.Now().Add(-2 * time.Hour) },
+		"released":             func(l *Lease) { l.Released = time.Now() },
+		"network address":      func(l *Lease) { l.Address = netip.MustParseAddr("198.18.0.0") },
+		"broadcast address":    func(l *Lease) { l.Address = netip.MustParseAddr("198.18.0.255") },
+		"multicast":            func(l *Lease) { l.Address = netip.MustParseAddr("224.0.0.5") },
+		"loopback":             func(l *Lease) { l.Address = netip.MustParseAddr("127.0.0.2") },
+		"limited broadcast":    func(l *Lease) { l.Address = netip.MustParseAddr("255.255.255.255") },
+	} {
+		l := good()
+		mod(l)
+		if err := checkApply(l); err == nil {
+			t.Errorf("%s: applied", name)
+		}
 	}
 }

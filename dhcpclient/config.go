@@ -2,10 +2,12 @@ package dhcpclient
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/rawlab/rawlab/capture"
@@ -23,6 +25,9 @@ const (
 	DefaultTries = 4
 	// MaxTimeout caps the doubling (RFC 2131 §4.1: 64 s).
 	MaxTimeout = 64 * time.Second
+	// DefaultDeclineWait is the wait after a DHCPDECLINE before the next
+	// DHCPDISCOVER (RFC 2131 §3.1 step 5: at least 10 s).
+	DefaultDeclineWait = 10 * time.Second
 	// DefaultProbeWait is the short conflict check's wait for an answer.
 	DefaultProbeWait = 200 * time.Millisecond
 
@@ -84,6 +89,22 @@ type Config struct {
 	// resolved by ARP, else broadcast before an address is held).
 	Server    netip.Addr
 	ServerMAC net.HardwareAddr
+	// Trusted and TrustedMACs name the legitimate servers. With Trusted
+	// set, a reply counts as theirs only when its IP source and its server
+	// identifier (option 54) are both in Trusted (list a relay's address
+	// too when one relays); with TrustedMACs set, its Ethernet source must
+	// be one of them. Other servers' replies are never requested from nor
+	// accepted; they are kept in the Report as rogue offers.
+	Trusted     []netip.Addr
+	TrustedMACs []net.HardwareAddr
+	// DeclineWait is the wait after a DHCPDECLINE before Lease starts
+	// again; zero means DefaultDeclineWait.
+	DeclineWait time.Duration
+
+	// OnOffer, when set, is called with every DHCPOFFER as it arrives
+	// (rogue ones included), for output that streams.
+	OnOffer func(*Reply)
+
 	// VLAN tags every frame sent; replies must carry the same VLAN ID.
 	VLAN *craft.VLAN
 
@@ -117,44 +138,152 @@ type Config struct {
 	Log *slog.Logger
 }
 
-// check validates c before anything is sent.
-func (c *Config) check() error {
-	if len(c.HWAddr) != 6 {
-		return &ConfigError{Field: "chaddr", Value: c.HWAddr.String(), Reason: "want a 6-byte Ethernet MAC"}
+// Field names of ConfigError, so that a caller can map them to its own
+// names (a CLI to its flags).
+const (
+	FieldCHAddr      = "chaddr"
+	FieldEthSrc      = "Ethernet source"
+	FieldServerMAC   = "server MAC"
+	FieldTimeout     = "retransmission timeout"
+	FieldTries       = "tries"
+	FieldVLAN        = "VLAN ID"
+	FieldServer      = "server"
+	FieldGIAddr      = "giaddr"
+	FieldClientID    = "client identifier (option 61)"
+	FieldHostname    = "host name (option 12)"
+	FieldVendorClass = "vendor class identifier (option 60)"
+	FieldCircuitID   = "agent circuit ID (option 82 sub-option 1)"
+	FieldRemoteID    = "agent remote ID (option 82 sub-option 2)"
+	FieldOption      = "option"
+	FieldARPCheck    = "ARP check"
+	FieldTrusted     = "trusted server"
+	FieldDeclineWait = "wait after DHCPDECLINE"
+	FieldProbeWait   = "ARP probe wait"
+)
+
+// MaxTries bounds Config.Tries.
+const MaxTries = 100
+
+// Validate reports the first invalid field of c as a *ConfigError. New and
+// Dial call it before anything is sent; a caller may call it earlier, before
+// it creates any file, with HWAddr still nil (Dial fills in the
+// interface's; New requires one).
+func (c *Config) Validate() error {
+	for _, m := range []struct {
+		f   string
+		mac net.HardwareAddr
+		req bool
+	}{{FieldCHAddr, c.HWAddr, false}, {FieldEthSrc, c.EthSrc, false}, {FieldServerMAC, c.ServerMAC, false}} {
+		if m.mac == nil && !m.req {
+			continue
+		}
+		if len(m.mac) != 6 {
+			return &ConfigError{Field: m.f, Value: m.mac.String(), Reason: "want a 6-byte Ethernet MAC"}
+		}
+		if m.f == FieldServerMAC {
+			continue
+		}
+		if why := macProblem(m.mac); why != "" {
+			return &ConfigError{Field: m.f, Value: m.mac.String(), Reason: why}
+		}
 	}
-	if c.EthSrc != nil && len(c.EthSrc) != 6 {
-		return &ConfigError{Field: "Ethernet source", Value: c.EthSrc.String(), Reason: "want a 6-byte MAC"}
+	for _, m := range c.TrustedMACs {
+		if len(m) != 6 {
+			return &ConfigError{Field: FieldTrusted, Value: m.String(), Reason: "want a 6-byte Ethernet MAC"}
+		}
 	}
-	if c.ServerMAC != nil && len(c.ServerMAC) != 6 {
-		return &ConfigError{Field: "server MAC", Value: c.ServerMAC.String(), Reason: "want a 6-byte MAC"}
-	}
-	if c.Timeout < 0 {
-		return &ConfigError{Field: "timeout", Value: c.Timeout.String(), Reason: "must not be negative"}
-	}
-	if c.Tries < 0 {
-		return &ConfigError{Field: "tries", Reason: "must not be negative"}
-	}
-	if c.VLAN != nil && (c.VLAN.ID == 0 || c.VLAN.ID >= 4095) {
-		return &ConfigError{Field: "vlan", Reason: "ID must be 1-4094"}
+	switch {
+	case c.Timeout < 0:
+		return &ConfigError{Field: FieldTimeout, Value: c.Timeout.String(), Reason: "must not be negative"}
+	case c.Tries < 0 || c.Tries > MaxTries:
+		return &ConfigError{Field: FieldTries, Value: fmt.Sprint(c.Tries), Reason: fmt.Sprintf("want 1 to %d", MaxTries)}
+	case c.DeclineWait < 0:
+		return &ConfigError{Field: FieldDeclineWait, Value: c.DeclineWait.String(), Reason: "must not be negative"}
+	case c.ProbeWait < 0:
+		return &ConfigError{Field: FieldProbeWait, Value: c.ProbeWait.String(), Reason: "must not be negative"}
+	case c.VLAN != nil && (c.VLAN.ID == 0 || c.VLAN.ID >= 4095):
+		return &ConfigError{Field: FieldVLAN, Value: fmt.Sprint(c.VLAN.ID), Reason: "want 1 to 4094 (IEEE 802.1Q)"}
+	case len(c.ClientID) == 1 || len(c.ClientID) > 255:
+		return &ConfigError{Field: FieldClientID, Value: fmt.Sprintf("%d bytes", len(c.ClientID)),
+			Reason: "want 2 to 255 bytes: a type byte, then the identifier (RFC 2132 §9.14)"}
+	case len(c.Hostname) > 255:
+		return &ConfigError{Field: FieldHostname, Value: fmt.Sprintf("%d bytes", len(c.Hostname)), Reason: "longer than 255 bytes"}
+	case len(c.VendorClass) > 255:
+		return &ConfigError{Field: FieldVendorClass, Value: fmt.Sprintf("%d bytes", len(c.VendorClass)), Reason: "longer than 255 bytes"}
+	case len(c.CircuitID) > 255:
+		return &ConfigError{Field: FieldCircuitID, Value: fmt.Sprintf("%d bytes", len(c.CircuitID)), Reason: "longer than 255 bytes (RFC 3046 §2.0)"}
+	case len(c.RemoteID) > 255:
+		return &ConfigError{Field: FieldRemoteID, Value: fmt.Sprintf("%d bytes", len(c.RemoteID)), Reason: "longer than 255 bytes (RFC 3046 §2.0)"}
+	case len(c.CircuitID)+len(c.RemoteID)+4 > 255 && len(c.CircuitID) > 0 && len(c.RemoteID) > 0:
+		return &ConfigError{Field: FieldRemoteID, Value: fmt.Sprintf("%d+%d bytes", len(c.CircuitID), len(c.RemoteID)),
+			Reason: "circuit ID and remote ID together do not fit in option 82's 255 bytes"}
+	case c.ARPCheck > ARPCheckNone:
+		return &ConfigError{Field: FieldARPCheck, Value: c.ARPCheck.String(), Reason: "unknown check"}
 	}
 	for _, a := range []struct {
 		n string
 		a netip.Addr
-	}{{"server", c.Server}, {"giaddr", c.GIAddr}} {
+	}{{FieldServer, c.Server}, {FieldGIAddr, c.GIAddr}} {
 		if a.a.IsValid() && !a.a.Is4() {
 			return &ConfigError{Field: a.n, Value: a.a.String(), Reason: "not IPv4"}
 		}
 	}
-	if len(c.ClientID) == 1 || len(c.ClientID) > 255 {
-		return &ConfigError{Field: "client-id", Reason: "want 2 to 255 bytes (type byte, then the identifier)"}
+	for _, a := range c.Trusted {
+		if !a.Is4() || a.IsUnspecified() {
+			return &ConfigError{Field: FieldTrusted, Value: a.String(), Reason: "not a unicast IPv4 address"}
+		}
 	}
-	if len(c.Hostname) > 255 || len(c.VendorClass) > 255 {
-		return &ConfigError{Field: "hostname/vendor-class", Reason: "longer than 255 bytes"}
-	}
-	if c.ARPCheck > ARPCheckNone {
-		return &ConfigError{Field: "arp-check", Value: c.ARPCheck.String(), Reason: "unknown check"}
+	for _, o := range c.Options {
+		if o.Code == dhcpopt.Pad || o.Code == dhcpopt.End {
+			return &ConfigError{Field: FieldOption, Value: fmt.Sprint(uint8(o.Code)), Reason: "Pad (0) and End (255) carry no value"}
+		}
+		if len(o.Data) > 255 {
+			return &ConfigError{Field: FieldOption, Value: fmt.Sprint(uint8(o.Code)), Reason: "value longer than 255 bytes"}
+		}
+		if o.Code == dhcpopt.MessageType && len(o.Data) != 1 {
+			return &ConfigError{Field: FieldOption, Value: "53", Reason: "the message type is one byte (RFC 2132 §9.6)"}
+		}
 	}
 	return nil
+}
+
+// macProblem says why m cannot be a client's address (IEEE 802: the
+// group bit, all-zero), or returns "".
+func macProblem(m net.HardwareAddr) string {
+	switch {
+	case bytes.Equal(m, craft.Broadcast):
+		return "the broadcast address"
+	case m[0]&1 != 0:
+		return "a multicast (group) address"
+	case bytes.Equal(m, make([]byte, 6)):
+		return "all zeros"
+	}
+	return ""
+}
+
+// trusted reports whether r comes from a server of Trusted and TrustedMACs:
+// its IP source and its server identifier (option 54) both in Trusted, and
+// its Ethernet source in TrustedMACs when that is set. With neither set,
+// every server is trusted.
+func (c *Config) trusted(r *reply) bool {
+	if len(c.Trusted) > 0 {
+		sid := r.msg.Options[uint8(dhcpopt.ServerIdentifier)]
+		if len(sid) != 4 || !slices.Contains(c.Trusted, netip.AddrFrom4([4]byte(sid))) ||
+			!slices.Contains(c.Trusted, r.pkt.ip.Src) {
+			return false
+		}
+	}
+	if len(c.TrustedMACs) > 0 {
+		return slices.ContainsFunc(c.TrustedMACs, func(m net.HardwareAddr) bool { return sameMAC(m, r.pkt.eth.Src) })
+	}
+	return true
+}
+
+func (c *Config) declineWait() time.Duration {
+	if c.DeclineWait > 0 {
+		return c.DeclineWait
+	}
+	return DefaultDeclineWait
 }
 
 func (c *Config) ethSrc() net.HardwareAddr {

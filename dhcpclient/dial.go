@@ -35,7 +35,7 @@ func DialInterface(ifi *net.Interface, cfg Config) (*Client, error) {
 	if cfg.Interface == "" {
 		cfg.Interface = ifname
 	}
-	if err := cfg.check(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	prog, err := Filter()

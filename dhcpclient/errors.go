@@ -85,3 +85,18 @@ func (e *ConfigError) Error() string {
 	}
 	return fmt.Sprintf("dhcpclient: %s %q: %s", e.Field, e.Value, e.Reason)
 }
+
+// RogueError says that only servers outside Config.Trusted answered: their
+// offers were not requested.
+type RogueError struct {
+	Offers []*Reply
+}
+
+// Error names the servers that answered.
+func (e *RogueError) Error() string {
+	var parts []string
+	for _, o := range e.Offers {
+		parts = append(parts, fmt.Sprintf("%s (from %s, %s) offering %s", o.Server, o.SrcIP, o.ServerMAC, o.Address))
+	}
+	return "dhcpclient: only unexpected servers answered: " + strings.Join(parts, "; ")
+}

@@ -56,7 +56,7 @@ func (c *Client) transact(ctx context.Context, t *txn) error {
 			}
 		}
 	}
-	return &NoReplyError{Message: msgName(t.spec.typ), State: t.spec.state, Tries: len(waits), Waits: waits,
+	return &NoReplyError{Message: typeName(t.spec.typ), State: t.spec.state, Tries: len(waits), Waits: waits,
 		Ignored: c.report.Stats.Ignored.Total() - ignoredBefore}
 }
 
@@ -80,15 +80,17 @@ func (c *Client) newReply(r *reply, sent time.Time) *Reply {
 	out := &Reply{
 		Type:      dhcpopt.MsgType(r.typ),
 		Server:    r.server,
-		ServerMAC: MAC(r.pkt.Eth.Src),
-		SrcIP:     r.pkt.IP.Src,
+		ServerMAC: MAC(r.pkt.eth.Src),
+		SrcIP:     r.pkt.ip.Src,
 		Address:   addr4(m.YourIPAddr),
 		Latency:   Millis(r.at.Sub(sent)),
-		Received:  r.at,
-		XID:       c.xid,
+		Received:  r.at.UTC(),
+		XID:       XID(c.xid),
 		Options:   dhcpopt.FromMessage(m),
 		SName:     m.ServerHostName,
 		File:      m.BootFileName,
+		Rogue:     !c.cfg.trusted(r),
+		Notes:     r.pkt.notes,
 		msg:       m,
 	}
 	if si := addr4(m.ServerIPAddr); si.IsValid() && !si.IsUnspecified() {
@@ -98,6 +100,19 @@ func (c *Client) newReply(r *reply, sent time.Time) *Reply {
 		out.Latency = 0
 	}
 	return out
+}
+
+// yiaddrProblem says why the yiaddr of r cannot be held, or returns "".
+func yiaddrProblem(r *reply) string {
+	y := addr4(r.msg.YourIPAddr)
+	var p netip.Prefix
+	if m := r.msg.Options[uint8(dhcpopt.SubnetMask)]; len(m) == 4 {
+		p, _ = maskPrefix(y, netip.AddrFrom4([4]byte(m)))
+	}
+	if why := unicastAddr(y, p); why != "" {
+		return "yiaddr " + y.String() + " is " + why
+	}
+	return ""
 }
 
 // Discover broadcasts a DHCPDISCOVER (INIT -> SELECTING, RFC 2131 §4.4.1)
@@ -119,15 +134,28 @@ func (c *Client) discover(ctx context.Context, wait time.Duration, sel Selection
 		t.until = time.Now().Add(wait)
 		t.got = func() bool { return len(offers) > 0 }
 	}
+	var rogues []*Reply
 	t.accept = func(r *reply) (verdict, error) {
 		if r.typ != dhcpv4.MessageTypeOffer {
 			return verdict{ignored: "not an offer"}, nil
 		}
-		if y := addr4(r.msg.YourIPAddr); !y.IsValid() || y.IsUnspecified() {
-			return verdict{ignored: "offer without yiaddr"}, nil
+		if why := yiaddrProblem(r); why != "" {
+			r.text += "; " + why
+			return verdict{ignored: "unusable yiaddr"}, nil
 		}
 		o := c.newReply(r, t.sent)
-		c.report.Offers = append(c.report.Offers, o)
+		if c.cfg.OnOffer != nil {
+			c.cfg.OnOffer(o)
+		}
+		if len(c.report.Offers) < MaxOffers {
+			c.report.Offers = append(c.report.Offers, o)
+		} else {
+			c.report.OffersDropped++
+		}
+		if o.Rogue {
+			rogues = append(rogues, o)
+			return verdict{ignored: "rogue server"}, nil
+		}
 		if !sel.match(o) {
 			return verdict{ignored: "unselected"}, nil
 		}
@@ -138,6 +166,10 @@ func (c *Client) discover(ctx context.Context, wait time.Duration, sel Selection
 	if len(offers) > 0 {
 		return offers, nil
 	}
+	var nr *NoReplyError
+	if len(rogues) > 0 && errors.As(err, &nr) {
+		return nil, &RogueError{Offers: rogues}
+	}
 	return nil, err
 }
 
@@ -146,9 +178,10 @@ func (c *Client) discover(ctx context.Context, wait time.Duration, sel Selection
 // conflict check. A DHCPNAK restarts from INIT once; a conflict sends a
 // DHCPDECLINE and restarts from INIT once. Both are kept in the Report.
 //
-// RFC 2131 §3.1 asks a client to wait 10 s after a DHCPDECLINE before it
-// starts again; Lease restarts at once (a lab tool shows the server's next
-// choice), and restarts once only, so it cannot loop.
+// After a DHCPDECLINE it waits Config.DeclineWait (10 s by default, RFC
+// 2131 §3.1 step 5) before it starts again, and restarts once only, so it
+// cannot loop. With Config.Trusted set, offers from other servers are never
+// requested; when only they answered, the error is a *RogueError.
 func (c *Client) Lease(ctx context.Context, sel Selection) (*Lease, error) {
 	naks, conflicts := 0, 0
 	for {
@@ -185,7 +218,15 @@ func (c *Client) Lease(ctx context.Context, sel Selection) (*Lease, error) {
 			}
 			if conflicts == 0 {
 				conflicts++
-				c.log.Info("dhcp: address in use, declined, restarting from INIT", "address", l.Address, "holder", holder)
+				c.log.Info("dhcp: address in use, declined, restarting from INIT", "address", l.Address,
+					"holder", holder, "after", c.cfg.declineWait())
+				timer := time.NewTimer(c.cfg.declineWait())
+				select {
+				case <-ctx.Done():
+					timer.Stop()
+					return nil, fmt.Errorf("dhcpclient: waiting after DHCPDECLINE: %w", ctx.Err())
+				case <-timer.C:
+				}
 				continue
 			}
 			return nil, ce
@@ -237,22 +278,28 @@ func (c *Client) request(ctx context.Context, rs requestSpec) (*Lease, error) {
 		if r.typ != dhcpv4.MessageTypeAck && r.typ != dhcpv4.MessageTypeNak {
 			return verdict{ignored: "not an ACK or NAK"}, nil
 		}
+		if !c.cfg.trusted(r) {
+			return verdict{ignored: "rogue server"}, nil
+		}
 		if rs.expect.IsValid() && r.server != rs.expect {
 			return verdict{ignored: "wrong server id"}, nil
 		}
 		if r.typ == dhcpv4.MessageTypeNak {
-			nak = &NAKError{State: rs.state, Server: r.server, ServerMAC: MAC(r.pkt.Eth.Src),
+			nak = &NAKError{State: rs.state, Server: r.server, ServerMAC: MAC(r.pkt.eth.Src),
 				Message: string(r.msg.Options.Get(dhcpv4.OptionMessage)), Requested: rs.requested}
 			if !nak.Requested.IsValid() {
 				nak.Requested = rs.from
 			}
 			return verdict{done: true}, nil
 		}
-		y := addr4(r.msg.YourIPAddr)
-		if !y.IsValid() || y.IsUnspecified() {
-			return verdict{ignored: "ACK without yiaddr"}, nil
+		if why := yiaddrProblem(r); why != "" {
+			r.text += "; " + why
+			return verdict{ignored: "unusable yiaddr"}, nil
 		}
 		lease = c.leaseFrom(r, rs.prev)
+		for _, w := range lease.Warnings {
+			c.log.Warn("dhcp: lease", "warning", w)
+		}
 		return verdict{done: true}, nil
 	}
 	if err := c.transact(ctx, t); err != nil {
@@ -271,6 +318,9 @@ func (c *Client) request(ctx context.Context, rs requestSpec) (*Lease, error) {
 // goes through the ARP conflict check; a conflict is declined and returned
 // as *ConflictError.
 func (c *Client) RequestAddress(ctx context.Context, addr netip.Addr) (*Lease, error) {
+	if err := CheckClientAddr(addr); err != nil {
+		return nil, err
+	}
 	c.xid = c.newXID()
 	c.start = time.Now()
 	l, err := c.request(ctx, requestSpec{state: StateInitReboot, requested: addr})
@@ -301,7 +351,7 @@ func (c *Client) serverMAC(ctx context.Context, server netip.Addr, l *Lease) (MA
 	if c.cfg.ServerMAC != nil {
 		return MAC(c.cfg.ServerMAC), nil
 	}
-	if server == l.Server && len(l.ServerMAC) == 6 && l.Relay == (netip.Addr{}) {
+	if server == l.Server && len(l.ServerMAC) == 6 && !l.Relay.IsValid() {
 		return l.ServerMAC, nil
 	}
 	target := server
@@ -323,7 +373,7 @@ func (c *Client) serverMAC(ctx context.Context, server netip.Addr, l *Lease) (MA
 // address, with ciaddr set and no option 50 or 54. While it waits, the client
 // answers ARP for the leased address if the interface does not hold it.
 func (c *Client) Renew(ctx context.Context, l *Lease) (*Lease, error) {
-	if err := l.check(); err != nil {
+	if err := l.CheckExtend(); err != nil {
 		return nil, err
 	}
 	server := l.Server
@@ -331,7 +381,7 @@ func (c *Client) Renew(ctx context.Context, l *Lease) (*Lease, error) {
 		server = c.cfg.Server
 	}
 	if !server.IsValid() {
-		return nil, &ConfigError{Field: "server", Reason: "renewing needs the server's address (lease file or --server)"}
+		return nil, &ConfigError{Field: "server", Reason: "renewing needs the server's address"}
 	}
 	c.xid = c.newXID()
 	c.start = time.Now()
@@ -348,7 +398,7 @@ func (c *Client) Renew(ctx context.Context, l *Lease) (*Lease, error) {
 // Rebind extends l in the REBINDING state (RFC 2131 §4.4.5): a broadcast
 // DHCPREQUEST from the leased address with ciaddr set, to any server.
 func (c *Client) Rebind(ctx context.Context, l *Lease) (*Lease, error) {
-	if err := l.check(); err != nil {
+	if err := l.CheckExtend(); err != nil {
 		return nil, err
 	}
 	c.xid = c.newXID()
@@ -368,7 +418,7 @@ func (c *Client) claimIfMissing(addr netip.Addr) {
 // server from the leased address, with ciaddr and option 54. No reply comes;
 // it is sent once.
 func (c *Client) Release(ctx context.Context, l *Lease) error {
-	if err := l.check(); err != nil {
+	if err := l.CheckExtend(); err != nil {
 		return err
 	}
 	server := l.Server
@@ -376,7 +426,7 @@ func (c *Client) Release(ctx context.Context, l *Lease) error {
 		server = c.cfg.Server
 	}
 	if !server.IsValid() {
-		return &ConfigError{Field: "server", Reason: "releasing needs the server's address (lease file or --server)"}
+		return &ConfigError{Field: "server", Reason: "releasing needs the server's address"}
 	}
 	c.xid = c.newXID()
 	c.claimIfMissing(l.Address)
@@ -394,12 +444,23 @@ func (c *Client) Release(ctx context.Context, l *Lease) error {
 	return err
 }
 
+// ReleaseAfter is Release once ctx has ended (Hold returned because it
+// was cancelled): the DHCPRELEASE gets 5 s of its own.
+func (c *Client) ReleaseAfter(ctx context.Context, l *Lease) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return c.Release(rctx, l)
+}
+
 // Decline tells server that addr is in use (RFC 2131 §4.4.1, §3.1 step 5):
 // a broadcast DHCPDECLINE with options 50 and 54 and ciaddr zero, sent once.
 // message, if not empty, goes in option 56.
 func (c *Client) Decline(ctx context.Context, addr, server netip.Addr, message string) error {
-	if !addr.Is4() || !server.Is4() {
-		return &ConfigError{Field: "decline", Reason: "needs the IPv4 address and the server identifier"}
+	if err := CheckClientAddr(addr); err != nil {
+		return err
+	}
+	if !server.Is4() {
+		return &ConfigError{Field: "server identifier", Reason: "a DHCPDECLINE needs the server's IPv4 address"}
 	}
 	if c.xid == 0 && !c.cfg.FixedXID {
 		c.xid = c.newXID()
@@ -414,8 +475,8 @@ func (c *Client) Decline(ctx context.Context, addr, server netip.Addr, message s
 // §4.4.3): a DHCPINFORM with ciaddr = addr, from addr, broadcast (or to
 // Config.Server). It returns the DHCPACK.
 func (c *Client) Inform(ctx context.Context, addr netip.Addr) (*Reply, error) {
-	if !addr.Is4() || addr.IsUnspecified() {
-		return nil, &ConfigError{Field: "inform", Value: addr.String(), Reason: "needs the address the client holds"}
+	if err := CheckClientAddr(addr); err != nil {
+		return nil, err
 	}
 	c.xid = c.newXID()
 	c.start = time.Now()
@@ -435,6 +496,9 @@ func (c *Client) Inform(ctx context.Context, addr netip.Addr) (*Reply, error) {
 		if r.typ != dhcpv4.MessageTypeAck {
 			return verdict{ignored: "not an ACK"}, nil
 		}
+		if !c.cfg.trusted(r) {
+			return verdict{ignored: "rogue server"}, nil
+		}
 		if c.cfg.Server.IsValid() && r.server != c.cfg.Server {
 			return verdict{ignored: "wrong server id"}, nil
 		}
@@ -445,4 +509,18 @@ func (c *Client) Inform(ctx context.Context, addr netip.Addr) (*Reply, error) {
 		return nil, err
 	}
 	return ack, nil
+}
+
+// CheckClientAddr reports whether a is an address a DHCP client may hold
+// (RFC 1122 §3.2.1.3): IPv4, not 0.0.0.0, broadcast, multicast, loopback or
+// class E.
+func CheckClientAddr(a netip.Addr) error {
+	if why := unicastAddr(a, netip.Prefix{}); why != "" {
+		v := ""
+		if a.IsValid() {
+			v = a.String()
+		}
+		return &ConfigError{Field: "client address", Value: v, Reason: "is " + why}
+	}
+	return nil
 }

@@ -21,6 +21,8 @@ type fakeLink struct {
 	sent    []sentFrame
 	in      chan []byte
 	respond func(frame []byte) [][]byte
+	// csum is the checksum status ReadFrame reports.
+	csum capture.ChecksumStatus
 }
 
 type sentFrame struct {
@@ -51,7 +53,7 @@ func (f *fakeLink) WriteFrame(ctx context.Context, frame []byte) error {
 func (f *fakeLink) ReadFrame(ctx context.Context, b []byte) (int, capture.FrameInfo, error) {
 	select {
 	case fr := <-f.in:
-		return copy(b, fr), capture.FrameInfo{Time: time.Now(), Length: len(fr), Dir: capture.Inbound}, nil
+		return copy(b, fr), capture.FrameInfo{Time: time.Now(), Length: len(fr), Dir: capture.Inbound, Checksum: f.csum}, nil
 	case <-ctx.Done():
 		return 0, capture.FrameInfo{}, ctx.Err()
 	}
@@ -244,5 +246,5 @@ func testConfig() Config {
 	// client waits: the timeouts only matter when nothing answers, and are
 	// generous so that a loaded machine does not retransmit.
 	return Config{Interface: "fake0", HWAddr: clientMAC, Timeout: 500 * time.Millisecond, Tries: 3,
-		Rand: fixedRand(false), ProbeWait: 100 * time.Millisecond}
+		Rand: fixedRand(false), ProbeWait: 100 * time.Millisecond, DeclineWait: 50 * time.Millisecond}
 }

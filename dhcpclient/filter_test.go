@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/rawlab/rawlab/capture"
 	"github.com/rawlab/rawlab/craft"
 	"golang.org/x/net/bpf"
 )
@@ -103,7 +104,7 @@ func FuzzClientFrame(f *testing.F) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		if _, err := c.handle(ctx, frame, time.Now(), h); err != nil {
+		if _, err := c.handle(ctx, frame, time.Now(), capture.ChecksumUnknown, h); err != nil {
 			t.Fatalf("handle: %v", err)
 		}
 		st := c.Report().Stats

@@ -136,7 +136,12 @@ func TestDnsmasq(t *testing.T) {
 	if err != nil {
 		t.Fatalf("second Lease: %v", err)
 	}
-	if err := cli.Do(func() error { return Apply(l) }); err != nil {
+	before := cli.Exec(t, "ip", "-4", "route", "show")
+	if err := cli.Do(func() error {
+		var err error
+		l.Applied, err = Apply(l, ApplyOptions{Routes: true})
+		return err
+	}); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
 	addrs, err := cli.Netlink().AddrList(cli.Link(t, "eth0"), netlink.FAMILY_V4)
@@ -161,6 +166,9 @@ func TestDnsmasq(t *testing.T) {
 	}
 	if err := cli.Do(func() error { return Unapply(l) }); err != nil {
 		t.Errorf("Unapply: %v", err)
+	}
+	if after := cli.Exec(t, "ip", "-4", "route", "show"); after != before {
+		t.Errorf("routes after Unapply differ from before Apply:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 }
 

@@ -73,5 +73,5 @@ func ParseARPCheck(s string) (ARPCheck, error) {
 			return a, nil
 		}
 	}
-	return ARPCheckInvalid, &ConfigError{Field: "arp-check", Value: s, Reason: "want short, rfc5227 or none"}
+	return ARPCheckInvalid, &ConfigError{Field: FieldARPCheck, Value: s, Reason: "want short, rfc5227 or none"}
 }

@@ -17,12 +17,13 @@ export DEBIAN_FRONTEND=noninteractive
 # iproute2 builds the lab; tshark checks our pcapng; tcpdump is libpcap's
 # filter compiler for the differential test and the capture reference;
 # netsniff-ng brings trafgen; the DHCP servers and clients are the interop
-# peers; arp-scan is the scan reference.
+# peers; isc-dhcp-relay brings dhcrelay for the relay test; arp-scan is the
+# scan reference.
 packages=(
 	iproute2 iputils-ping iputils-arping procps time ethtool
 	tshark tcpdump netsniff-ng
 	dnsmasq-base kea-dhcp4-server isc-dhcp-server busybox udhcpc
-	isc-dhcp-client dhcpcd-base arp-scan
+	isc-dhcp-client dhcpcd-base isc-dhcp-relay arp-scan
 )
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
 	missing=()

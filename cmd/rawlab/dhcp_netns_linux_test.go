@@ -81,7 +81,7 @@ func TestDHCPCommandDnsmasq(t *testing.T) {
 	var saved struct {
 		Address string `json:"address"`
 		Server  string `json:"server"`
-		Lease   int    `json:"lease_time"`
+		Lease   int    `json:"lease_time_s"`
 	}
 	b, err := os.ReadFile(lf)
 	if err != nil {
@@ -138,6 +138,14 @@ func TestDHCPCommandDnsmasq(t *testing.T) {
 		_, ok := dnsmasqLeases(t, leases)[saved.Address]
 		return !ok
 	})
+	// The lease file records the release: renewing or releasing it again is
+	// refused before anything is sent.
+	for _, verb := range []string{"renew", "release", "rebind"} {
+		code, _, stderr = rawlabIn(t, cli, "dhcp", verb, "-i", "eth0", "--lease-file", lf)
+		if code != 2 || !strings.Contains(stderr, "--lease-file") || !strings.Contains(stderr, "released") {
+			t.Errorf("%s after release: exit %d, stderr %q; want 2 naming the release", verb, code, stderr)
+		}
+	}
 
 	// A wrong address: dnsmasq (authoritative) answers DHCPNAK.
 	code, stdout, stderr = rawlabIn(t, cli, "dhcp", "request", "-i", "eth0", "--ip", "198.18.1.7", "--timeout", "1s")
@@ -162,7 +170,7 @@ func TestDHCPCommandNoServer(t *testing.T) {
 }
 
 // TestDHCPCommandRogue checks discover --wait with two servers on the link and
-// --expect-server naming one: the other is named, exit status 1.
+// --expect-server naming one: the other is named, exit status 3.
 func TestDHCPCommandRogue(t *testing.T) {
 	netnstest.Require(t)
 	seg := netnstest.NewSegment(t, "dhcprg")
@@ -172,8 +180,8 @@ func TestDHCPCommandRogue(t *testing.T) {
 	cli := netnstest.New(t, "dhcprc")
 	seg.Attach(t, cli, "eth0")
 	code, stdout, stderr := rawlabIn(t, cli, "dhcp", "discover", "-i", "eth0", "--wait", "1s", "--expect-server", "198.18.0.1", "--json")
-	if code != 1 {
-		t.Errorf("exit %d, want 1\n%s\n%s", code, stdout, stderr)
+	if code != 3 {
+		t.Errorf("exit %d, want 3\n%s\n%s", code, stdout, stderr)
 	}
 	if !strings.Contains(stderr, "unexpected DHCP server 198.18.0.2") {
 		t.Errorf("stderr does not name the stranger: %q", stderr)
@@ -181,7 +189,8 @@ func TestDHCPCommandRogue(t *testing.T) {
 	var out struct {
 		Offers []struct {
 			Server  string `json:"server"`
-			Address string `json:"address"`
+			Address string `json:"yiaddr"`
+			Rogue   bool   `json:"rogue"`
 			Options []struct {
 				Code int    `json:"code"`
 				Name string `json:"name"`
@@ -194,6 +203,9 @@ func TestDHCPCommandRogue(t *testing.T) {
 	servers := map[string]bool{}
 	for _, o := range out.Offers {
 		servers[o.Server] = true
+		if o.Rogue != (o.Server == "198.18.0.2") {
+			t.Errorf("offer from %s: rogue %v", o.Server, o.Rogue)
+		}
 		if len(o.Options) == 0 || o.Options[0].Name != "DHCP Msg Type" {
 			t.Errorf("offer from %s: options %+v", o.Server, o.Options)
 		}
@@ -260,7 +272,7 @@ func TestDHCPCommandConflict(t *testing.T) {
 	code, stdout, stderr := rawlabIn(t, cli, "dhcp", "discover", "-i", "eth0", "--timeout", "1s", "--json")
 	var d struct {
 		Offers []struct {
-			Address string `json:"address"`
+			Address string `json:"yiaddr"`
 		} `json:"offers"`
 	}
 	if err := json.Unmarshal([]byte(stdout), &d); code != 0 || err != nil || len(d.Offers) != 1 {
@@ -271,9 +283,13 @@ func TestDHCPCommandConflict(t *testing.T) {
 	hosts[1].AddAddr(t, "eth0", taken+"/24")
 	holder := hosts[1].HardwareAddr(t, "eth0").String()
 
-	code, stdout, stderr = rawlabIn(t, cli, "dhcp", "lease", "-i", "eth0", "--timeout", "1s")
+	start := time.Now()
+	code, stdout, stderr = rawlabIn(t, cli, "dhcp", "lease", "-i", "eth0", "--timeout", "1s", "--decline-wait", "1500ms")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if d := time.Since(start); d < 1500*time.Millisecond {
+		t.Errorf("lease after a DHCPDECLINE took %s, less than --decline-wait 1.5s", d)
 	}
 	for _, want := range []string{"CONFLICT: " + taken + " offered by 198.18.0.1 is in use by " + holder + "; declined",
 		"DHCPDECLINE (conflict " + taken + ")", "Lease " + free + "/24 on eth0"} {

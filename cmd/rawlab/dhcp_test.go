@@ -17,6 +17,11 @@ func TestDHCPBadInput(t *testing.T) {
 	if err := os.WriteFile(garbage, []byte("{not json"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	typed := filepath.Join(dir, "typed.json")
+	if err := os.WriteFile(typed, []byte(`{"address": 5}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("x", 256)
 	noAddr := filepath.Join(dir, "noaddr.json")
 	if err := os.WriteFile(noAddr, []byte(`{"address":"0.0.0.0"}`), 0o644); err != nil {
 		t.Fatal(err)
@@ -33,7 +38,7 @@ func TestDHCPBadInput(t *testing.T) {
 		{"bad eth-src", []string{"dhcp", "lease", "-i", "lo", "--eth-src", "zz"}, "--eth-src"},
 		{"bad xid", []string{"dhcp", "lease", "-i", "lo", "--xid", "0x1ffffffff"}, "--xid"},
 		{"both broadcast flags", []string{"dhcp", "lease", "-i", "lo", "--broadcast", "--no-broadcast"}, "exclude each other"},
-		{"option without type", []string{"dhcp", "lease", "-i", "lo", "--option", "55=1,3"}, "has no type"},
+		{"option set twice differently", []string{"dhcp", "lease", "-i", "lo", "--option", "12=str:a", "--option", "12=str:b"}, "--option"},
 		{"option bad code", []string{"dhcp", "lease", "-i", "lo", "--option", "256=u8:1"}, "256"},
 		{"option bad hex", []string{"dhcp", "lease", "-i", "lo", "--option", "43=hex:0g"}, "hex"},
 		{"option u8 overflow", []string{"dhcp", "lease", "-i", "lo", "--option", "23=u8:300"}, "u8"},
@@ -43,7 +48,22 @@ func TestDHCPBadInput(t *testing.T) {
 		{"bad giaddr", []string{"dhcp", "lease", "-i", "lo", "--giaddr", "198.18.0.300"}, "--giaddr"},
 		{"bad server", []string{"dhcp", "lease", "-i", "lo", "--server", "::1"}, "--server"},
 		{"bad vlan", []string{"dhcp", "lease", "-i", "lo", "--vlan", "4095"}, "--vlan"},
-		{"bad timeout", []string{"dhcp", "lease", "-i", "lo", "--timeout", "0s"}, "--timeout"},
+		{"bad timeout", []string{"dhcp", "lease", "-i", "lo", "--timeout", "-1s"}, "--timeout"},
+		{"vlan not a number", []string{"dhcp", "lease", "-i", "lo", "--vlan", "abc"}, "--vlan"},
+		{"inform 0.0.0.0", []string{"dhcp", "inform", "-i", "lo", "--ip", "0.0.0.0"}, "--ip"},
+		{"inform broadcast", []string{"dhcp", "inform", "-i", "lo", "--ip", "255.255.255.255"}, "--ip"},
+		{"request multicast", []string{"dhcp", "request", "-i", "lo", "--ip", "224.0.0.1"}, "--ip"},
+		{"circuit id too long", []string{"dhcp", "lease", "-i", "lo", "--relay-circuit-id", long}, "--relay-circuit-id"},
+		{"remote id too long", []string{"dhcp", "lease", "-i", "lo", "--relay-remote-id", long}, "--relay-remote-id"},
+		{"mac broadcast", []string{"dhcp", "lease", "-i", "lo", "--mac", "ff:ff:ff:ff:ff:ff"}, "--mac"},
+		{"mac multicast", []string{"dhcp", "lease", "-i", "lo", "--mac", "01:00:5e:00:00:01"}, "--mac"},
+		{"mac zero", []string{"dhcp", "lease", "-i", "lo", "--mac", "00:00:00:00:00:00"}, "--mac"},
+		{"discover lease file", []string{"dhcp", "discover", "-i", "lo", "--lease-file", filepath.Join(dir, "l.json")}, "--lease-file"},
+		{"unwritable lease file", []string{"dhcp", "lease", "-i", "lo", "--lease-file", filepath.Join(garbage, "l.json")}, "--lease-file"},
+		{"expect-server junk", []string{"dhcp", "lease", "-i", "lo", "--expect-server", "nonsense"}, "--expect-server"},
+		{"apply-routes alone", []string{"dhcp", "lease", "-i", "lo", "--apply-routes"}, "--apply"},
+		{"option 53 two bytes", []string{"dhcp", "lease", "-i", "lo", "--option", "53=hex:0101"}, "--option"},
+		{"lease file wrong types", []string{"dhcp", "renew", "-i", "lo", "--lease-file", typed}, "--lease-file"},
 		{"bad retries", []string{"dhcp", "lease", "-i", "lo", "--retries", "-1"}, "--retries"},
 		{"bad arp-check", []string{"dhcp", "lease", "-i", "lo", "--arp-check", "long"}, "--arp-check"},
 		{"bad select", []string{"dhcp", "lease", "-i", "lo", "--select", "best"}, "--select"},
@@ -79,6 +99,11 @@ func TestDHCPBadInput(t *testing.T) {
 			}
 			if stdout != "" {
 				t.Errorf("stdout not empty: %q", stdout)
+			}
+			for _, goName := range []string{"netip.", "strconv.", "Go struct", "*dhcpclient", "json: cannot", "looking for beginning"} {
+				if strings.Contains(stderr, goName) {
+					t.Errorf("stderr shows Go internals (%q): %q", goName, stderr)
+				}
 			}
 			if _, err := os.Stat(pcap); err == nil {
 				t.Errorf("%s was created", pcap)

@@ -76,6 +76,9 @@ func readName(b []byte, start int) (string, int, error) {
 			}
 			off := (l&0x3F)<<8 | int(b[p+1])
 			if off >= limit {
+				if off <= p { // back into the labels of this name: it would repeat forever
+					return "", 0, malformedf("compression pointer loop: pointer at offset %d to %d", p, off)
+				}
 				return "", 0, malformedf("pointer at offset %d to %d does not point backwards", p, off)
 			}
 			if next < 0 {

@@ -25,17 +25,17 @@ import (
 // leaseJSON is the part of `rawlab dhcp lease|renew --json` the tests read.
 type leaseJSON struct {
 	Lease struct {
-		Address   string   `json:"address"`
-		Mask      string   `json:"mask"`
-		Routers   []string `json:"routers"`
-		DNS       []string `json:"dns"`
-		Domain    string   `json:"domain"`
-		Search    []string `json:"search"`
-		Server    string   `json:"server"`
-		LeaseTime int      `json:"lease_time"`
-		T1        int      `json:"t1"`
-		T2        int      `json:"t2"`
-		Expires   time.Time
+		Address   string    `json:"address"`
+		Mask      string    `json:"mask"`
+		Routers   []string  `json:"routers"`
+		DNS       []string  `json:"dns"`
+		Domain    string    `json:"domain"`
+		Search    []string  `json:"search"`
+		Server    string    `json:"server"`
+		LeaseTime int       `json:"lease_time_s"`
+		T1        int       `json:"t1_s"`
+		T2        int       `json:"t2_s"`
+		Expires   time.Time `json:"expires_time"`
 		Options   []struct {
 			Code int    `json:"code"`
 			Text string `json:"text"`
@@ -47,15 +47,15 @@ type leaseJSON struct {
 type reportJSON struct {
 	Steps []struct {
 		Elapsed float64 `json:"elapsed_ms"`
-		Dir     string  `json:"dir"`
+		Dir     string  `json:"direction"`
 		Text    string  `json:"text"`
 	} `json:"exchange"`
 	Stats struct {
 		Sent     int `json:"sent"`
 		Received int `json:"received"`
 		Ignored  struct {
-			XID    int `json:"xid"`
-			CHAddr int `json:"chaddr"`
+			XID    int `json:"wrong_xid"`
+			CHAddr int `json:"wrong_chaddr"`
 		} `json:"ignored"`
 	} `json:"stats"`
 	NAKs []struct {
@@ -64,7 +64,7 @@ type reportJSON struct {
 	} `json:"naks"`
 	Offers []struct {
 		Server  string `json:"server"`
-		Address string `json:"address"`
+		Address string `json:"yiaddr"`
 	} `json:"offers"`
 }
 
@@ -231,10 +231,17 @@ func TestInterop(t *testing.T) {
 				if seen[serverIP2] != pool2 || !inPool(seen[serverIP]) {
 					t.Errorf("offers %v, want %s from %s and one from %s", seen, pool2, serverIP2, serverIP)
 				}
-				// The rogue-server check names the stranger.
+				// The rogue-server check names the stranger (exit status 3).
 				_, errOut, code = e.rawlab(t, 30*time.Second, "dhcp", "discover", "-i", "rl0", "--wait", "2s", "--expect-server", serverIP)
-				if code != 1 || !strings.Contains(errOut, serverIP2) {
-					t.Errorf("discover --expect-server %s: exit %d, stderr %q; want 1 naming %s", serverIP, code, errOut, serverIP2)
+				if code != 3 || !strings.Contains(errOut, serverIP2) {
+					t.Errorf("discover --expect-server %s: exit %d, stderr %q; want 3 naming %s", serverIP, code, errOut, serverIP2)
+				}
+				// lease --expect-server requests from the expected server only,
+				// whichever answers first.
+				for range 3 {
+					if l := e.lease(t, 30*time.Second, "--no-arp-check", "--expect-server", serverIP); l.Lease.Server != serverIP || !inPool(l.Lease.Address) {
+						t.Errorf("lease --expect-server %s: %s from %s", serverIP, l.Lease.Address, l.Lease.Server)
+					}
 				}
 			})
 
