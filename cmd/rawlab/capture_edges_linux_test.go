@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -244,7 +245,8 @@ func TestCaptureStdoutToRead(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := a.Command(ctx, netnstest.Rawlab(t), "capture", "-i", "eth0", "-w", "-", "-c", "4", "--print", "icmp")
-	var stdout, stderr bytes.Buffer
+	var stdout bytes.Buffer
+	var stderr lockedBuffer // read while os/exec's goroutine writes it
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -353,4 +355,23 @@ func TestCaptureDropsToSudoUser(t *testing.T) {
 	if st.Uid != 65534 || st.Mode&0o7777 != 0o600 {
 		t.Errorf("%s: owner %d, mode %o; want 65534, 0600", path, st.Uid, st.Mode&0o7777)
 	}
+}
+
+// lockedBuffer is a bytes.Buffer that a test may read while a process's
+// output is still being copied into it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
