@@ -43,45 +43,19 @@ FILE=/dev/shm/rlkill-$suffix.cap
 work=$(mktemp -d /tmp/bench-sigkill.XXXXXX)
 pids=()
 
+NET=198.18.201
+# shellcheck source=scripts/lib-vethlab.sh
+. "$(dirname "$0")/lib-vethlab.sh"
 cleanup() {
-	local pid
-	for pid in "${pids[@]}"; do
-		[[ -n $pid ]] || continue
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	ip netns del "$NS_TX" 2>/dev/null || true
-	ip netns del "$NS_RX" 2>/dev/null || true
+	vethlab_cleanup
 	rm -f "$FILE"
-	rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-if [[ -z ${RAWLAB:-} ]]; then
-	root=$(cd "$(dirname "$0")/.." && pwd)
-	echo "building rawlab ..." >&2
-	(cd "$root" && CGO_ENABLED=0 go build -o "$work/rawlab" ./cmd/rawlab)
-	RAWLAB=$work/rawlab
-fi
-[[ -x $RAWLAB ]] || die "RAWLAB=$RAWLAB is not executable"
-
-# The lab: tx --veth-- rx, IPv6 off (no stray frames in the captures).
-ip netns add "$NS_TX"
-ip netns add "$NS_RX"
-for ns in "$NS_TX" "$NS_RX"; do
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-	ip -n "$ns" link set lo up
-done
-ip link add "$IF_TX" netns "$NS_TX" type veth peer name "$IF_RX" netns "$NS_RX"
-ip -n "$NS_TX" addr add 198.18.201.1/24 dev "$IF_TX"
-ip -n "$NS_RX" addr add 198.18.201.2/24 dev "$IF_RX"
-ip -n "$NS_TX" link set "$IF_TX" up
-ip -n "$NS_RX" link set "$IF_RX" up
-src_mac=$(ip -n "$NS_TX" -o link show "$IF_TX" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+vethlab_up
 # To 02:00:5e:00:53:01, a MAC nobody here owns: the receiver drops the
 # frames right after the packet taps.
-echo "{ eth(da=02:00:5e:00:53:01, sa=$src_mac, type=0x0800), ipv4(sa=198.18.201.1, da=198.18.201.2, ttl=64, proto=17), udp(sp=9, dp=9), fill(0x00, 18) }" >"$work/frame.cfg"
+echo "{ eth(da=02:00:5e:00:53:01, sa=$src_mac, type=0x0800), ipv4(sa=$NET.1, da=$NET.2, ttl=64, proto=17), udp(sp=9, dp=9), fill(0x00, 18) }" >"$work/frame.cfg"
 
 rx_packets() { ip netns exec "$NS_RX" cat "/sys/class/net/$IF_RX/statistics/rx_packets"; }
 
