@@ -52,7 +52,7 @@ func buildRawlab() (string, error) {
 	path := filepath.Join(dir, "rawlab")
 	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, goTool(), "build", "-o", path, RawlabPackage)
+	cmd := exec.CommandContext(ctx, goTool(), "build", "-buildvcs=false", "-o", path, RawlabPackage)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		os.RemoveAll(dir)
