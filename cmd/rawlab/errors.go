@@ -24,7 +24,14 @@ func withHint(err error) string {
 	return msg
 }
 
-// oneLine folds a multi-line message into one line.
+// oneLine folds a multi-line message into one line: its lines (as
+// errors.Join separates errors) joined by "; ", white space folded.
 func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.TrimSpace(s)), " ")
+	var parts []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.Join(strings.Fields(l), " "); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, "; ")
 }
