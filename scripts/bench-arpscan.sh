@@ -11,7 +11,8 @@
 #       then 750 ms), arp-scan at -B 1000M, rawlab at --rate max.
 #
 # (a) also times rawlab --fast (waits shortened to the measured round-trip
-# times), and (b) rawlab --rate max --jsonl, the streaming JSON output,
+# times), and (b) rawlab --rate max --jsonl, the streaming JSON output
+# (with vendor names, like the default text table, which is timed too),
 # against the text output and arp-scan in the same run.
 #
 # For each: arp-scan with its defaults, arp-scan at its fastest setting that
@@ -160,6 +161,7 @@ if [ "$BENCH_SLOW" = 1 ]; then
 fi
 run "b rawlab --rate max" $P-scan "$rawlab" arpscan -i eth1 -q --rate max $B
 run "b rawlab --rate max --retry 1" $P-scan "$rawlab" arpscan -i eth1 -q --rate max --retry 1 $B
+run "b rawlab --rate max, text" $P-scan "$rawlab" arpscan -i eth1 --rate max $B
 run "b rawlab --rate max --jsonl" $P-scan "$rawlab" arpscan -i eth1 --jsonl --rate max $B
 echo
 echo "(c) $B, nobody answers; two tries each"
@@ -174,7 +176,7 @@ ratio "a rawlab --fast --rate max" "a arp-scan fastest"
 ratio "b rawlab --rate max" "b arp-scan fastest"
 ratio "b rawlab --rate max --retry 1" "b arp-scan fastest"
 ratio "b rawlab --rate max --jsonl" "b arp-scan fastest"
-ratio "b rawlab --rate max --jsonl" "b rawlab --rate max"
+ratio "b rawlab --rate max --jsonl" "b rawlab --rate max, text"
 ratio "c rawlab --rate max" "c arp-scan -B 1000M"
 ratio "a rawlab default" "a arp-scan default"
 [ "$BENCH_SLOW" = 1 ] && ratio "b rawlab default" "b arp-scan default"
