@@ -351,17 +351,8 @@ func BenchmarkRingReadBatch(b *testing.B) {
 	tx := listenIn(b, peer, "b0", Config{SendOnly: true})
 	frames := numbered(udpFrameTo(tx.Interface().HardwareAddr, r.Interface().HardwareAddr), 64)
 	batch := make([]Frame, 256)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for ctx.Err() == nil {
-			if _, err := tx.WriteFrames(ctx, frames); err != nil {
-				return
-			}
-		}
-	}()
+	ctx, stop := flood(tx, frames)
+	defer stop()
 	b.ReportAllocs()
 	b.ResetTimer()
 	n := 0
@@ -373,6 +364,21 @@ func BenchmarkRingReadBatch(b *testing.B) {
 		n += k
 	}
 	b.ReportMetric(float64(n)/float64(b.N), "frames/op")
-	cancel()
-	<-done
+}
+
+// flood sends frames on tx over and over until stop is called, for a
+// benchmark that reads them; stop waits until the sender has ended. ctx is
+// done once stop is called.
+func flood(tx *Conn, frames [][]byte) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			if _, err := tx.WriteFrames(ctx, frames); err != nil {
+				return
+			}
+		}
+	}()
+	return ctx, func() { cancel(); <-done }
 }

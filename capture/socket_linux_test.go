@@ -228,17 +228,8 @@ func BenchmarkConnReadFrames(b *testing.B) {
 			for i := range msgs {
 				msgs[i].Buf = make([]byte, 2048)
 			}
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				for ctx.Err() == nil {
-					if _, err := tx.WriteFrames(ctx, frames); err != nil {
-						return
-					}
-				}
-			}()
+			ctx, stop := flood(tx, frames)
+			defer stop()
 			b.ReportAllocs()
 			b.ResetTimer()
 			n := 0
@@ -250,8 +241,6 @@ func BenchmarkConnReadFrames(b *testing.B) {
 				n += k
 			}
 			b.ReportMetric(float64(n)/float64(b.N), "frames/op")
-			cancel()
-			<-done
 		})
 	}
 }

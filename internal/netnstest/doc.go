@@ -9,6 +9,12 @@
 // namespaces, links and processes are created by the test itself, never by a
 // script run beforehand. See ip-netns(8), veth(4), bridge(8) and tc-netem(8).
 //
+// It is for tests only: it starts the peers under test through `ip netns
+// exec` and builds rawlab with the `go` command, both found through PATH,
+// as a test run by a developer expects. The rawlab binary never links it;
+// .ci/run fails if cmd/rawlab comes to depend on it, so nothing it finds
+// through PATH can run with the privilege rawlab holds.
+//
 // # Require
 //
 // Every test that needs namespaces starts with Require (New calls it too). It
