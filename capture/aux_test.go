@@ -202,4 +202,9 @@ func TestDirection(t *testing.T) {
 	if Direction(0).String() != "unknown" {
 		t.Errorf("zero Direction is %q, want unknown", Direction(0).String())
 	}
+	for d, want := range map[Direction]string{Inbound: "In  ", Outbound: "Out ", 0: ""} {
+		if got := d.Column(); got != want {
+			t.Errorf("%v.Column() = %q, want %q", d, got, want)
+		}
+	}
 }

@@ -87,6 +87,19 @@ func (d Direction) String() string {
 	}
 }
 
+// Column returns d as the text output's direction column, padded to one
+// width: "In  ", "Out ", or "" when unknown.
+func (d Direction) Column() string {
+	switch d {
+	case Inbound:
+		return "In  "
+	case Outbound:
+		return "Out "
+	default:
+		return ""
+	}
+}
+
 // PacketType is the sll_pkttype the kernel reports with a received frame
 // (packet(7), linux/if_packet.h).
 type PacketType uint8

@@ -64,7 +64,7 @@ func (p *framePrinter) PrintFrame(lt craft.LinkType, ts time.Time, data []byte, 
 	if !ts.IsZero() {
 		stamp = ts.Format("15:04:05.000000") + " "
 	}
-	d := map[capture.Direction]string{capture.Inbound: "In  ", capture.Outbound: "Out "}[dir]
+	d := dir.Column()
 	if comment != "" {
 		comment = "  # " + craft.Escape(comment)
 	}

@@ -79,7 +79,7 @@ func (p *Printer) Frame(at time.Time, frame []byte, dir capture.Direction, lengt
 	}
 	line := r.Frame.String()
 	if !at.IsZero() {
-		line = at.Local().Format("15:04:05.000000 ") + map[capture.Direction]string{capture.Inbound: "In  ", capture.Outbound: "Out "}[dir] + line
+		line = at.Local().Format("15:04:05.000000 ") + dir.Column() + line
 	}
 	if _, err := fmt.Fprintln(p.W, line); err != nil || !p.Hex {
 		return err
